@@ -1,0 +1,40 @@
+# citygrid: two commands do everything on a fresh Debian machine.
+#   make demo  - install what is missing, start PostGIS, load the data, serve http://127.0.0.1:8000
+#   make test  - the same install, then the whole test suite against a real PostGIS
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+CITYGRID := $(BIN)/citygrid
+# Debian packages beyond PostgreSQL/PostGIS (the portal, drone and client tests add theirs).
+DEB_EXTRA :=
+
+.PHONY: deps install db demo test bench clean-state
+
+deps:
+	@bash scripts/deps.sh $(DEB_EXTRA)
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+install: deps $(BIN)/.installed
+
+db: install
+	$(CITYGRID) db up
+	$(CITYGRID) db migrate
+
+demo: db
+	$(CITYGRID) demo load
+	$(CITYGRID) serve
+
+test: install
+	$(CITYGRID) db up
+	$(BIN)/pytest -q
+
+bench: db
+	$(BIN)/python -m bench
+
+clean-state:
+	-$(CITYGRID) db down
+	rm -rf .state

@@ -1,0 +1,23 @@
+"""The FastAPI application: thin routers over the domain functions."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors
+from api.middleware import BodyLimit
+from api.routers import auth, features, health, org
+from citygrid.db.engine import get_engine
+from citygrid.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="citygrid", version="0.1.0",
+                  description="Geospatial service for Rizhao's urban management (城市管理).")
+    app.state.settings = settings
+    app.state.engine = get_engine(settings)
+    errors.install(app)
+    for module in (health, auth, org, features):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

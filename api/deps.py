@@ -1,0 +1,55 @@
+"""Request-level dependencies: settings, database, the caller and ``require_role``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.engine import Engine
+
+from citygrid.auth import read_token
+from citygrid.errors import Forbidden, Unauthorized
+from citygrid.settings import Settings
+from citygrid.vocab import STAFF_ROLES
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+@dataclass(frozen=True)
+class Caller:
+    username: str
+    role: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+ANONYMOUS = Caller("anonymous", "public")
+
+
+def current_caller(token: str | None = Depends(oauth2), settings: Settings = Depends(get_settings)) -> Caller:
+    """The signed-in caller, or an anonymous public reader when no token is sent."""
+    if not token:
+        return ANONYMOUS
+    claims = read_token(settings, token)
+    return Caller(claims["sub"], claims["role"])
+
+
+def require_role(*roles: str):
+    """Dependency that admits only signed-in callers holding one of ``roles``."""
+    def check(caller: Caller = Depends(current_caller)) -> Caller:
+        if caller is ANONYMOUS:
+            raise Unauthorized("sign in first: this action needs one of the roles " + ", ".join(roles))
+        if caller.role not in roles:
+            raise Forbidden(f"role {caller.role!r} may not do this; needs one of: {', '.join(roles)}")
+        return caller
+    return check

@@ -1,0 +1,35 @@
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+
+from api.deps import Caller, current_caller, get_engine, get_settings
+from citygrid.auth import issue_token
+from citygrid.errors import Unauthorized
+from citygrid.org import authenticate
+from citygrid.settings import Settings
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: str
+
+
+@router.post("/token", response_model=Token)
+def token(form: OAuth2PasswordRequestForm = Depends(), engine: Engine = Depends(get_engine),
+          settings: Settings = Depends(get_settings)) -> Token:
+    """OAuth2 password flow: a signed JWT carrying the user's role."""
+    user = authenticate(engine, form.username, form.password)
+    if user is None:
+        raise Unauthorized("wrong username or password")
+    access, expires = issue_token(settings, user["username"], user["role"])
+    return Token(access_token=access, expires_in=expires, role=user["role"])
+
+
+@router.get("/me")
+def me(caller: Caller = Depends(current_caller)) -> dict:
+    return {"username": caller.username, "role": caller.role, "staff": caller.is_staff}

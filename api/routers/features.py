@@ -1,0 +1,114 @@
+"""OGC API – Features: landing page, conformance, collections and items (GeoJSON)."""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.engine import Engine
+
+from api.deps import Caller, current_caller, get_engine
+from gis import collections as gc
+
+router = APIRouter(tags=["features"])
+
+GEOJSON = "application/geo+json"
+RESERVED = {"bbox", "limit", "offset", "f", "datetime", "crs", "bbox-crs"}
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/")
+def landing(request: Request) -> dict:
+    base = _base(request)
+    return {
+        "title": "citygrid",
+        "description": "Rizhao urban management: grids, posts, cases, patrols, hotspots, drone missions.",
+        "links": [
+            {"href": f"{base}/", "rel": "self", "type": "application/json", "title": "this document"},
+            {"href": f"{base}/openapi.json", "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0"},
+            {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html"},
+            {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json"},
+            {"href": f"{base}/collections", "rel": "data", "type": "application/json"},
+        ],
+    }
+
+
+@router.get("/conformance")
+def conformance() -> dict:
+    return {"conformsTo": CONFORMANCE}
+
+
+def _collection_doc(base: str, coll: gc.Collection, extent: list[float] | None) -> dict:
+    doc = {
+        "id": coll.id, "title": coll.title, "description": coll.description, "itemType": coll.item_type,
+        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "links": [
+            {"href": f"{base}/collections/{coll.id}", "rel": "self", "type": "application/json"},
+            {"href": f"{base}/collections/{coll.id}/items", "rel": "items", "type": GEOJSON},
+        ],
+    }
+    if extent:
+        doc["extent"] = {"spatial": {"bbox": [extent], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}}
+    return doc
+
+
+@router.get("/collections")
+def list_collections(request: Request, engine: Engine = Depends(get_engine)) -> dict:
+    base = _base(request)
+    return {
+        "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
+        "collections": [_collection_doc(base, c, gc.extent(engine, c.id)) for c in gc.collections()],
+    }
+
+
+@router.get("/collections/{collection_id}")
+def describe_collection(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> dict:
+    coll = gc.get_collection(collection_id)
+    return _collection_doc(_base(request), coll, gc.extent(engine, coll.id))
+
+
+@router.get("/collections/{collection_id}/items", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}}})
+def items(
+    collection_id: str,
+    request: Request,
+    bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat (CRS84)"),
+    limit: int = Query(10, ge=1, le=10_000),
+    offset: int = Query(0, ge=0),
+    engine: Engine = Depends(get_engine),
+    caller: Caller = Depends(current_caller),
+) -> Response:
+    box = gc.parse_bbox(bbox)
+    filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+    page = gc.query_items(engine, collection_id, bbox=box, limit=limit, offset=offset, filters=filters,
+                          staff=caller.is_staff)
+    base = f"{_base(request)}/collections/{collection_id}/items"
+    params = dict(request.query_params)
+    links = [{"href": f"{base}?{urlencode(params)}", "rel": "self", "type": GEOJSON}]
+    if offset + page["number_returned"] < page["number_matched"]:
+        links.append({"href": f"{base}?{urlencode({**params, 'offset': offset + limit, 'limit': limit})}",
+                      "rel": "next", "type": GEOJSON})
+    if offset > 0:
+        links.append({"href": f"{base}?{urlencode({**params, 'offset': max(0, offset - limit), 'limit': limit})}",
+                      "rel": "prev", "type": GEOJSON})
+    head = json.dumps({"type": "FeatureCollection", "numberMatched": page["number_matched"],
+                       "numberReturned": page["number_returned"], "links": links})
+    # Splice the features array PostgreSQL built, instead of parsing and re-serialising it.
+    body = head[:-1] + ', "features": ' + page["features_json"] + "}"
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}}})
+def item(collection_id: str, feature_id: str, engine: Engine = Depends(get_engine),
+         caller: Caller = Depends(current_caller)) -> Response:
+    return Response(gc.get_item(engine, collection_id, feature_id, staff=caller.is_staff), media_type=GEOJSON)

@@ -1,0 +1,14 @@
+from fastapi import APIRouter, Depends
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from api.deps import get_engine
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+def health(engine: Engine = Depends(get_engine)) -> dict:
+    with engine.connect() as conn:
+        postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+    return {"status": "ok", "database": "ok", "postgis": postgis}

@@ -1,0 +1,130 @@
+"""The ``citygrid`` command line (typer). Sub-apps per capability; each calls plain functions."""
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from citygrid.settings import get_settings
+
+app = typer.Typer(help="citygrid: the spatial heart of Rizhao's urban management.", no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database: embedded cluster and migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, roles and Open311 API clients.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+console = Console()
+
+
+def fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+# --- db ----------------------------------------------------------------------
+@db_app.command("up")
+def db_up() -> None:
+    """Start the embedded PostgreSQL + PostGIS cluster (idempotent)."""
+    from citygrid.db.cluster import Cluster, ClusterError
+
+    settings = get_settings()
+    if settings.database_url:
+        console.print("Using the configured database server; nothing to start.")
+        return
+    try:
+        started = Cluster(settings).start()
+    except ClusterError as exc:
+        fail(str(exc))
+    console.print("started" if started else "already running", f"(port {settings.db_port})")
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the embedded cluster (idempotent)."""
+    from citygrid.db.cluster import Cluster, ClusterError
+
+    try:
+        stopped = Cluster(get_settings()).stop()
+    except ClusterError as exc:
+        fail(str(exc))
+    console.print("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the embedded cluster's state."""
+    from citygrid.db.cluster import Cluster, ClusterError
+
+    settings = get_settings()
+    if settings.database_url:
+        console.print_json(json.dumps({"external": True, "database": settings.db_name}))
+        return
+    try:
+        console.print_json(json.dumps(Cluster(settings).status()))
+    except ClusterError as exc:
+        fail(str(exc))
+
+
+@db_app.command("migrate")
+def db_migrate(revision: str = "head") -> None:
+    """Create roles and database if needed, then run the Alembic migrations as the owner."""
+    from citygrid.db.migrate import migrate
+
+    migrate(get_settings(), revision)
+    console.print(f"database {get_settings().db_name} at {revision}")
+
+
+# --- users -------------------------------------------------------------------
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: str = typer.Option(..., "--role", help="commander|drone_operator|planner|patrol_officer|public"),
+    password: str = typer.Option(None, "--password", help="Prompted for when not given.", envvar="CITYGRID_NEW_USER_PASSWORD"),
+    display_name: str = typer.Option(None, "--display-name"),
+) -> None:
+    """Add a user with a role (or reset the password and role of an existing one)."""
+    from citygrid.db.engine import get_engine
+    from citygrid.org import UnknownRole, upsert_user
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        uid = upsert_user(get_engine(), name, role, password, display_name)
+    except UnknownRole as exc:
+        fail(str(exc))
+    console.print(f"user {name} ({role}) id={uid}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    from citygrid.db.engine import get_engine
+    from citygrid.org import list_users
+
+    table = Table("id", "username", "role", "active")
+    for u in list_users(get_engine()):
+        table.add_row(str(u["id"]), u["username"], u["role"], str(u["active"]))
+    console.print(table)
+
+
+@users_app.command("add-client")
+def users_add_client(name: str) -> None:
+    """Register an Open311 API client; prints its key once."""
+    from citygrid.db.engine import get_engine
+    from citygrid.org import add_api_client
+
+    key = add_api_client(get_engine(), name)
+    console.print(f"api_key for {name}: {key}")
+
+
+@app.command("serve")
+def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+    """Serve the API and map portal."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,104 @@
+"""Connections: the admin (bootstrap), the owner (migrations) and the application role.
+
+The service connects as ``citygrid_app``: not a superuser, owns nothing, so table grants
+(e.g. insert-only audit tables) bind it. Migrations run as ``citygrid_owner``. Role passwords
+are derived from the secret key, so nothing secret is stored in the repo.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+from citygrid.db.cluster import Cluster
+from citygrid.settings import Settings, get_settings
+
+OWNER_ROLE = "citygrid_owner"
+APP_ROLE = "citygrid_app"
+
+
+def role_password(settings: Settings, role: str) -> str:
+    key = settings.resolved_secret_key().encode()
+    return hmac.new(key, f"db-role:{role}".encode(), hashlib.sha256).hexdigest()
+
+
+def admin_url(settings: Settings, database: str | None = None) -> URL:
+    """A superuser (or CREATEROLE) connection used only to bootstrap roles and the database."""
+    if settings.database_url:
+        url = make_url(settings.database_url).set(drivername="postgresql+psycopg")
+        return url.set(database=database or url.database or "postgres")
+    cluster = Cluster(settings)
+    return URL.create(
+        "postgresql+psycopg", username="postgres", database=database or "postgres",
+        query={"host": str(cluster.sockdir), "port": str(cluster.port)},
+    )
+
+
+def _role_url(settings: Settings, role: str) -> URL:
+    if settings.database_url:
+        base = make_url(settings.database_url).set(drivername="postgresql+psycopg")
+        host, port = base.host or "127.0.0.1", base.port or 5432
+    else:
+        host, port = "127.0.0.1", settings.db_port
+    return URL.create(
+        "postgresql+psycopg", username=role, password=role_password(settings, role),
+        host=host, port=port, database=settings.db_name,
+    )
+
+
+def owner_url(settings: Settings) -> URL:
+    return _role_url(settings, OWNER_ROLE)
+
+
+def app_url(settings: Settings) -> URL:
+    return _role_url(settings, APP_ROLE)
+
+
+@lru_cache(maxsize=16)
+def _engine(url_str: str, pool_size: int) -> Engine:
+    return sa.create_engine(url_str, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def get_engine(settings: Settings | None = None, role: str = "app") -> Engine:
+    settings = settings or get_settings()
+    url = app_url(settings) if role == "app" else owner_url(settings)
+    return _engine(url.render_as_string(hide_password=False), 10)
+
+
+def bootstrap(settings: Settings) -> None:
+    """Create both roles, the database and the PostGIS extension (idempotent)."""
+    admin = sa.create_engine(admin_url(settings), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for role in (OWNER_ROLE, APP_ROLE):
+                pw = role_password(settings, role)
+                exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar()
+                verb = "ALTER" if exists else "CREATE"
+                # Passwords come from an HMAC hex digest, so quoting is safe.
+                conn.execute(sa.text(f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{pw}'"))
+            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": settings.db_name}).scalar():
+                conn.execute(sa.text(f'CREATE DATABASE "{settings.db_name}" OWNER {OWNER_ROLE}'))
+    finally:
+        admin.dispose()
+    admin_db = sa.create_engine(admin_url(settings, settings.db_name), isolation_level="AUTOCOMMIT")
+    try:
+        with admin_db.connect() as conn:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{settings.db_name}" TO {APP_ROLE}'))
+            conn.execute(sa.text(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+            conn.execute(sa.text(f"GRANT USAGE, CREATE ON SCHEMA public TO {OWNER_ROLE}"))
+            conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}"))
+    finally:
+        admin_db.dispose()
+
+
+def drop_database(settings: Settings) -> None:
+    admin = sa.create_engine(admin_url(settings), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{settings.db_name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -1,0 +1,24 @@
+"""Bring a database to the current schema: bootstrap roles, then Alembic as the owner."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from citygrid.db.engine import bootstrap
+from citygrid.settings import Settings
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(settings: Settings) -> Config:
+    cfg = Config(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["settings"] = settings
+    return cfg
+
+
+def migrate(settings: Settings, revision: str = "head") -> None:
+    bootstrap(settings)
+    command.upgrade(alembic_config(settings), revision)

@@ -1,0 +1,49 @@
+"""One settings object for the whole service (env prefix ``CITYGRID_``).
+
+With no database URL the project runs its own embedded PostgreSQL + PostGIS cluster
+(``citygrid db up``); with ``CITYGRID_DATABASE_URL`` (or plain ``DATABASE_URL``) it uses an
+existing server, whose user must be allowed to create roles (it acts as the owner).
+"""
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYGRID_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CITYGRID_DATABASE_URL", "DATABASE_URL")
+    )
+    db_name: str = "citygrid"
+    state_dir: Path = PROJECT_ROOT / ".state"
+    db_port: int = 55432
+    secret_key: str | None = None
+    token_expire_minutes: int = 12 * 60
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_items_limit: int = 10_000
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once into the (git-ignored) state folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.state_dir / "secret_key"
+        if not path.exists():
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,225 @@
+"""Coordinate reference systems and Chinese datum offsets.
+
+Policy: everything we *store* is WGS84 (EPSG:4326) lon/lat.  GCJ-02 ("Mars
+coordinates", used by AMap/Tencent) and BD-09 (Baidu) exist only so that points
+can be drawn on, or read back from, Chinese basemaps; convert at the edge and
+never persist them.  Metric work (buffers, areas, grids) around Rizhao is done
+in CGCS2000 / 3-degree Gauss-Kruger CM 120E (EPSG:4549).  The WGS84 <-> CGCS2000
+datum difference is a few centimetres, far below our accuracy needs, so pyproj's
+"ballpark" (null) shift between them is acceptable.
+
+All conversions are vectorised: lon/lat may be scalars or arrays (broadcast
+together) and come back as float64 numpy arrays of the broadcast shape (0-d for
+scalar input).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pyproj
+
+WGS84 = "EPSG:4326"
+CGCS2000 = "EPSG:4490"
+CGCS2000_GK_CM120 = "EPSG:4549"
+WEB_MERCATOR = "EPSG:3857"
+METRIC = CGCS2000_GK_CM120
+
+COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
+
+# (lon_min, lat_min, lon_max, lat_max) of Rizhao's administrative area, generous.
+RIZHAO_BOUNDS = (118.5, 34.9, 119.8, 36.2)
+
+# GCJ-02 constants. The obfuscation is defined on the Krasovsky ellipsoid, not
+# WGS84; some ports (e.g. eviltransform) use 6378137 instead, which moves results
+# by up to ~1 cm.  We follow the published original.
+_GCJ_A = 6378245.0
+_GCJ_EE = 0.00669342162296594323
+_X_PI = np.pi * 3000.0 / 180.0
+
+# Inverse transforms have no closed form; iterate until this (~0.1 mm) or give up.
+_INV_TOL_DEG = 1e-9
+_INV_MAX_ITER = 20
+
+
+def _as_arrays(lon, lat):
+    lon, lat = np.broadcast_arrays(np.asarray(lon, dtype=np.float64),
+                                   np.asarray(lat, dtype=np.float64))
+    # broadcast_arrays returns read-only views; copy so callers may mutate results.
+    return lon.copy(), lat.copy()
+
+
+def in_mainland_china(lon, lat):
+    """Elementwise mask of where the GCJ-02 offset applies.
+
+    The usual bounding box; it wrongly includes e.g. parts of Korea/Japan, but
+    it is what every other implementation (and hence every basemap consumer)
+    uses, so matching it matters more than geographic truth.
+    """
+    lon, lat = _as_arrays(lon, lat)
+    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+
+
+def _gcj_delta(lon, lat):
+    """Unmasked GCJ-02 offset (dlon, dlat) in degrees at WGS84 lon/lat."""
+    x, y = lon - 105.0, lat - 35.0
+    common = (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y
+            + 0.2 * np.sqrt(np.abs(x)) + common
+            + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+            + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0)
+    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y
+            + 0.1 * np.sqrt(np.abs(x)) + common
+            + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+            + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0)
+    radlat = np.radians(lat)
+    magic = 1.0 - _GCJ_EE * np.sin(radlat) ** 2
+    sqrt_magic = np.sqrt(magic)
+    dlat = dlat * 180.0 / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrt_magic) * np.pi)
+    dlon = dlon * 180.0 / (_GCJ_A / sqrt_magic * np.cos(radlat) * np.pi)
+    return dlon, dlat
+
+
+def _max_abs(a):
+    # NaN inputs stay NaN; they must not keep the iteration running (or warn).
+    return np.max(np.abs(a), where=np.isfinite(a), initial=0.0)
+
+
+def _invert(forward, lon, lat):
+    """Solve forward(guess) == (lon, lat) by fixed-point iteration.
+
+    Both offsets vary slowly (Jacobian ~ identity), so this converges to
+    machine precision in a handful of steps; the common one-step shortcut
+    (subtract the offset evaluated at the *shifted* point) is metres off.
+    """
+    g_lon, g_lat = lon.copy(), lat.copy()
+    for _ in range(_INV_MAX_ITER):
+        f_lon, f_lat = forward(g_lon, g_lat)
+        e_lon, e_lat = f_lon - lon, f_lat - lat
+        g_lon -= e_lon
+        g_lat -= e_lat
+        if max(_max_abs(e_lon), _max_abs(e_lat)) < _INV_TOL_DEG:
+            break
+    return g_lon, g_lat
+
+
+def wgs84_to_gcj02(lon, lat):
+    lon, lat = _as_arrays(lon, lat)
+    dlon, dlat = _gcj_delta(lon, lat)
+    inside = in_mainland_china(lon, lat)
+    return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
+
+
+def gcj02_to_wgs84(lon, lat):
+    lon, lat = _as_arrays(lon, lat)
+    # Decide "in China" once on the input: letting the mask flip between
+    # iterations near the box edge would stop the iteration converging.
+    inside = in_mainland_china(lon, lat)
+
+    def forward(x, y):
+        dx, dy = _gcj_delta(x, y)
+        return np.where(inside, x + dx, x), np.where(inside, y + dy, y)
+
+    return _invert(forward, lon, lat)
+
+
+def gcj02_to_bd09(lon, lat):
+    # BD-09 is a pure formula on top of GCJ-02 with no domain restriction; the
+    # China mask is already applied in the GCJ-02 step where it matters.
+    x, y = _as_arrays(lon, lat)
+    z = np.hypot(x, y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon, lat):
+    lon, lat = _as_arrays(lon, lat)
+    return _invert(gcj02_to_bd09, lon, lat)
+
+
+def wgs84_to_bd09(lon, lat):
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+def bd09_to_wgs84(lon, lat):
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+_TO_WGS84 = {"wgs84": _as_arrays, "gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
+_FROM_WGS84 = {"wgs84": _as_arrays, "gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}
+
+
+def _lookup(table, coord_sys):
+    func = table.get(str(coord_sys).lower())
+    if func is None:
+        raise ValueError(f"unknown coord_sys {coord_sys!r}; expected one of {COORD_SYSTEMS}")
+    return func
+
+
+def to_wgs84(lon, lat, coord_sys):
+    """Convert lon/lat given in `coord_sys` ("wgs84" | "gcj02" | "bd09") to WGS84."""
+    return _lookup(_TO_WGS84, coord_sys)(lon, lat)
+
+
+def from_wgs84(lon, lat, coord_sys):
+    """Convert WGS84 lon/lat to `coord_sys` ("wgs84" | "gcj02" | "bd09")."""
+    return _lookup(_FROM_WGS84, coord_sys)(lon, lat)
+
+
+# --- metric helpers -------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def transformer(src, dst):
+    # Building a Transformer costs milliseconds (PROJ db lookup); reuse them.
+    # always_xy: we always pass lon/lat (x/y), whatever the CRS's axis order says.
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+
+
+def to_metric(lon, lat):
+    """WGS84 lon/lat -> (x, y) metres in EPSG:4549 (easting, northing)."""
+    lon, lat = _as_arrays(lon, lat)
+    x, y = transformer(WGS84, METRIC).transform(lon, lat)
+    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+
+def from_metric(x, y):
+    """EPSG:4549 (x, y) metres -> WGS84 (lon, lat)."""
+    x, y = _as_arrays(x, y)
+    lon, lat = transformer(METRIC, WGS84).transform(x, y)
+    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def geodesic_distance_m(lon1, lat1, lon2, lat2):
+    """Ellipsoidal distance in metres between WGS84 points (elementwise)."""
+    lon1, lat1, lon2, lat2 = (a.copy() for a in np.broadcast_arrays(
+        *(np.asarray(v, dtype=np.float64) for v in (lon1, lat1, lon2, lat2))))
+    _, _, dist = GEOD.inv(lon1, lat1, lon2, lat2)
+    return np.asarray(dist, dtype=np.float64)
+
+
+# --- sanity checks --------------------------------------------------------
+
+def check_lonlat(lon, lat):
+    """Mask of plausible WGS84 values (finite and within the globe)."""
+    lon, lat = _as_arrays(lon, lat)
+    return (np.isfinite(lon) & np.isfinite(lat)
+            & (np.abs(lon) <= 180.0) & (np.abs(lat) <= 90.0))
+
+
+def _in_bounds(lon, lat, bounds):
+    lon_min, lat_min, lon_max, lat_max = bounds
+    return (lon >= lon_min) & (lon <= lon_max) & (lat >= lat_min) & (lat <= lat_max)
+
+
+def looks_swapped(lon, lat, bounds=RIZHAO_BOUNDS):
+    """Mask where the pair only lands inside `bounds` if read as (lat, lon).
+
+    Swapped axes are the most common upstream mistake (EPSG:4326's official
+    axis order is lat, lon), and 35.4/119.5 still passes check_lonlat.
+    """
+    lon, lat = _as_arrays(lon, lat)
+    return _in_bounds(lat, lon, bounds) & ~_in_bounds(lon, lat, bounds)

@@ -1,0 +1,94 @@
+"""Shared fixtures: a real PostGIS test database (embedded cluster or DATABASE_URL), the
+reference layers loaded once, and a live API server on a loopback port."""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from citygrid.db.cluster import Cluster
+from citygrid.db.engine import admin_url, drop_database, get_engine
+from citygrid.db.migrate import migrate
+from citygrid.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    s = Settings(db_name=os.environ.get("CITYGRID_TEST_DB_NAME", "citygrid_test"))
+    if not s.database_url:
+        Cluster(s).start()
+    drop_database(s)
+    migrate(s)
+    return s
+
+
+@pytest.fixture(scope="session")
+def engine(settings):
+    """The application role's engine: what the service itself uses."""
+    return get_engine(settings)
+
+
+@pytest.fixture(scope="session")
+def owner_engine(settings):
+    return get_engine(settings, role="owner")
+
+
+@pytest.fixture(scope="session")
+def admin_engine(settings):
+    eng = sa.create_engine(admin_url(settings, settings.db_name))
+    yield eng
+    eng.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(settings):
+    """A real uvicorn server on loopback; yields its base URL."""
+    import uvicorn
+
+    from api.app import create_app
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not srv.started:
+        if time.time() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def http(server):
+    with httpx.Client(base_url=server, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def make_user(engine, http):
+    """Create a user with a role and return a bearer header for it."""
+    from citygrid.org import upsert_user
+
+    def make(username: str, role: str) -> dict:
+        password = f"pw-{username}-{role}"
+        upsert_user(engine, username, role, password)
+        r = http.post("/auth/token", data={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return make

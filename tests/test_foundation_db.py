@@ -1,0 +1,96 @@
+"""The store: roles, grants, migrations, embedded cluster."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+
+from citygrid.db.cluster import Cluster
+from citygrid.db.engine import APP_ROLE
+from citygrid.settings import PROJECT_ROOT, Settings
+
+
+def test_app_role_is_unprivileged_and_owns_nothing(engine):
+    with engine.connect() as conn:
+        who = conn.execute(sa.text("SELECT current_user")).scalar_one()
+        superuser = conn.execute(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one()
+        owned = conn.execute(sa.text(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = current_user")).scalar_one()
+    assert who == APP_ROLE
+    assert superuser is False
+    assert owned == 0
+
+
+def test_geometry_is_wgs84_with_gist_indexes(engine):
+    with engine.connect() as conn:
+        srids = dict(conn.execute(sa.text(
+            "SELECT f_table_name, srid FROM geometry_columns WHERE f_table_schema = 'public'")).all())
+        gist = set(conn.execute(sa.text(
+            "SELECT tablename FROM pg_indexes WHERE schemaname = 'public' AND indexdef ILIKE '%USING gist%'")).scalars())
+    assert {"grids", "posts", "districts", "airspace"} <= set(srids)
+    assert set(srids.values()) == {4326}
+    assert set(srids) <= gist
+
+
+def test_app_role_cannot_alter_insert_only_table(engine, owner_engine):
+    with engine.begin() as conn:
+        new_id = conn.execute(sa.text(
+            "INSERT INTO audit_log (actor, action, target) VALUES ('tester', 'probe', 'x') RETURNING id")).scalar_one()
+    for stmt in ("UPDATE audit_log SET actor = 'mallory' WHERE id = :id", "DELETE FROM audit_log WHERE id = :id"):
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            with engine.begin() as conn:
+                conn.execute(sa.text(stmt), {"id": new_id})
+    # Even the owner is stopped by the trigger.
+    with pytest.raises(DBAPIError, match="append-only"):
+        with owner_engine.begin() as conn:
+            conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE id = :id"), {"id": new_id})
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT actor FROM audit_log WHERE id = :id"), {"id": new_id}).scalar_one() == "tester"
+
+
+def test_reference_layers_are_read_only_for_the_service(engine):
+    with pytest.raises(ProgrammingError, match="permission denied"):
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM grids"))
+
+
+def test_migrate_is_idempotent(settings, owner_engine):
+    from citygrid.db.migrate import migrate
+
+    migrate(settings)
+    with owner_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+
+
+@pytest.mark.skipif(bool(Settings().database_url), reason="embedded cluster only")
+def test_embedded_cluster_is_idempotent(tmp_path_factory):
+    # The state folder must be reachable by the unprivileged server user, so keep it in the
+    # project's state folder rather than root's private pytest temp folder.
+    state = PROJECT_ROOT / ".state" / "test-cluster"
+    s = Settings(state_dir=state, db_port=55499)
+    cluster = Cluster(s)
+    try:
+        assert cluster.start() in (True, False)
+        assert cluster.start() is False  # already running
+        assert cluster.status()["running"] is True
+        eng = sa.create_engine(f"postgresql+psycopg://postgres@/postgres?host={cluster.sockdir}&port={s.db_port}")
+        with eng.connect() as conn:
+            assert conn.execute(sa.text("SELECT 1 + 1")).scalar_one() == 2
+        eng.dispose()
+        assert cluster.stop() is True
+        assert cluster.stop() is False
+        assert cluster.status()["running"] is False
+        assert cluster.start() is True  # restart after a stop
+        assert cluster.running()
+    finally:
+        cluster.stop()
+
+
+def test_missing_binaries_are_named(monkeypatch):
+    import citygrid.db.cluster as cl
+
+    monkeypatch.setattr(cl.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(cl.shutil, "which", lambda name: None)
+    with pytest.raises(cl.ClusterError, match="postgresql-15-postgis-3|postgis"):
+        cl.find_bindir()
