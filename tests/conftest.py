@@ -92,3 +92,27 @@ def make_user(engine, http):
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     return make
+
+
+@pytest.fixture(scope="session")
+def built_layers():
+    """Rizhao's reference layers built in process (deterministic, a few seconds)."""
+    from gis.layers.build import build_all
+
+    return build_all()
+
+
+@pytest.fixture(scope="session")
+def layers(built_layers, owner_engine):
+    """The reference layers loaded into the test database (as the owner role)."""
+    from gis.layers.load import load_layers
+
+    load_layers(owner_engine, built_layers)
+    return built_layers
+
+
+@pytest.fixture(scope="session")
+def locator(built_layers):
+    from gis.location import Locator
+
+    return Locator.from_layers(built_layers)
