@@ -7,13 +7,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from citygrid.cli_layers import layers_app
 from citygrid.settings import get_settings
+from citygrid.vocab import ROLES
 
 app = typer.Typer(help="citygrid: the spatial heart of Rizhao's urban management.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database: embedded cluster and migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, roles and Open311 API clients.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(layers_app, name="layers")
+demo_app = typer.Typer(help="Demo data for `make demo`.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
 console = Console()
 
 
@@ -115,6 +120,32 @@ def users_add_client(name: str) -> None:
 
     key = add_api_client(get_engine(), name)
     console.print(f"api_key for {name}: {key}")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load everything the demo shows: reference layers, then each capability's demo data."""
+    from citygrid.db.engine import get_engine
+    from citygrid.org import upsert_user
+    from gis.layers.build import build_all
+    from gis.layers.load import load_layers
+
+    settings = get_settings()
+    counts = load_layers(get_engine(settings, role="owner"), build_all())
+    console.print("layers:", counts)
+    # Demo sign-ins: one user per role, with a password generated into the state folder.
+    path = settings.state_dir / "demo_users.json"
+    if path.exists():
+        creds = json.loads(path.read_text())
+    else:
+        import secrets
+
+        creds = {f"demo_{r}": secrets.token_urlsafe(9) for r in ROLES}
+        path.write_text(json.dumps(creds, indent=1))
+        path.chmod(0o600)
+    for (name, password), role in zip(creds.items(), ROLES):
+        upsert_user(get_engine(settings), name, role, password)
+    console.print(f"demo users (passwords in {path}):", ", ".join(creds))
 
 
 @app.command("serve")

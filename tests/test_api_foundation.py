@@ -74,3 +74,18 @@ def test_oversized_body_is_413(http, settings):
     r = http.post("/api/org/departments", content=b"x" * (settings.max_body_bytes + 1),
                   headers={"content-type": "application/json"})
     assert r.status_code == 413
+
+
+def test_first_map_page_is_self_contained(http):
+    import re
+
+    r = http.get("/", headers={"accept": "text/html"})
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assets = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assert assets, "the page loads Leaflet"
+    assert all(a.startswith("/static/") for a in assets), assets
+    for a in assets:
+        assert http.get(a).status_code == 200
+    assert "/collections/' + id + '/items" in r.text
+    # JSON clients still get the OGC landing page at the same address.
+    assert http.get("/", headers={"accept": "application/json"}).json()["title"] == "citygrid"

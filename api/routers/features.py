@@ -5,7 +5,7 @@ import json
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.engine import Engine
 
 from api.deps import Caller, current_caller, get_engine
@@ -27,7 +27,13 @@ def _base(request: Request) -> str:
 
 
 @router.get("/")
-def landing(request: Request) -> dict:
+def landing(request: Request, f: str | None = None):
+    """The portal for browsers; the OGC API landing page for clients asking for JSON."""
+    wants_html = f == "html" or (f is None and "text/html" in request.headers.get("accept", ""))
+    if wants_html:
+        from api.portal import render_portal
+
+        return HTMLResponse(render_portal())
     base = _base(request)
     return {
         "title": "citygrid",

@@ -1,0 +1,11 @@
+"""Run the benchmarks: ``python -m bench [name ...]`` (``make bench``). Each compares with
+its named peer in the same run and prints the ratio."""
+import importlib
+import sys
+
+BENCHES = ["assign"]
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or BENCHES:
+        print(f"== bench {name}")
+        importlib.import_module(f"bench.bench_{name}").main()
