@@ -7,6 +7,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from citygrid.cli_cases import cases_app
 from citygrid.cli_layers import layers_app
 from citygrid.settings import get_settings
 from citygrid.vocab import ROLES
@@ -17,6 +18,7 @@ users_app = typer.Typer(help="Users, roles and Open311 API clients.", no_args_is
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(layers_app, name="layers")
+app.add_typer(cases_app, name="cases")
 demo_app = typer.Typer(help="Demo data for `make demo`.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 console = Console()

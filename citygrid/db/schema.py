@@ -203,3 +203,87 @@ REFERENCE_TABLES = {
     "grids": grids, "posts": posts, "roads": roads, "pois": pois, "airspace": airspace,
     "service_area": service_area,
 }
+
+# --- cases (migration 0002) ---------------------------------------------------
+# The public id is generated in the database from id and the report's year (Shanghai time).
+CASE_SERVICE_REQUEST_ID = (
+    "'RZ-' || extract(year from timezone('Asia/Shanghai', reported_at))::int::text || '-' "
+    "|| lpad(id::text, greatest(6, length(id::text)), '0')"
+)
+
+cases = sa.Table(
+    "cases", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("service_request_id", sa.Text, sa.Computed(CASE_SERVICE_REQUEST_ID, persisted=True),
+              nullable=False, unique=True),
+    sa.Column("category", sa.Text, nullable=False, index=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default=sa.text("'reported'"), index=True),
+    sa.Column("description", sa.Text),
+    sa.Column("media_urls", sa.ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'::text[]")),
+    sa.Column("attributes", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("address_string", sa.Text),
+    # Reporter contact: personal data, staff-only on read.
+    sa.Column("reporter_name", sa.Text),
+    sa.Column("reporter_phone", sa.Text),
+    sa.Column("reporter_email", sa.Text),
+    sa.Column("device_id", sa.Text),
+    sa.Column("account_id", sa.Text),
+    sa.Column("api_client_id", sa.Integer, sa.ForeignKey("api_clients.id")),
+    sa.Column("reporter_username", sa.Text),
+    sa.Column("external_id", sa.Text),
+    geom("POINT", nullable=True),  # NULL only for address-only reports (located_by = 'address')
+    sa.Column("orig_lon", sa.Float),
+    sa.Column("orig_lat", sa.Float),
+    sa.Column("coord_sys", sa.Text, nullable=False, server_default=sa.text("'wgs84'")),
+    sa.Column("located_by", sa.Text, nullable=False, server_default=sa.text("'point'")),
+    sa.Column("grid_code", sa.String(14), index=True),
+    sa.Column("community_code", sa.String(12)),
+    sa.Column("subdistrict_code", sa.String(9), index=True),
+    sa.Column("county_code", sa.String(6), index=True),
+    sa.Column("post_code", sa.String(12)),
+    sa.Column("outside_grid", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False, server_default=now(), index=True),
+    sa.Column("filed_at", sa.DateTime(timezone=True)),
+    sa.Column("dispatched_at", sa.DateTime(timezone=True), index=True),
+    sa.Column("due_at", sa.DateTime(timezone=True), index=True),
+    sa.Column("handled_at", sa.DateTime(timezone=True)),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("evaluated_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("department_id", sa.Integer, sa.ForeignKey("departments.id")),
+    sa.Column("rework_count", sa.Integer, nullable=False, server_default=sa.text("0")),
+)
+
+# Append-only (grant + trigger in the migration): every workflow transition, in order.
+case_events = sa.Table(
+    "case_events", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("case_id", sa.BigInteger, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("from_state", sa.Text),  # NULL for the report itself
+    sa.Column("to_state", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("note", sa.Text),
+    sa.Column("department_id", sa.Integer, sa.ForeignKey("departments.id")),
+    sa.Column("county_code", sa.String(6)),
+)
+
+# One row per (case, department) whistle; acknowledged when the department reports in.
+escalations = sa.Table(
+    "escalations", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("case_id", sa.BigInteger, sa.ForeignKey("cases.id"), nullable=False, index=True),
+    sa.Column("grid_code", sa.String(14)),
+    sa.Column("subdistrict_code", sa.String(9)),
+    sa.Column("county_code", sa.String(6)),
+    sa.Column("department_id", sa.Integer, sa.ForeignKey("departments.id"), nullable=False),
+    sa.Column("requested_by", sa.Text, nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("ack_due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
+    sa.Column("acknowledged_by", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("ack_note", sa.Text),
+)
