@@ -19,6 +19,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
 
 
@@ -56,14 +57,15 @@ def conformance() -> dict:
 def _collection_doc(base: str, coll: gc.Collection, extent: list[float] | None) -> dict:
     doc = {
         "id": coll.id, "title": coll.title, "description": coll.description, "itemType": coll.item_type,
-        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "crs": list(gc.OUTPUT_CRS),
+        "storageCrs": gc.CRS84,
         "links": [
             {"href": f"{base}/collections/{coll.id}", "rel": "self", "type": "application/json"},
             {"href": f"{base}/collections/{coll.id}/items", "rel": "items", "type": GEOJSON},
         ],
     }
     if extent:
-        doc["extent"] = {"spatial": {"bbox": [extent], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}}
+        doc["extent"] = {"spatial": {"bbox": [extent], "crs": gc.CRS84}}
     return doc
 
 
@@ -87,16 +89,20 @@ def describe_collection(collection_id: str, request: Request, engine: Engine = D
 def items(
     collection_id: str,
     request: Request,
-    bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat (CRS84)"),
+    bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat (CRS84, or bbox-crs)"),
+    bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (default CRS84)"),
+    datetime: str | None = Query(None, description="RFC 3339 instant or interval start/end ('..' open)"),
+    crs: str | None = Query(None, description="output CRS: CRS84 (default), EPSG 4326, 4490 or 4549"),
     limit: int = Query(10, ge=1, le=10_000),
     offset: int = Query(0, ge=0),
     engine: Engine = Depends(get_engine),
     caller: Caller = Depends(current_caller),
 ) -> Response:
-    box = gc.parse_bbox(bbox)
+    out_crs, in_crs = gc.parse_crs(crs), gc.parse_crs(bbox_crs)
+    box = gc.bbox_to_crs84(gc.parse_bbox(bbox, lonlat=in_crs == gc.CRS84), in_crs)
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-    page = gc.query_items(engine, collection_id, bbox=box, limit=limit, offset=offset, filters=filters,
-                          staff=caller.is_staff)
+    page = gc.query_items(engine, collection_id, bbox=box, datetime_range=gc.parse_datetime(datetime),
+                          limit=limit, offset=offset, filters=filters, staff=caller.is_staff, crs=out_crs)
     base = f"{_base(request)}/collections/{collection_id}/items"
     params = dict(request.query_params)
     links = [{"href": f"{base}?{urlencode(params)}", "rel": "self", "type": GEOJSON}]
@@ -110,11 +116,13 @@ def items(
                        "numberReturned": page["number_returned"], "links": links})
     # Splice the features array PostgreSQL built, instead of parsing and re-serialising it.
     body = head[:-1] + ', "features": ' + page["features_json"] + "}"
-    return Response(body, media_type=GEOJSON)
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}}})
-def item(collection_id: str, feature_id: str, engine: Engine = Depends(get_engine),
-         caller: Caller = Depends(current_caller)) -> Response:
-    return Response(gc.get_item(engine, collection_id, feature_id, staff=caller.is_staff), media_type=GEOJSON)
+def item(collection_id: str, feature_id: str, crs: str | None = Query(None),
+         engine: Engine = Depends(get_engine), caller: Caller = Depends(current_caller)) -> Response:
+    out_crs = gc.parse_crs(crs)
+    return Response(gc.get_item(engine, collection_id, feature_id, staff=caller.is_staff, crs=out_crs),
+                    media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})

@@ -1,0 +1,33 @@
+"""Vector tiles (WebMercatorQuad) and a TileJSON per collection."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.engine import Engine
+
+from api.deps import get_engine
+from citygrid import vocab
+from gis import collections as gc
+from gis import tiles as gt
+
+router = APIRouter(tags=["tiles"])
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+def _max_age(collection_id: str) -> int:
+    # Reference layers change rarely; operational layers (cases, patrols, missions) often.
+    return 3600 if collection_id in vocab.REFERENCE_COLLECTIONS else 30
+
+
+@router.get("/tiles/{collection_id}.json")
+def tilejson(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> dict:
+    return gt.tilejson(engine, str(request.base_url).rstrip("/"), collection_id)
+
+
+@router.get("/tiles/{collection_id}/{z}/{x}/{y}.pbf", response_class=Response,
+            responses={200: {"content": {MVT: {}}}})
+def tile(collection_id: str, z: int, x: int, y: int, request: Request,
+         datetime: str | None = Query(None), engine: Engine = Depends(get_engine)) -> Response:
+    filters = {k: v for k, v in request.query_params.items() if k != "datetime"}
+    data = gt.tile(engine, collection_id, z, x, y, datetime_range=gc.parse_datetime(datetime), filters=filters)
+    return Response(data, media_type=MVT, headers={"Cache-Control": f"public, max-age={_max_age(collection_id)}"})
