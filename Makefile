@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CITYGRID := $(BIN)/citygrid
 # Debian packages beyond PostgreSQL/PostGIS (the portal, drone and client tests add theirs).
-DEB_EXTRA :=
+DEB_EXTRA := espeak-ng gdal-bin chromium
 
 .PHONY: deps install db demo test bench clean-state
 

@@ -25,6 +25,7 @@ SCRIPT = """
 <script>
 (function() {{
   var map = {map};
+  window.citygridMap = map;
   var control = L.control.layers(null, {{}}, {{collapsed: false}}).addTo(map);
   var layers = {layers};
   window.citygridLayers = {{}};
