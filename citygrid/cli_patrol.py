@@ -1,0 +1,108 @@
+"""``citygrid patrol ...``: patrol mileage from GPS files and simulated patrols, offline.
+
+No database: grids come from gis.layers.build.build_all() (the bundled reference layers).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+patrol_app = typer.Typer(help="Patrols: mileage from GPX/GeoJSON/CSV tracks, simulated patrols.",
+                         no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _grid_index():
+    from gis.layers.build import build_all
+    from gis.location import UnitIndex
+
+    return UnitIndex.from_frame(build_all()["grids"])
+
+
+def mileage_report(files, mode="foot", gaps="bridge", coord_sys="wgs84", grid_index=None) -> list[dict]:
+    """Per-track mileage dicts for the given files (the CLI's --json output)."""
+    from patrol.clean import CleanParams
+    from patrol.mileage import mileage
+    from patrol.readers import read_track_files
+
+    fixes, reads = read_track_files(files, coord_sys)
+    table, _ = mileage(fixes, grid_index if grid_index is not None else _grid_index(),
+                       CleanParams(mode=mode, gaps=gaps))
+    file_of = {tid: f for f, r in reads.items() for tid in r.fixes["track_id"].unique()}
+    out = []
+    for row in table.to_dict("records"):
+        read = reads[file_of[row["track_id"]]]
+        read_drops = read.dropped_by_track.get(row["track_id"], {})
+        by_reason = {k: v for k, v in {**row["dropped_by_reason"], **read_drops}.items()}
+        out.append({
+            "track_id": row["track_id"], "file": file_of[row["track_id"]],
+            "distance_m": round(float(row["distance_m"]), 1),
+            "raw_distance_m": round(float(row["raw_distance_m"]), 1),
+            "duration_s": round(float(row["duration_s"]), 1),
+            "moving_time_s": round(float(row["moving_time_s"]), 1),
+            "stop_time_s": round(float(row["stop_time_s"]), 1),
+            "points": int(row["points"]) + sum(read_drops.values()),
+            "dropped_points": int(sum(by_reason.values())),
+            "dropped_by_reason": by_reason,
+            "reordered_in_file": read.reordered,
+            "gaps": int(row["gaps"]), "gap_time_s": round(float(row["gap_time_s"]), 1),
+            "gap_handling": gaps,
+            "per_grid_m": {k: round(v, 1) for k, v in sorted(row["per_grid_m"].items())},
+            "stops": row["stops"],
+            "file_problems": read.problems,  # first 20 dropped rows of the file, with line
+        })
+    return out
+
+
+@patrol_app.command("mileage")
+def mileage_cmd(
+    files: list[Path] = typer.Argument(..., help="GPX, GeoJSON or CSV (device_id,time,lon,lat[,accuracy_m,speed_mps])"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per track)."),
+    mode: str = typer.Option("foot", "--mode", help="foot|e_bike|vehicle (speed cap 3/8/25 m/s)"),
+    gaps: str = typer.Option("bridge", "--gaps", help="Signal lost > 120 s: bridge (count the straight line) or split (leave out)"),
+    coord_sys: str = typer.Option("wgs84", "--coord-sys", help="wgs84|gcj02|bd09 of the input coordinates"),
+) -> None:
+    """Cleaned geodesic mileage per track, with stops and metres per grid."""
+    from citygrid.errors import InvalidInput
+
+    try:
+        report = mileage_report(files, mode, gaps, coord_sys)
+    except InvalidInput as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        for p in exc.problems[:20]:
+            err_console.print(f"  {p.get('file')}: {p.get('line')}: {p.get('problem')}")
+        raise typer.Exit(2)
+    except ValueError as exc:  # bad --mode / --gaps
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+        return
+    for r in report:
+        console.print(f"{r['track_id']}: {r['distance_m'] / 1000:.2f} km (raw {r['raw_distance_m'] / 1000:.2f}), "
+                      f"moving {r['moving_time_s'] / 60:.0f} min, stopped {r['stop_time_s'] / 60:.0f} min, "
+                      f"{r['dropped_points']}/{r['points']} fixes dropped, {len(r['per_grid_m'])} grids")
+
+
+@patrol_app.command("simulate")
+def simulate_cmd(
+    campaign: str = typer.Option("spring", "--campaign"),
+    seed: int = typer.Option(7, "--seed"),
+    outings: int = typer.Option(388, "--outings"),
+    interval_s: float = typer.Option(5, "--interval-s", help="Seconds between fixes (1 or 5)."),
+    gpx_dir: Path = typer.Option(..., "--gpx-dir", help="Write one GPX file per outing here."),
+) -> None:
+    """Simulate foot patrols along the roads with phone-GPS errors; write GPX and the truth."""
+    from gis.layers.build import build_all
+    from patrol.simulate import simulate_patrols
+
+    sim = simulate_patrols(build_all(), n_outings=outings, seed=seed, interval_s=interval_s,
+                           campaign=campaign)
+    paths = sim.write_gpx(gpx_dir)
+    sim.truth.to_csv(Path(gpx_dir) / "truth.csv", index=False)
+    console.print(f"{len(paths)} GPX files, {len(sim.fixes):,} fixes, true length "
+                  f"{sim.truth['true_length_m'].sum() / 1000:,.1f} km -> {gpx_dir} (truth.csv)")

@@ -1,0 +1,262 @@
+"""Cleaning GPS fixes, vectorised over all fixes of all tracks at once.
+
+Input: fixes sorted by (track_id, t) with columns track_id, t (UTC), lon, lat and optionally
+accuracy_m. Track boundaries travel as an integer track index per fix; every step is numpy
+over the whole array (a handful of passes is the only loop). Steps, in order, each counted:
+
+1. ``accuracy``: fixes whose reported accuracy is worse than ``max_accuracy_m`` (50 m).
+2. ``outlier``: multipath jumps and spikes. Fixes near a suspicious step (longer than the
+   mode's speed cap allows plus ``noise_step_m``, or a jump > ``jump_m``) are compared with the coordinate-wise median of
+   the +-``median_half`` fixes around them; farther than ``outlier_m`` -> dropped.
+3. ``speed``: what is left of a spike: a fix reached and left faster than the speed cap
+   while its neighbours are close to each other (two passes).
+4. smoothing: a centred moving average over +-``smooth_s`` seconds, weighted by
+   1/accuracy^2 where the device reports accuracy (nothing is dropped).
+5. ``stationary``: standing still adds no distance. A fix is stationary when the smoothed
+   positions ``stop_window_s/2`` before and after it are within ``stop_radius_m`` of each
+   other (as a rate: radius per window, so one-sided windows at gaps and ends still work); each run of stationary fixes collapses to its first and last fix placed on the
+   run's centroid. Runs lasting >= ``min_stop_s`` are reported as stops.
+6. gaps: consecutive kept fixes more than ``gap_s`` apart (signal lost). ``bridge`` counts
+   the straight line across; ``split`` leaves it out (distance and moving time). Reported.
+
+Planar work uses a local equirectangular plane per track (metres; errors far below GPS
+noise over a city); distances reported by :mod:`patrol.mileage` are geodesic.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+SPEED_CAP_MPS = {"foot": 3.0, "e_bike": 8.0, "vehicle": 25.0}
+GAP_MODES = ("bridge", "split")
+DROP_REASONS = ("accuracy", "outlier", "speed", "stationary")
+EARTH_R_M = 6371008.8
+
+
+@dataclass(frozen=True)
+class CleanParams:
+    mode: str = "foot"
+    gaps: str = "bridge"
+    max_accuracy_m: float = 50.0
+    jump_m: float = 40.0
+    noise_step_m: float = 5.0
+    median_half: int = 10
+    outlier_m: float = 25.0
+    smooth_s: float = 10.0
+    stop_window_s: float = 60.0
+    stop_radius_m: float = 35.0
+    min_stop_s: float = 60.0
+    gap_s: float = 120.0
+
+    def __post_init__(self):
+        if self.mode not in SPEED_CAP_MPS:
+            raise ValueError(f"unknown mode {self.mode!r}; expected one of {tuple(SPEED_CAP_MPS)}")
+        if self.gaps not in GAP_MODES:
+            raise ValueError(f"unknown gap handling {self.gaps!r}; expected one of {GAP_MODES}")
+
+    @property
+    def speed_cap_mps(self) -> float:
+        return SPEED_CAP_MPS[self.mode]
+
+
+@dataclass
+class Cleaned:
+    """Kept fixes (arrays aligned, sorted by track then time) plus what was dropped."""
+    track_ids: np.ndarray  # codes -> track_id
+    track: np.ndarray  # int track index per kept fix
+    t_s: np.ndarray  # seconds since the epoch (float)
+    lon: np.ndarray
+    lat: np.ndarray
+    x: np.ndarray  # local plane metres (per track origin)
+    y: np.ndarray
+    run: np.ndarray  # stationary run id per kept fix, -1 when moving
+    gap_before: np.ndarray  # bool: the step into this fix spans a gap > gap_s
+    stops: pd.DataFrame
+    dropped: pd.DataFrame  # index track_id, one column per reason
+    origin: tuple  # (lon0, lat0) per track
+    params: CleanParams = field(default_factory=CleanParams)
+    input_track: np.ndarray | None = None  # track index of every input fix, sorted order
+
+
+def _group_bounds(track, n_tracks):
+    counts = np.bincount(track, minlength=n_tracks)
+    end = np.cumsum(counts)
+    return end - counts, end  # start (inclusive), end (exclusive) per track
+
+
+def _neighbour_steps(x, y, t, track):
+    """Distance and time to the previous fix (same track; inf/0 across a boundary)."""
+    d = np.full(len(x), np.inf)
+    dt = np.zeros(len(x))
+    if len(x) > 1:
+        d[1:] = np.hypot(np.diff(x), np.diff(y))
+        dt[1:] = np.diff(t)
+    first = np.r_[True, track[1:] != track[:-1]] if len(x) else np.zeros(0, bool)
+    d[first] = np.inf
+    return d, dt, first
+
+
+def _median_outliers(x, y, t, track, start, end, p: CleanParams):
+    n = len(x)
+    if n < 3:
+        return np.zeros(n, bool)
+    d, dt, first = _neighbour_steps(x, y, t, track)
+    # a step longer than the speed cap allows plus a noise allowance, or a plain jump
+    jump = ~first & ((d > p.speed_cap_mps * dt + p.noise_step_m) | (d > p.jump_m))
+    sus = jump.copy()
+    sus[:-1] |= jump[1:]
+    # dilate by median_half fixes (cumsum window count)
+    c = np.r_[0, np.cumsum(sus)]
+    i = np.arange(n)
+    h = p.median_half
+    cand = np.flatnonzero(c[np.minimum(i + h + 1, n)] - c[np.maximum(i - h, 0)] > 0)
+    if not len(cand):
+        return np.zeros(n, bool)
+    g = track[cand]
+    idx = np.clip(cand[:, None] + np.arange(-h, h + 1)[None, :], start[g][:, None], end[g][:, None] - 1)
+    mx = np.median(x[idx], axis=1)
+    my = np.median(y[idx], axis=1)
+    out = np.zeros(n, bool)
+    out[cand] = np.hypot(x[cand] - mx, y[cand] - my) > p.outlier_m
+    return out
+
+
+def _spikes(x, y, t, track, p: CleanParams):
+    n = len(x)
+    d, dt, first = _neighbour_steps(x, y, t, track)
+    if n < 3:
+        return np.zeros(n, bool)
+    last = np.r_[first[1:], True]
+    v_in = d / np.maximum(dt, 1e-3)
+    v_out = np.r_[v_in[1:], 0.0]
+    across = np.full(n, np.inf)
+    across[1:-1] = np.hypot(x[2:] - x[:-2], y[2:] - y[:-2]) / np.maximum(t[2:] - t[:-2], 1e-3)
+    cap = p.speed_cap_mps
+    return ~first & ~last & (v_in > cap) & (v_out > cap) & (across <= cap)
+
+
+def _moving_average(x, y, w, key, half_s):
+    lo = np.searchsorted(key, key - half_s, side="left")
+    hi = np.searchsorted(key, key + half_s, side="right")
+    cw = np.r_[0.0, np.cumsum(w)]
+    cx = np.r_[0.0, np.cumsum(w * x)]
+    cy = np.r_[0.0, np.cumsum(w * y)]
+    sw = cw[hi] - cw[lo]
+    return (cx[hi] - cx[lo]) / sw, (cy[hi] - cy[lo]) / sw
+
+
+def _count(track_ids, track, mask, reason, dropped):
+    dropped[reason] += np.bincount(track[mask], minlength=len(track_ids))
+
+
+def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: bool = False,
+          **kw) -> Cleaned:
+    """Clean ``fixes`` (sorted by track_id, t unless ``presorted`` says they already are)."""
+    p = params or CleanParams(**kw)
+    if not presorted:
+        fixes = fixes.sort_values(["track_id", "t"], kind="stable")
+    codes, track_ids = pd.factorize(fixes["track_id"], sort=True)
+    track_ids = np.asarray(track_ids, dtype=object)
+    nt = len(track_ids)
+    track = codes.astype(np.int64)
+    t = fixes["t"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+    lon = fixes["lon"].to_numpy(dtype=float)
+    lat = fixes["lat"].to_numpy(dtype=float)
+    acc = (fixes["accuracy_m"].to_numpy(dtype=float) if "accuracy_m" in fixes
+           else np.full(len(fixes), np.nan))
+    dropped = {r: np.zeros(nt, np.int64) for r in DROP_REASONS}
+
+    # local plane per track
+    cnt = np.maximum(np.bincount(track, minlength=nt), 1)
+    lon0 = np.bincount(track, lon, minlength=nt) / cnt
+    lat0 = np.bincount(track, lat, minlength=nt) / cnt
+    kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0))
+    ky = np.radians(1.0) * EARTH_R_M
+
+    # 1. accuracy
+    bad = acc > p.max_accuracy_m
+    _count(track_ids, track, bad, "accuracy", dropped)
+    keep = ~bad
+    track, t, lon, lat, acc = track[keep], t[keep], lon[keep], lat[keep], acc[keep]
+    x = (lon - lon0[track]) * kx[track]
+    y = (lat - lat0[track]) * ky
+
+    # 2. outliers against the running median
+    start, end = _group_bounds(track, nt)
+    bad = _median_outliers(x, y, t, track, start, end, p)
+    _count(track_ids, track, bad, "outlier", dropped)
+    keep = ~bad
+    track, t, x, y, acc = track[keep], t[keep], x[keep], y[keep], acc[keep]
+
+    # 3. residual spikes over the speed cap
+    for _ in range(2):
+        bad = _spikes(x, y, t, track, p)
+        if not bad.any():
+            break
+        _count(track_ids, track, bad, "speed", dropped)
+        keep = ~bad
+        track, t, x, y, acc = track[keep], t[keep], x[keep], y[keep], acc[keep]
+
+    # 4. smoothing, accuracy-weighted
+    t0 = np.zeros(nt)
+    start, end = _group_bounds(track, nt)
+    has = end > start
+    t0[has] = t[start[has]]
+    key = track * 1e9 + (t - t0[track])
+    w = np.where(np.isfinite(acc), 1.0 / np.maximum(acc, 3.0) ** 2, 1.0 / 100.0)
+    if p.smooth_s > 0 and len(x):
+        x, y = _moving_average(x, y, w, key, p.smooth_s)
+
+    # 5. stationary runs collapse to their centroid
+    half = p.stop_window_s / 2
+    lo = np.searchsorted(key, key - half, side="left")
+    hi = np.searchsorted(key, key + half, side="right") - 1
+    # moved less than stop_radius_m per stop_window_s (the window is one-sided at track
+    # ends and gaps, hence a rate), over at least half a window
+    span = t[hi] - t[lo]
+    moved = np.hypot(x[hi] - x[lo], y[hi] - y[lo])
+    stat = (span >= half) & (moved < p.stop_radius_m * np.maximum(span, 1.0) / p.stop_window_s)
+    n = len(x)
+    first = np.r_[True, track[1:] != track[:-1]] if n else np.zeros(0, bool)
+    run_start = stat & (first | ~np.r_[False, stat[:-1]])
+    run = np.where(stat, np.cumsum(run_start) - 1, -1)
+    n_runs = int(run_start.sum())
+    in_run = run >= 0
+    r_idx = run[in_run]
+    rc = np.bincount(r_idx, minlength=n_runs)
+    cx = np.bincount(r_idx, x[in_run], minlength=n_runs) / np.maximum(rc, 1)
+    cy = np.bincount(r_idx, y[in_run], minlength=n_runs) / np.maximum(rc, 1)
+    r_first = np.flatnonzero(run_start)
+    r_last = r_first + rc - 1
+    x[in_run], y[in_run] = cx[r_idx], cy[r_idx]
+    keep = ~in_run
+    keep[r_first] = True
+    keep[r_last] = True
+    _count(track_ids, track, ~keep, "stationary", dropped)
+    r_track = track[r_first]
+    r_t0, r_t1 = t[r_first], t[r_last]
+    track, t, x, y, run = track[keep], t[keep], x[keep], y[keep], run[keep]
+
+    # 6. gaps
+    gap_before = np.zeros(len(t), bool)
+    if len(t) > 1:
+        gap_before[1:] = (np.diff(t) > p.gap_s) & (track[1:] == track[:-1])
+
+    lon = lon0[track] + x / kx[track]
+    lat = lat0[track] + y / ky
+    slon = lon0[r_track] + cx / kx[r_track]
+    slat = lat0[r_track] + cy / ky
+    is_stop = (r_t1 - r_t0) >= p.min_stop_s
+    stops = pd.DataFrame({
+        "track_id": track_ids[r_track[is_stop]],
+        "lon": slon[is_stop], "lat": slat[is_stop],
+        "start": pd.to_datetime(r_t0[is_stop], unit="s", utc=True),
+        "end": pd.to_datetime(r_t1[is_stop], unit="s", utc=True),
+        "duration_s": (r_t1 - r_t0)[is_stop],
+        "run": np.flatnonzero(is_stop),
+    })
+    dropped_df = pd.DataFrame(dropped, index=pd.Index(track_ids, name="track_id"))
+    return Cleaned(track_ids, track, t, lon, lat, x, y, run, gap_before, stops, dropped_df,
+                   (lon0, lat0), p, codes.astype(np.int64))

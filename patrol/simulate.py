@@ -1,0 +1,208 @@
+"""Simulated foot patrols with phone-GPS errors, for tests, benchmarks and demos.
+
+Each outing starts at a post, walks a random walk on the road graph (no U-turns unless at a
+dead end) inside the grids until 4-8 km are covered, stops 1-10 min at a few problem spots,
+and is sampled every ``interval_s`` seconds. The truth (the walked road polyline) is known.
+
+Phone errors (metres, per axis): a Gauss-Markov / AR(1) process with sigma 3-10 m and
+correlation time 30-60 s per outing (errors correlated from fix to fix), small white jitter,
+bursts of multipath jumps of 50-300 m lasting 2-10 s, short dropouts while walking and
+one long (> 120 s) dropout indoors at some stops. Everything is seeded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis.crs import GEOD, from_metric, to_metric
+from gis.location import UnitIndex
+
+CAMPAIGNS = {"spring": "2026-03-02", "summer": "2026-06-01", "autumn": "2026-09-01",
+             "winter": "2026-12-01"}
+CN_OFFSET = pd.Timedelta(hours=8)
+
+
+@dataclass
+class Simulation:
+    fixes: pd.DataFrame  # track_id, device_id, t (UTC), lon, lat, accuracy_m
+    truth: pd.DataFrame  # track_id, true_length_m, stop_time_s, n_stops, sigma_m, tau_s, post_code
+    paths: dict  # track_id -> true path LineString (lon/lat)
+
+    def write_gpx(self, directory) -> list[Path]:
+        return write_gpx(self.fixes, directory)
+
+
+def _road_graph(layers):
+    """Roads whose midpoint lies in a grid, as a graph on shared end points (metric)."""
+    roads = layers["roads"]
+    grids = UnitIndex.from_frame(layers["grids"])
+    geoms = roads.geometry.to_numpy()
+    mids = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
+    keep = np.array([c is not None for c in grids.assign(mids)])
+    coords, idx = shapely.get_coordinates(geoms[keep], return_index=True)
+    x, y = to_metric(coords[:, 0], coords[:, 1])
+    xy = np.column_stack([x, y])
+    lines = [xy[idx == i] for i in range(int(idx.max()) + 1)]
+    node_of = {}
+    edges = []  # (a, b, coords a->b)
+    for pts in lines:
+        if len(pts) < 2 or np.hypot(*(pts[-1] - pts[0])) < 1.0:
+            continue
+        a, b = (node_of.setdefault(tuple(np.round(p, 1)), len(node_of)) for p in (pts[0], pts[-1]))
+        edges.append((a, b, pts))
+    adj: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for a, b, pts in edges:
+        adj.setdefault(a, []).append((b, pts))
+        adj.setdefault(b, []).append((a, pts[::-1]))
+    nodes = np.array(sorted(node_of, key=node_of.get))
+    return adj, nodes
+
+
+def _walk(adj, start, target_m, rng):
+    node, prev, parts, length = start, None, [], 0.0
+    while length < target_m:
+        options = [(b, pts) for b, pts in adj[node] if b != prev] or adj[node]
+        b, pts = options[rng.integers(len(options))]
+        parts.append(pts if not parts else pts[1:])
+        length += float(np.sum(np.hypot(*np.diff(pts, axis=0).T)))
+        prev, node = node, b
+    return np.vstack(parts)
+
+
+def _ar1_scan(eta, rho, track):
+    """e_i = rho_i * e_{i-1} + eta_i within each track, by a log-depth (Hillis-Steele) scan."""
+    e = eta.copy()
+    k = 1
+    n = len(e)
+    while k < n:
+        same = track[k:] == track[:-k]
+        e[k:] = e[k:] + np.where(same, rho[k:] ** k, 0.0)[:, None] * e[:-k]
+        k *= 2
+    return e
+
+
+def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: float = 1,
+                     campaign: str = "spring") -> Simulation:
+    rng = np.random.default_rng(seed)
+    adj, nodes = _road_graph(layers)
+    posts = layers["posts"]
+    px, py = to_metric(posts.geometry.x.to_numpy(), posts.geometry.y.to_numpy())
+    day0 = pd.Timestamp(CAMPAIGNS.get(campaign, "2026-03-02"))
+
+    tracks, truth, paths = [], [], {}
+    for k in range(n_outings):
+        p = rng.integers(len(posts))
+        start = int(np.argmin(np.hypot(nodes[:, 0] - px[p], nodes[:, 1] - py[p])))
+        path = _walk(adj, start, rng.uniform(4000, 8000), rng)
+        seg = np.hypot(*np.diff(path, axis=0).T)
+        cum = np.r_[0.0, np.cumsum(seg)]
+        length_m = cum[-1]
+        v = rng.uniform(1.1, 1.6)
+        n_stops = int(rng.integers(2, 7))
+        stop_d = np.sort(rng.uniform(0.05, 0.95, n_stops)) * length_m
+        stop_s = rng.uniform(60, 600, n_stops)
+        # knots of distance-over-time: walk, stand, walk, ...
+        kt, kd, t = [0.0], [0.0], 0.0
+        last = 0.0
+        for d, s in zip(stop_d, stop_s):
+            t += (d - last) / v
+            kt += [t, t + s]
+            kd += [d, d]
+            t += s
+            last = d
+        t += (length_m - last) / v
+        kt.append(t)
+        kd.append(length_m)
+        ts = np.arange(0.0, t + 1e-9, interval_s)
+        s_at = np.interp(ts, kt, kd)
+        x = np.interp(s_at, cum, path[:, 0])
+        y = np.interp(s_at, cum, path[:, 1])
+
+        keep = np.ones(len(ts), bool)
+        # short dropouts while walking (10-60 s)
+        for _ in range(int(rng.integers(0, 3))):
+            a = rng.uniform(0, t)
+            keep &= ~((ts >= a) & (ts < a + rng.uniform(10, 60)))
+        # one long dropout indoors during some stops (stop longer than 3 min)
+        long_stops = np.flatnonzero(stop_s > 180)
+        if len(long_stops) and rng.random() < 0.5:
+            j = long_stops[0]
+            a = kt[1 + 2 * j] + 20
+            keep &= ~((ts >= a) & (ts < a + stop_s[j] - 40))
+
+        lon_true, lat_true = from_metric(path[:, 0], path[:, 1])
+        true_geod = float(GEOD.line_length(lon_true, lat_true))
+        start_utc = (day0 + pd.Timedelta(days=int(k // 4)) + pd.Timedelta(hours=8 + 2 * (k % 4))
+                     + pd.Timedelta(minutes=int(rng.integers(0, 30))) - CN_OFFSET)
+        tid = f"{campaign}-{k + 1:04d}"
+        tracks.append(pd.DataFrame({"track_id": tid, "device_id": f"phone-{int(p) % 40:02d}",
+                                    "t_s": ts[keep], "x": x[keep], "y": y[keep],
+                                    "start": start_utc, "moving": np.diff(s_at, prepend=-1)[keep] > 0}))
+        paths[tid] = shapely.linestrings(lon_true, lat_true)
+        truth.append(dict(track_id=tid, true_length_m=true_geod, stop_time_s=float(stop_s.sum()),
+                          n_stops=n_stops, post_code=posts["code"].iloc[p]))
+
+    df = pd.concat(tracks, ignore_index=True)
+    truth = pd.DataFrame(truth)
+    n = len(df)
+    track = pd.factorize(df["track_id"])[0]
+    sigma = rng.uniform(3, 10, n_outings)[track]
+    tau = rng.uniform(30, 60, n_outings)[track]
+    rho = np.exp(-interval_s / tau)
+    eta = rng.standard_normal((n, 2)) * (sigma * np.sqrt(1 - rho ** 2))[:, None]
+    first = np.r_[True, track[1:] != track[:-1]]
+    eta[first] = rng.standard_normal((int(first.sum()), 2)) * sigma[first][:, None]
+    err = _ar1_scan(eta, rho, track) + rng.standard_normal((n, 2)) * 1.0
+    accuracy = sigma * 1.5 + rng.uniform(-1, 3, n)
+    # multipath bursts: about one per 8 min, 2-10 s long, 50-300 m in one direction
+    dur_total = df.groupby(track)["t_s"].max().to_numpy()
+    for tr in range(n_outings):
+        rows = np.flatnonzero(track == tr)
+        for _ in range(rng.poisson(dur_total[tr] / 480)):
+            a = rng.uniform(0, dur_total[tr])
+            hit = rows[(df["t_s"].to_numpy()[rows] >= a) & (df["t_s"].to_numpy()[rows] < a + rng.uniform(2, 10))]
+            ang, mag = rng.uniform(0, 2 * np.pi), rng.uniform(50, 300)
+            err[hit] += [mag * np.cos(ang), mag * np.sin(ang)]
+            if rng.random() < 0.5:
+                accuracy[hit] = rng.uniform(60, 120)
+    lon, lat = from_metric(df["x"].to_numpy() + err[:, 0], df["y"].to_numpy() + err[:, 1])
+    fixes = pd.DataFrame({
+        "track_id": df["track_id"], "device_id": df["device_id"],
+        "t": (df["start"] + pd.to_timedelta(df["t_s"], unit="s")).dt.tz_localize("UTC"),
+        "lon": lon, "lat": lat, "accuracy_m": accuracy.round(1)})
+    truth["sigma_m"] = sigma[first]
+    truth["tau_s"] = tau[first]
+    return Simulation(fixes, truth, paths)
+
+
+def write_gpx(fixes: pd.DataFrame, directory) -> list[Path]:
+    """One GPX 1.1 file per track (``<track_id>.gpx``); accuracy goes to ``<hdop>``-free
+    ``<extensions>``-free form: lon, lat, time only, as phones usually export."""
+    import gpxpy.gpx
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for tid, g in fixes.groupby("track_id", sort=True):
+        gpx = gpxpy.gpx.GPX()
+        trk = gpxpy.gpx.GPXTrack(name=str(tid))
+        seg = gpxpy.gpx.GPXTrackSegment()
+        seg.points = [gpxpy.gpx.GPXTrackPoint(la, lo, time=t.to_pydatetime())
+                      for lo, la, t in zip(g["lon"], g["lat"], g["t"])]
+        trk.segments.append(seg)
+        gpx.tracks.append(trk)
+        path = directory / f"{tid}.gpx"
+        path.write_text(gpx.to_xml(), encoding="utf-8")
+        out.append(path)
+    return out
+
+
+def to_geodataframe(sim: Simulation) -> gpd.GeoDataFrame:
+    """The true paths as a GeoDataFrame (for maps and checks)."""
+    return gpd.GeoDataFrame(sim.truth, geometry=[sim.paths[t] for t in sim.truth["track_id"]],
+                            crs="EPSG:4326")

@@ -1,0 +1,241 @@
+"""Patrol mileage, offline (no database): simulated campaigns, readers' policy, the CLI."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from citygrid.errors import InvalidInput
+from gis.layers.build import build_all
+from gis.location import UnitIndex
+from patrol.mileage import mileage
+from patrol.readers import read_track_file
+from patrol.simulate import simulate_patrols
+
+
+@pytest.fixture(scope="module")
+def layers():
+    return build_all()
+
+
+@pytest.fixture(scope="module")
+def grid_index(layers):
+    return UnitIndex.from_frame(layers["grids"])
+
+
+@pytest.fixture(scope="module", params=[1, 5], ids=["1s", "5s"])
+def campaign(request, layers, grid_index):
+    """The spring campaign (388 outings, seed 7) sampled every 1 s or 5 s, and its mileage."""
+    sim = simulate_patrols(layers, n_outings=388, seed=7, interval_s=request.param)
+    table, cleaned = mileage(sim.fixes, grid_index)
+    return request.param, sim, table.merge(sim.truth, on="track_id", suffixes=("", "_true"))
+
+
+# Measured on this campaign (seed 7, 388 outings, 2,419.8 km walked); asserted below.
+MEASURED = {1: {"cleaned": +0.0067, "raw": +2.2344}, 5: {"cleaned": -0.0008, "raw": +0.8745}}
+
+
+def test_cleaned_within_2pct_raw_far_too_long(campaign):
+    interval, sim, m = campaign
+    true_m = m["true_length_m"].sum()
+    cleaned_err = m["distance_m"].sum() / true_m - 1
+    raw_err = m["raw_distance_m"].sum() / true_m - 1
+    per_track = m["distance_m"] / m["true_length_m"] - 1
+    print(f"\ninterval {interval} s: true {true_m / 1000:,.1f} km, cleaned {cleaned_err:+.2%}, "
+          f"raw {raw_err:+.2%}, per track p5 {per_track.quantile(.05):+.2%} "
+          f"p95 {per_track.quantile(.95):+.2%}")
+    assert 2300e3 < true_m < 2600e3  # 388 outings of 4-8 km
+    assert abs(cleaned_err) < 0.02
+    assert raw_err >= 0.15
+    assert cleaned_err == pytest.approx(MEASURED[interval]["cleaned"], abs=0.002)
+    assert raw_err == pytest.approx(MEASURED[interval]["raw"], abs=0.01)
+    # most single outings are within 5% too
+    assert (per_track.abs() < 0.05).mean() > 0.95
+
+
+def test_per_grid_sums_to_distance(campaign):
+    _, _, m = campaign
+    sums = m["per_grid_m"].map(lambda d: sum(d.values()))
+    np.testing.assert_allclose(sums, m["distance_m"], rtol=1e-3)
+    outside = m["per_grid_m"].map(lambda d: d.get("outside", 0.0)).sum()
+    assert outside / m["distance_m"].sum() < 0.005  # the walks stay on roads inside grids
+    assert all(len(k) == 14 for d in m["per_grid_m"] for k in d if k != "outside")
+
+
+def test_stops_found_and_times_add_up(campaign):
+    _, _, m = campaign
+    # stops come out ~10-15% short: their first and last half-window (30 s) counts as moving
+    ratio = m["stop_time_s"].sum() / m["stop_time_s_true"].sum()
+    print(f"\nstop time found / true: {ratio:.2f}")
+    assert 0.8 < ratio < 1.05
+    assert (m["moving_time_s"] + m["stop_time_s"] <= m["duration_s"] + 1).all()
+
+
+def _fixes(lon, lat, t0="2026-03-02T01:00:00Z", step_s=5, tid="t1", accuracy=5.0):
+    n = len(lon)
+    return pd.DataFrame({"track_id": tid, "device_id": "d", "lon": lon, "lat": lat,
+                         "t": pd.Timestamp(t0) + pd.to_timedelta(np.arange(n) * step_s, unit="s"),
+                         "accuracy_m": accuracy})
+
+
+def test_standing_still_adds_no_distance(grid_index):
+    rng = np.random.default_rng(1)
+    n = 240  # 20 min standing, 5 s fixes, AR(1) jitter sigma ~8 m
+    e = np.zeros((n, 2))
+    for i in range(1, n):
+        e[i] = 0.9 * e[i - 1] + rng.normal(0, 8 * np.sqrt(1 - 0.81), 2)
+    lon = 119.53 + e[:, 0] / 90_800
+    lat = 35.41 + e[:, 1] / 111_000
+    table, _ = mileage(_fixes(lon, lat), grid_index)
+    row = table.iloc[0]
+    print(f"\nstanding 20 min: raw {row.raw_distance_m:.0f} m, cleaned {row.distance_m:.1f} m")
+    assert row.raw_distance_m > 300
+    assert row.distance_m < 10
+    assert row.stop_time_s >= 1100
+
+
+def test_walk_with_stop_counts_only_the_walk(grid_index):
+    # 1 km east at 1.25 m/s, 10 min stop, 1 km on: the stop adds nothing
+    walk = np.linspace(0, 1000, 161)
+    x = np.r_[walk, np.full(120, 1000.0), 1000 + walk[1:]]
+    rng = np.random.default_rng(3)
+    x = x + rng.normal(0, 2, len(x))
+    y = rng.normal(0, 2, len(x))
+    table, _ = mileage(_fixes(119.45 + x / 90_800, 35.40 + y / 111_000), grid_index)
+    row = table.iloc[0]
+    assert row.distance_m == pytest.approx(2000, rel=0.02)
+    assert 500 <= row.stop_time_s <= 650
+
+
+def test_gaps_bridge_or_split(grid_index):
+    x = np.r_[np.arange(0, 500, 6.25), np.arange(800, 1300, 6.25)]  # 300 m / 240 s hole
+    f = _fixes(119.45 + x / 90_800, np.full(len(x), 35.40))
+    f.loc[80:, "t"] += pd.Timedelta(seconds=235)
+    bridged, _ = mileage(f, grid_index, gaps="bridge")
+    split, _ = mileage(f, grid_index, gaps="split")
+    assert bridged.iloc[0].gaps == 1 and split.iloc[0].gaps == 1
+    # the bridge: the 300 m hole plus the few metres the one-sided smoothing takes off each edge
+    assert 295 < bridged.iloc[0].distance_m - split.iloc[0].distance_m < 330
+    assert bridged.iloc[0].distance_m == pytest.approx(1293.75, rel=0.01)
+    assert split.iloc[0].moving_time_s < bridged.iloc[0].moving_time_s - 200
+
+
+# --- readers -----------------------------------------------------------------------------
+
+CSV_HEADER = "device_id,time,lon,lat,accuracy_m\n"
+
+
+def _csv(tmp_path, rows, name="t.csv"):
+    p = tmp_path / name
+    p.write_text(CSV_HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return p
+
+
+def _good_rows(n=10, start=0):
+    return [f"p1,2026-03-02T01:00:{start + i * 5:02d}Z,{119.45 + i * 0.0001:.6f},35.40,5"
+            for i in range(n)]
+
+
+def test_csv_bad_rows_counted_and_named(tmp_path):
+    rows = _good_rows()
+    rows.insert(3, "p1,not-a-time,119.45,35.40,5")          # line 5: malformed
+    rows.insert(5, "p1,2026-03-02T01:00:07Z,abc,35.40,5")   # line 7: malformed
+    rows.append("p1,2026-03-02T01:00:50Z,35.40,119.4510,5")  # swapped
+    rows.append("p1,2026-03-02T01:00:55Z,116.40,39.90,5")   # Beijing: outside Rizhao
+    rows.append(rows[1])                                      # duplicate timestamp
+    rows.append("p1,2026-03-02T01:00:01Z,119.4501,35.40,5")   # out of order
+    rows.append("p1,2026-03-02T01:00:02Z,119.4501,35.40,5,9,9")  # too many fields
+    r = read_track_file(_csv(tmp_path, rows))
+    assert r.dropped == {"malformed": 3, "swapped": 1, "outside_rizhao": 1, "duplicate_time": 1}
+    assert r.reordered >= 1
+    assert len(r.fixes) == 11 and r.fixes["t"].is_monotonic_increasing
+    lines = {p["line"] for p in r.problems}
+    assert {"line 5", "line 7", f"line {len(rows) + 1} (too many fields)"} <= lines
+    assert all(p["file"].endswith("t.csv") for p in r.problems)
+
+
+def test_all_swapped_file_refused(tmp_path):
+    rows = [f"p1,2026-03-02T01:00:{i * 5:02d}Z,35.40,{119.45 + i * 1e-4:.6f},5" for i in range(5)]
+    with pytest.raises(InvalidInput) as exc:
+        read_track_file(_csv(tmp_path, rows))
+    assert "swapped" in exc.value.message and "line 2" in exc.value.message
+
+
+def test_unreadable_files_raise_invalid_input(tmp_path):
+    bad_header = tmp_path / "h.csv"
+    bad_header.write_text("a,b\n1,2\n")
+    with pytest.raises(InvalidInput, match="missing column"):
+        read_track_file(bad_header)
+    gpx = tmp_path / "broken.gpx"
+    gpx.write_text("<gpx><trk><trkseg><trkpt lat='35.4' lon='119.4'></trkseg>")
+    with pytest.raises(InvalidInput, match="broken.gpx"):
+        read_track_file(gpx)
+    with pytest.raises(InvalidInput, match="no usable fix"):
+        read_track_file(_csv(tmp_path, ["p1,2026-03-02T01:00:00Z,116.4,39.9,5"], "beijing.csv"))
+    with pytest.raises(InvalidInput, match="unknown file type"):
+        read_track_file(tmp_path / "x.kml")
+    with pytest.raises(InvalidInput, match="coord_sys"):
+        read_track_file(bad_header, coord_sys="utm")
+
+
+def test_gpx_malformed_points_counted(tmp_path):
+    pts = [f"<trkpt lat='35.40' lon='{119.45 + i * 1e-4:.4f}'><time>2026-03-02T01:00:{i * 5:02d}Z</time></trkpt>"
+           for i in range(6)]
+    seg1 = "".join(pts) + "<trkpt lat='35.40' lon='119.46'></trkpt>"  # no time
+    seg2 = "".join(pts[:2])
+    p = tmp_path / "g.gpx"
+    p.write_text(f"<?xml version='1.0'?><gpx version='1.1' creator='t' xmlns='http://www.topografix.com/GPX/1/1'>"
+                 f"<trk><name>x</name><trkseg>{seg1}</trkseg><trkseg>{seg2}</trkseg></trk></gpx>")
+    r = read_track_file(p)
+    assert r.dropped["malformed"] == 1
+    assert r.dropped["duplicate_time"] >= 1  # the second segment repeats the first's times
+    assert r.problems[0]["line"] == "track 1 segment 1 point 7"
+
+
+def test_geojson_points_and_linestring(tmp_path):
+    feats = [{"type": "Feature", "properties": {"device_id": "p9", "time": f"2026-03-02T01:00:{i * 5:02d}Z"},
+              "geometry": {"type": "Point", "coordinates": [119.45 + i * 1e-4, 35.40]}} for i in range(5)]
+    feats.append({"type": "Feature", "properties": {"device_id": "p8", "times": ["2026-03-02T02:00:00Z", "2026-03-02T02:00:05Z"]},
+                  "geometry": {"type": "LineString", "coordinates": [[119.45, 35.40], [119.4501, 35.40]]}})
+    p = tmp_path / "g.geojson"
+    p.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    r = read_track_file(p)
+    assert sorted(r.fixes["track_id"].unique()) == ["g:p8", "g:p9"]
+    assert len(r.fixes) == 7
+
+
+def test_gcj02_input_converted(tmp_path):
+    from gis.crs import wgs84_to_gcj02
+
+    glon, glat = wgs84_to_gcj02(119.45, 35.40)
+    r = read_track_file(_csv(tmp_path, [f"p1,2026-03-02T01:00:00Z,{float(glon):.8f},{float(glat):.8f},5"]),
+                        coord_sys="gcj02")
+    assert r.fixes["lon"].iloc[0] == pytest.approx(119.45, abs=1e-7)
+    assert r.fixes["lat"].iloc[0] == pytest.approx(35.40, abs=1e-7)
+
+
+# --- CLI ---------------------------------------------------------------------------------
+
+def test_cli_mileage_json_on_simulated_gpx(tmp_path, layers):
+    from citygrid.cli import app
+
+    sim = simulate_patrols(layers, n_outings=2, seed=11, interval_s=5)
+    paths = sim.write_gpx(tmp_path)
+    res = CliRunner().invoke(app, ["patrol", "mileage", *map(str, paths), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert [o["track_id"] for o in out] == list(sim.truth["track_id"])
+    for o, true_m in zip(out, sim.truth["true_length_m"]):
+        assert set(o) >= {"track_id", "distance_m", "raw_distance_m", "duration_s", "moving_time_s",
+                          "stop_time_s", "points", "dropped_points", "per_grid_m"}
+        assert o["distance_m"] == pytest.approx(true_m, rel=0.05)
+        assert o["raw_distance_m"] > o["distance_m"]
+        assert sum(o["per_grid_m"].values()) == pytest.approx(o["distance_m"], rel=1e-3)
+        assert o["points"] > 0 and o["dropped_points"] >= 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n")
+    res = CliRunner().invoke(app, ["patrol", "mileage", str(bad), "--json"])
+    assert res.exit_code == 2
