@@ -9,7 +9,8 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.middleware import BodyLimit
 from api.routers import auth, features, health, org
-from api.routers import cases, open311, tiles  # importing cases registers the `cases` collection
+from api.routers import cases, hotspots, open311, tiles  # importing registers the collections
+from api.routers import drone  # registers the `missions` collection
 from citygrid.db.engine import get_engine
 from citygrid.settings import Settings, get_settings
 
@@ -21,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = get_engine(settings)
     errors.install(app)
-    for module in (health, auth, org, features, cases, open311, tiles):
+    for module in (health, auth, org, features, cases, open311, tiles, hotspots, drone):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from citygrid.cli_cases import cases_app
+from citygrid.cli_drone import drone_app
 from citygrid.cli_hotspots import hotspots_cmd
 from citygrid.cli_layers import layers_app
 from citygrid.cli_patrol import patrol_app
@@ -22,6 +23,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(layers_app, name="layers")
 app.add_typer(cases_app, name="cases")
 app.add_typer(patrol_app, name="patrol")
+app.add_typer(drone_app, name="drone")
 app.command("hotspots")(hotspots_cmd)
 demo_app = typer.Typer(help="Demo data for `make demo`.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")

@@ -26,19 +26,6 @@ def _when(text: str | None):
     return ts.tz_localize(TZ) if ts.tzinfo is None else ts
 
 
-def read_cases_db(engine):
-    """Located cases and the grids from the database (the cases table may not exist yet)."""
-    import sqlalchemy as sa
-
-    with engine.connect() as conn:
-        if not sa.inspect(conn).has_table("cases"):
-            raise CitygridError("no --input file and no cases table in the database")
-        cases = gpd.read_postgis("SELECT category, reported_at, geom FROM cases WHERE geom IS NOT NULL",
-                                 conn, geom_col="geom")
-        grids = gpd.read_postgis("SELECT code, area_km2, geom FROM grids", conn, geom_col="geom")
-    return cases, grids
-
-
 def _read_cases(input: Path | None):
     """Cases and grids: from the file (grids built in process) or from the database."""
     if input is not None:
@@ -46,8 +33,9 @@ def _read_cases(input: Path | None):
 
         return gpd.read_file(input), build_all()["grids"]
     from citygrid.db.engine import get_engine
+    from gis.hotspots.store import read_cases
 
-    return read_cases_db(get_engine())
+    return read_cases(get_engine())
 
 
 def hotspots_cmd(

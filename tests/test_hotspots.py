@@ -288,9 +288,9 @@ def test_cli_writes_gi_bin(tmp_path, grids):
 
 def test_reads_cases_from_database(layers, engine):
     """Without --input the CLI reads the cases table; no located cases is a clear error."""
-    from citygrid.cli_hotspots import read_cases_db
+    from gis.hotspots.store import read_cases
 
-    cases, grids = read_cases_db(engine)
+    cases, grids = read_cases(engine)
     assert len(grids) == 76 and {"category", "reported_at"} <= set(cases.columns)
     if len(cases) < 2:
         with pytest.raises(InvalidInput):

@@ -33,7 +33,8 @@ def test_portal_in_headless_chromium_offline(layers, server):
         page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: console_errors.append(str(e)))
         page.goto(server + "/", wait_until="load")
-        page.wait_for_function("window.citygridLayers && window.citygridLayers.grids.getLayers().length === 76",
+        page.wait_for_function("window.citygridLayers && window.citygridLayers.grids.getLayers().length === 76 "
+                               "&& window.citygridLayers.posts.getLayers().length === 117",
                                timeout=30_000)
         n_posts = page.evaluate("window.citygridLayers.posts.getLayers().length")
         assert n_posts == 117

@@ -287,3 +287,190 @@ escalations = sa.Table(
     sa.Column("note", sa.Text),
     sa.Column("ack_note", sa.Text),
 )
+
+# --- drone (migration 0003) ----------------------------------------------------
+drone_stations = sa.Table(
+    "drone_stations", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # enforcement_station | service_post
+    sa.Column("post_code", sa.String(12)),
+    sa.Column("county_code", sa.String(6), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    geom("POINT"),
+)
+
+drone_airframes = sa.Table(
+    "drone_airframes", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("station_id", sa.Text, sa.ForeignKey("drone_stations.id"), nullable=False),
+    sa.Column("drone_class", sa.Text, nullable=False),  # micro | light | small
+    sa.Column("cruise_speed_ms", sa.Float, nullable=False),
+    sa.Column("climb_speed_ms", sa.Float, nullable=False),
+    sa.Column("endurance_min", sa.Float, nullable=False),
+    sa.Column("reserve_pct", sa.Float, nullable=False),
+    sa.Column("max_range_m", sa.Float, nullable=False),
+    sa.Column("has_speaker", sa.Boolean, nullable=False),
+    sa.Column("has_camera", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+drone_pilots = sa.Table(
+    "drone_pilots", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("officer_id", sa.Integer, sa.ForeignKey("officers.id")),
+    sa.Column("username", sa.Text),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("licence_no", sa.Text, nullable=False, unique=True),
+    sa.Column("station_id", sa.Text, sa.ForeignKey("drone_stations.id")),
+)
+
+flight_applications = sa.Table(
+    "flight_applications", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("reference", sa.Text, nullable=False, unique=True),
+    sa.Column("status", sa.Text, nullable=False),  # approved | pending | rejected | revoked
+    sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("valid_to", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("approver", sa.Text),
+    sa.Column("purpose", sa.Text),
+    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    geom("MULTIPOLYGON"),
+)
+
+missions = sa.Table(
+    "missions", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),  # target | survey
+    sa.Column("status", sa.Text, nullable=False, server_default=sa.text("'planned'")),
+    sa.Column("station_id", sa.Text, sa.ForeignKey("drone_stations.id"), nullable=False),
+    sa.Column("airframe_id", sa.Text, sa.ForeignKey("drone_airframes.id"), nullable=False),
+    sa.Column("case_id", sa.BigInteger, sa.ForeignKey("cases.id")),
+    sa.Column("grid_code", sa.String(14)),
+    sa.Column("application_ref", sa.Text),
+    sa.Column("county_code", sa.String(6), index=True),
+    sa.Column("planned_start", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("planned_end", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("distance_m", sa.Float, nullable=False),
+    sa.Column("max_height_m", sa.Float, nullable=False),
+    sa.Column("target_lon", sa.Float),
+    sa.Column("target_lat", sa.Float),
+    sa.Column("plan", JSONB, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    geom("LINESTRING"),
+)
+
+broadcast_templates = sa.Table(
+    "broadcast_templates", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("code", sa.Text, nullable=False, unique=True),
+    sa.Column("kind", sa.Text, nullable=False),  # template | free_text
+    sa.Column("category", sa.Text),
+    sa.Column("text_zh", sa.Text, nullable=False),
+    sa.Column("text_en", sa.Text),
+    sa.Column("status", sa.Text, nullable=False, server_default=sa.text("'draft'")),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("approved_by", sa.Text),
+    sa.Column("approved_at", sa.DateTime(timezone=True)),
+)
+
+broadcast_overrides = sa.Table(
+    "broadcast_overrides", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("drone_id", sa.Text, sa.ForeignKey("drone_airframes.id"), nullable=False),
+    sa.Column("granted_by", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("valid_to", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+)
+
+broadcast_commands = sa.Table(
+    "broadcast_commands", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("drone_id", sa.Text, sa.ForeignKey("drone_airframes.id"), nullable=False),
+    sa.Column("mission_id", sa.BigInteger, sa.ForeignKey("missions.id")),
+    sa.Column("template_code", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("audio_sha256", sa.String(64), nullable=False),
+    sa.Column("audio_file", sa.Text, nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("volume", sa.Integer, nullable=False),
+    sa.Column("plays", sa.Integer, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default=sa.text("'queued'")),
+    sa.Column("ordered_by", sa.Text, nullable=False),
+    sa.Column("text_approved_by", sa.Text, nullable=False),
+    sa.Column("override_id", sa.BigInteger, sa.ForeignKey("broadcast_overrides.id")),
+    sa.Column("lon", sa.Float),
+    sa.Column("lat", sa.Float),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+)
+
+# Append-only (grant + trigger in 0003), refused attempts included.
+broadcast_audit = sa.Table(
+    "broadcast_audit", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("drone_id", sa.Text),
+    sa.Column("command_id", sa.BigInteger),
+    sa.Column("mission_id", sa.BigInteger),
+    sa.Column("ordered_by", sa.Text, nullable=False),
+    sa.Column("ordered_role", sa.Text),
+    sa.Column("text_approved_by", sa.Text),
+    sa.Column("override_by", sa.Text),
+    sa.Column("template_code", sa.Text),
+    sa.Column("text", sa.Text),
+    sa.Column("audio_sha256", sa.String(64)),
+    sa.Column("lon", sa.Float),
+    sa.Column("lat", sa.Float),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("detail", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+)
+
+drone_telemetry = sa.Table(
+    "drone_telemetry", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("drone_id", sa.Text, sa.ForeignKey("drone_airframes.id"), nullable=False),
+    sa.Column("mission_id", sa.BigInteger, sa.ForeignKey("missions.id")),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("alt_m", sa.Float, nullable=False),
+    sa.Column("battery_pct", sa.Float, nullable=False),
+    sa.Column("state", sa.Text),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+)
+
+
+# --- hotspots: the latest run per (method, unit, category) -----------------------------
+hotspots = sa.Table(
+    "hotspots", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("period_start", sa.DateTime(timezone=True)),
+    sa.Column("period_end", sa.DateTime(timezone=True)),
+    sa.Column("run_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("unit_id", sa.Text),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("density_per_km2", sa.Float),
+    sa.Column("statistic", sa.Float),
+    sa.Column("p_value", sa.Float),
+    sa.Column("gi_bin", sa.Integer),
+    sa.Column("pattern", sa.Text),
+    sa.Column("first_report", sa.DateTime(timezone=True)),
+    sa.Column("last_report", sa.DateTime(timezone=True)),
+    sa.Column("grid_code", sa.String(14)),
+    sa.Column("county_code", sa.String(6)),
+    sa.Column("params", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    geom("GEOMETRY"),
+)
