@@ -8,7 +8,7 @@ CITYGRID := $(BIN)/citygrid
 # Debian packages beyond PostgreSQL/PostGIS (the portal, drone and client tests add theirs).
 DEB_EXTRA := espeak-ng gdal-bin chromium
 
-.PHONY: deps install db demo test bench clean-state
+.PHONY: deps install db demo test bench soak clean-state
 
 deps:
 	@bash scripts/deps.sh $(DEB_EXTRA)
@@ -34,6 +34,11 @@ test: install
 
 bench: db
 	$(BIN)/python -m bench
+
+# Reliability runs (minutes, loopback only): load with a server kill and a PostgreSQL restart
+# (200 phones, 50 citizens, 20 readers, 60 s), Schemathesis with many examples, parser fuzzing.
+soak: db
+	$(BIN)/python -m soak
 
 clean-state:
 	-$(CITYGRID) db down

@@ -7,10 +7,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.middleware import BodyLimit
+from api.middleware import BodyLimit, FiniteJSON
 from api.routers import auth, features, health, org
 from api.routers import cases, hotspots, open311, tiles  # importing registers the collections
 from api.routers import drone  # registers the `missions` collection
+from api.routers import patrols  # registers the `patrol_tracks` collection
+from api.routers import portal
 from citygrid.db.engine import get_engine
 from citygrid.settings import Settings, get_settings
 
@@ -22,8 +24,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = get_engine(settings)
     errors.install(app)
-    for module in (health, auth, org, features, cases, open311, tiles, hotspots, drone):
+    for module in (health, auth, org, features, cases, open311, tiles, hotspots, drone, portal, patrols):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(FiniteJSON)  # inside BodyLimit: it reads bodies already bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -12,6 +12,7 @@ from citygrid.cli_drone import drone_app
 from citygrid.cli_hotspots import hotspots_cmd
 from citygrid.cli_layers import layers_app
 from citygrid.cli_patrol import patrol_app
+from citygrid.cli_simulate import simulate_app
 from citygrid.settings import get_settings
 from citygrid.vocab import ROLES
 
@@ -22,8 +23,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(layers_app, name="layers")
 app.add_typer(cases_app, name="cases")
-app.add_typer(patrol_app, name="patrol")
 app.add_typer(drone_app, name="drone")
+app.add_typer(patrol_app, name="patrol")
+app.add_typer(simulate_app, name="simulate")
 app.command("hotspots")(hotspots_cmd)
 demo_app = typer.Typer(help="Demo data for `make demo`.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
@@ -86,6 +88,36 @@ def db_migrate(revision: str = "head") -> None:
 
     migrate(get_settings(), revision)
     console.print(f"database {get_settings().db_name} at {revision}")
+
+
+@db_app.command("backup")
+def db_backup(file: str = typer.Argument(..., help="where to write the dump (pg_dump custom format)")) -> None:
+    """Dump the whole database (every table, grant and trigger) with pg_dump -Fc."""
+    from pathlib import Path
+
+    from citygrid.db.backup import backup
+    from citygrid.errors import CitygridError
+
+    try:
+        path = backup(get_settings(), Path(file))
+    except CitygridError as exc:
+        fail(exc.message)
+    console.print(f"database {get_settings().db_name} written to {path} ({path.stat().st_size} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(file: str = typer.Argument(..., help="a dump written by `citygrid db backup`")) -> None:
+    """Replace the configured database with a backup (restored into a fresh database, then swapped in)."""
+    from pathlib import Path
+
+    from citygrid.db.backup import restore
+    from citygrid.errors import CitygridError
+
+    try:
+        restore(get_settings(), Path(file))
+    except CitygridError as exc:
+        fail(exc.message)
+    console.print(f"database {get_settings().db_name} restored from {file}")
 
 
 # --- users -------------------------------------------------------------------
@@ -154,6 +186,31 @@ def demo_load() -> None:
     for (name, password), role in zip(creds.items(), ROLES):
         upsert_user(get_engine(settings), name, role, password)
     console.print(f"demo users (passwords in {path}):", ", ".join(creds))
+    # Each capability's demo data, through the same commands a city would run.
+    from citygrid.cli_drone import seed as drone_seed
+    from citygrid.cli_simulate import cases as simulate_cases
+
+    simulate_cases(years=3, start=2023, seed=42, n=191_000, out=None, role="owner", attributes=True)
+    drone_seed()
+    _store_demo_hotspots(settings)
+
+
+def _store_demo_hotspots(settings) -> None:
+    """The latest hotspot runs the portal and drone planning read (2025, the main categories)."""
+    import pandas as pd
+
+    from citygrid.db.engine import get_engine
+    from citygrid.workcal import TZ
+    from gis.hotspots import hotspots, store
+
+    engine = get_engine(settings)
+    start, end = pd.Timestamp("2025-01-01", tz=TZ), pd.Timestamp("2026-01-01", tz=TZ)
+    for category in ("occupied_road", "illegal_construction", "noise"):
+        cases, grids = store.read_cases(engine, category, start, end)
+        for method, unit in (("gi_star", "h3_9"), ("clusters", "grid")):
+            result = hotspots(cases, method=method, unit=unit, category=category, start=start, end=end, grids=grids)
+            store.save_run(engine, result, method=method, unit=unit, category=category, start=start, end=end)
+    console.print("hotspot runs stored for 2025: occupied_road, illegal_construction, noise")
 
 
 @app.command("serve")

@@ -1,6 +1,6 @@
-"""``citygrid patrol ...``: patrol mileage from GPS files and simulated patrols, offline.
-
-No database: grids come from gis.layers.build.build_all() (the bundled reference layers).
+"""``citygrid patrol ...``: patrol mileage from GPS files and simulated patrols, offline
+(``mileage``, ``simulate``: grids come from gis.layers.build.build_all()), and against the
+database (``import``: tracks as stopped patrols; ``report``: campaign, mileage, coverage).
 """
 from __future__ import annotations
 
@@ -106,3 +106,96 @@ def simulate_cmd(
     sim.truth.to_csv(Path(gpx_dir) / "truth.csv", index=False)
     console.print(f"{len(paths)} GPX files, {len(sim.fixes):,} fixes, true length "
                   f"{sim.truth['true_length_m'].sum() / 1000:,.1f} km -> {gpx_dir} (truth.csv)")
+
+
+# --- database: import tracks, reports ---------------------------------------------------------
+
+def _engine():
+    from citygrid.db.engine import get_engine
+
+    return get_engine()
+
+
+def _print_invalid(exc) -> None:
+    err_console.print(f"[red]error:[/red] {exc.message}")
+    for p in exc.problems[:20]:
+        where = p.get("where") or f"{p.get('file')}: {p.get('line')}"
+        err_console.print(f"  {where}: {p.get('problem')}")
+
+
+@patrol_app.command("import")
+def import_cmd(
+    files: list[Path] = typer.Argument(..., help="GPX, GeoJSON or CSV tracks"),
+    officer: str = typer.Option(..., "--officer", help="officer id or badge who walked the tracks"),
+    campaign: str | None = typer.Option(None, "--campaign", help="campaign (专项行动) name"),
+    team: str | None = typer.Option(None, "--team", help="department id or code; the officer's by default"),
+    coord_sys: str = typer.Option("wgs84", "--coord-sys", help="wgs84|gcj02|bd09 of the input coordinates"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per track)."),
+) -> None:
+    """Store tracks as stopped patrols (one per track) with cleaned mileage; re-importing is a no-op."""
+    from citygrid.errors import CitygridError, InvalidInput
+    from patrol.store import import_files
+
+    try:
+        rows = import_files(_engine(), files, officer=officer, campaign=campaign, team=team,
+                            coord_sys=coord_sys, created_by="cli")
+    except InvalidInput as exc:
+        _print_invalid(exc)
+        raise typer.Exit(2)
+    except CitygridError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for r in rows:
+        if r["already_imported"]:
+            console.print(f"{r['track_id']}: already imported as patrol {r['patrol_id']}")
+        else:
+            console.print(f"{r['track_id']}: patrol {r['patrol_id']}, {r['stored']:,} fixes, "
+                          f"{r['distance_m'] / 1000:.2f} km")
+    new = [r for r in rows if not r["already_imported"]]
+    console.print(f"{len(new)} patrols imported, {sum(r['stored'] for r in new):,} fixes stored, "
+                  f"{len(rows) - len(new)} already there")
+
+
+@patrol_app.command("report")
+def report_cmd(
+    campaign: str | None = typer.Option(None, "--campaign", help="campaign summary (outings, km, problems)"),
+    by: str | None = typer.Option(None, "--by", help="mileage by officer|team|grid|day|campaign"),
+    coverage: bool = typer.Option(False, "--coverage", help="share of each grid's streets covered"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Campaign report (--campaign), mileage table (--by) or street coverage (--coverage)."""
+    from citygrid.errors import CitygridError
+    from patrol import report
+
+    engine = _engine()
+    try:
+        if by or coverage:
+            rows = (report.street_coverage(engine, campaign=campaign) if coverage
+                    else report.mileage(engine, by, campaign=campaign))
+            if as_json:
+                typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=str))
+                return
+            for r in rows:
+                console.print("  ".join(f"{k}={v}" for k, v in r.items()))
+            return
+        if not campaign:
+            err_console.print("[red]error:[/red] give --campaign NAME, --by GROUPING or --coverage")
+            raise typer.Exit(2)
+        rep = report.campaign_report(engine, campaign)
+    except CitygridError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(rep, ensure_ascii=False, indent=1, default=str))
+        return
+    share = "n/a" if rep["rectified_share"] is None else f"{rep['rectified_share']:.0%}"
+    console.print(f"campaign {rep['campaign']}: {rep['outings']} outings by {rep['officers']} officers, "
+                  f"{rep['km']:.1f} km; {rep['problems_found']} problems found, {rep['rectified']} rectified "
+                  f"({share})")
+    for r in rep["by_officer"]:
+        console.print(f"  {r['badge']} {r['name']}: {r['outings']} outings, {r['km']:.1f} km, "
+                      f"{r['problems_found']} problems, {r['rectified']} rectified")
+    console.print(f"  tracks: {rep['tracks']}")

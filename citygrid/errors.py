@@ -35,3 +35,12 @@ class Forbidden(CitygridError):
 
 class PayloadTooLarge(CitygridError):
     status = 413
+
+
+class TooManyRequests(CitygridError):
+    """A rate limit was hit; ``retry_after`` is whole seconds until the next request may pass."""
+    status = 429
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = retry_after

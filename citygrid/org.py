@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
 from citygrid.db.schema import api_clients, departments, officers, users
+from citygrid.errors import InvalidInput
 from citygrid.vocab import ROLES
 
 
@@ -87,7 +88,9 @@ def add_department(engine: Engine, code: str, name: str, kind: str, parent_code:
     with engine.begin() as conn:
         parent_id = None
         if parent_code:
-            parent_id = conn.execute(sa.select(departments.c.id).where(departments.c.code == parent_code)).scalar_one()
+            parent_id = conn.execute(sa.select(departments.c.id).where(departments.c.code == parent_code)).scalar()
+            if parent_id is None:
+                raise InvalidInput(f"no department with code {parent_code!r} (parent_code)")
         stmt = pg_insert(departments).values(
             code=code, name=name, kind=kind, parent_id=parent_id, county_code=county_code, grid_code=grid_code)
         stmt = stmt.on_conflict_do_update(index_elements=[departments.c.code],
@@ -100,7 +103,9 @@ def add_officer(engine: Engine, badge: str, name: str, department_code: str | No
     with engine.begin() as conn:
         dep = None
         if department_code:
-            dep = conn.execute(sa.select(departments.c.id).where(departments.c.code == department_code)).scalar_one()
+            dep = conn.execute(sa.select(departments.c.id).where(departments.c.code == department_code)).scalar()
+            if dep is None:
+                raise InvalidInput(f"no department with code {department_code!r} (department_code)")
         stmt = pg_insert(officers).values(
             badge=badge, name=name, department_id=dep, county_code=county_code)
         stmt = stmt.on_conflict_do_update(index_elements=[officers.c.badge],

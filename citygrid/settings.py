@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     max_items_limit: int = 10_000
     host: str = "127.0.0.1"
     port: int = 8000
+    # 天地图 key (``CITYGRID_TIANDITU_KEY``): with none, the portal offers no Tianditu basemap.
+    tianditu_key: str | None = None
+    # Open311 intake rate limits (POST /open311/v2/requests.json), sliding window of
+    # ``open311_rate_window_s`` seconds; over a limit the answer is 429 with Retry-After.
+    # Per device_id and per api_key (tight), per client address (looser: many phones share a NAT).
+    open311_rate_window_s: float = 60.0
+    open311_rate_per_device: int = 10
+    open311_rate_per_api_key: int = 300
+    open311_rate_per_address: int = 600
 
     def resolved_secret_key(self) -> str:
         """The configured key, or one generated once into the (git-ignored) state folder."""

@@ -109,8 +109,9 @@ def create_template(engine: Engine, *, text_zh: str, created_by: str, code: str 
 
 
 def approve_template(engine: Engine, code: str, username: str, role: str) -> dict:
-    if role not in APPROVE_ROLES:
-        raise Forbidden("only a commander approves broadcast texts")
+    if role not in APPROVE_ROLES:  # the refused attempt is audited too
+        _refuse(engine, Forbidden("only a commander approves broadcast texts"), ordered_by=username,
+                ordered_role=role, template_code=code)
     with engine.begin() as conn:
         row = conn.execute(sa.select(broadcast_templates).where(broadcast_templates.c.code == code)
                            .with_for_update()).first()

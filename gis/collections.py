@@ -165,6 +165,82 @@ def parse_crs(text: str | None) -> str:
     return uri
 
 
+# Planar frames for drawing on Chinese basemaps: ``wgs84`` (stored; Tianditu/CGCS2000 needs
+# no shift) or ``gcj02`` (Gaode/AMap). Shifting happens only at the edge, on output.
+COORD_SYSTEMS = ("wgs84", "gcj02")
+GCJ_MARGIN_DEG = 0.01  # the GCJ-02 offset is < ~700 m; widen envelopes by this much
+
+
+def parse_coord_sys(text: str | None) -> str:
+    value = (text or "wgs84").strip().lower().replace("-", "")
+    if value not in COORD_SYSTEMS:
+        raise InvalidInput(f"unsupported coord_sys {text!r}; supported: {', '.join(COORD_SYSTEMS)}")
+    return value
+
+
+def check_coord_sys_crs(coord_sys: str, crs: str) -> None:
+    if coord_sys != "wgs84" and OUTPUT_CRS[crs][0] != 4326:
+        raise InvalidInput(f"coord_sys={coord_sys} applies to lon/lat output only (crs CRS84 or EPSG:4326)")
+
+
+def bbox_from_coord_sys(box: tuple | None, coord_sys: str) -> tuple | None:
+    """A lon/lat bbox drawn in ``coord_sys`` (e.g. a Gaode map view) as a WGS84 envelope."""
+    if box is None or coord_sys == "wgs84":
+        return box
+    from gis.crs import gcj02_to_wgs84
+
+    lon, lat = gcj02_to_wgs84([box[0], box[2], box[0], box[2]], [box[1], box[1], box[3], box[3]])
+    return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
+
+
+def _coordinate_pairs(coords, out: list) -> None:
+    """Collect the innermost [x, y(, z)] lists of a GeoJSON coordinates array, in place."""
+    if coords and isinstance(coords[0], (int, float)):
+        out.append(coords)
+    else:
+        for c in coords:
+            _coordinate_pairs(c, out)
+
+
+def shift_geometry_objects(geometries: list[dict], coord_sys: str, flip: bool = False) -> None:
+    """Shift GeoJSON geometry dicts from WGS84 to ``coord_sys`` in place, all vertices in one
+    vectorised call of gis.crs; ``flip`` for lat/lon axis order."""
+    if coord_sys == "wgs84":
+        return
+    import numpy as np
+
+    from gis.crs import from_wgs84
+
+    pairs: list = []
+    stack = [g for g in geometries if g]
+    while stack:
+        g = stack.pop()
+        if g.get("type") == "GeometryCollection":
+            stack.extend(g.get("geometries") or [])
+        else:
+            _coordinate_pairs(g.get("coordinates") or [], pairs)
+    if not pairs:
+        return
+    xy = np.array([(p[0], p[1]) for p in pairs], dtype=np.float64)
+    ix, iy = (1, 0) if flip else (0, 1)
+    lon, lat = from_wgs84(xy[:, ix], xy[:, iy], coord_sys)
+    lon, lat = np.round(lon, 7).tolist(), np.round(lat, 7).tolist()
+    for p, x, y in zip(pairs, lon, lat):
+        p[ix], p[iy] = x, y
+
+
+def shift_features_json(features_json: str, coord_sys: str, crs: str = CRS84) -> str:
+    """A JSON array of GeoJSON features, or one feature, re-drawn in ``coord_sys``."""
+    if coord_sys == "wgs84":
+        return features_json
+    import json
+
+    data = json.loads(features_json)
+    features = data if isinstance(data, list) else [data]
+    shift_geometry_objects([f.get("geometry") for f in features], coord_sys, flip=OUTPUT_CRS[crs][1])
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] | None:
     """RFC 3339 instant, or interval ``start/end`` with ``..`` for an open end."""
     if not text:
@@ -239,27 +315,33 @@ def _feature_sql(props: list[str], coll: Collection, crs: str = CRS84) -> str:
 
 def query_items(engine: Engine, collection_id: str, *, bbox=None, datetime_range=None, limit: int = 10,
                 offset: int = 0, filters: dict[str, str] | None = None, staff: bool = False,
-                crs: str = CRS84) -> dict:
-    """Return ``{"features_json": str, "number_matched": int, "number_returned": int}``."""
+                crs: str = CRS84, coord_sys: str = "wgs84") -> dict:
+    """Return ``{"features_json": str, "number_matched": int, "number_returned": int}``.
+
+    ``coord_sys="gcj02"`` draws the output (and reads ``bbox``) in GCJ-02 for Gaode basemaps."""
+    check_coord_sys_crs(coord_sys, crs)
+    bbox = bbox_from_coord_sys(bbox, coord_sys)
     coll = get_collection(collection_id)
     props = property_columns(engine, coll, staff)
     where_sql, params = where_clause(coll, props, bbox=bbox, datetime_range=datetime_range, filters=filters)
     params.update(limit=limit, offset=offset)
+    # The page and the match count in one statement: one round trip.
     sql = sa.text(
-        f"SELECT coalesce(json_agg(f.feature ORDER BY f.ord), '[]'::json)::text AS features, count(*) AS n "
+        f"SELECT coalesce(json_agg(f.feature ORDER BY f.ord), '[]'::json)::text AS features, count(*) AS n, "
+        f"(SELECT count(*) FROM {coll.table} t {where_sql}) AS matched "
         f"FROM (SELECT {_feature_sql(props, coll, crs)} AS feature, row_number() OVER () AS ord "
         f"FROM (SELECT * FROM {coll.table} t {where_sql} ORDER BY t.\"{coll.id_column}\" "
         f"LIMIT :limit OFFSET :offset) t) f"
     )
-    count_sql = sa.text(f"SELECT count(*) FROM {coll.table} t {where_sql}")
     with engine.connect() as conn:
         row = conn.execute(sql, params).one()
-        matched = conn.execute(count_sql, params).scalar_one()
-    return {"features_json": row.features, "number_matched": matched, "number_returned": row.n}
+    return {"features_json": shift_features_json(row.features, coord_sys, crs), "number_matched": row.matched,
+            "number_returned": row.n}
 
 
 def get_item(engine: Engine, collection_id: str, feature_id: str, *, staff: bool = False,
-             crs: str = CRS84) -> str:
+             crs: str = CRS84, coord_sys: str = "wgs84") -> str:
+    check_coord_sys_crs(coord_sys, crs)
     coll = get_collection(collection_id)
     props = property_columns(engine, coll, staff)
     sql = sa.text(f"SELECT {_feature_sql(props, coll, crs)}::text FROM {coll.table} t "
@@ -268,7 +350,7 @@ def get_item(engine: Engine, collection_id: str, feature_id: str, *, staff: bool
         feature = conn.execute(sql, {"fid": feature_id}).scalar()
     if feature is None:
         raise NotFound(f"feature {feature_id!r} not found in collection {collection_id!r}")
-    return feature
+    return shift_features_json(feature, coord_sys, crs)
 
 
 def extent(engine: Engine, collection_id: str) -> list[float] | None:

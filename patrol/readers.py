@@ -130,23 +130,26 @@ def _read_geojson(path: Path) -> pd.DataFrame:
         _refuse(path, f"not readable JSON: {exc}", line=line)
     feats = doc.get("features") if isinstance(doc, dict) and doc.get("type") == "FeatureCollection" \
         else [doc] if isinstance(doc, dict) and doc.get("type") == "Feature" else None
-    if feats is None:
-        _refuse(path, "expected a GeoJSON FeatureCollection or Feature")
+    if not isinstance(feats, list):
+        _refuse(path, "expected a GeoJSON FeatureCollection (with a features list) or Feature")
     rows = []
     for fi, f in enumerate(feats):
-        props = (f or {}).get("properties") or {}
-        geom = (f or {}).get("geometry") or {}
+        f = f if isinstance(f, dict) else {}
+        props = f.get("properties") if isinstance(f.get("properties"), dict) else {}
+        geom = f.get("geometry") if isinstance(f.get("geometry"), dict) else {}
         dev = str(props.get("device_id", path.stem))
         tid = str(props.get("track_id", f"{path.stem}:{dev}"))
         acc = props.get("accuracy_m", np.nan)
         where = f"feature {fi + 1}"
         if geom.get("type") == "Point":
-            c = geom.get("coordinates") or [None, None]
+            c = geom.get("coordinates")
+            c = c if isinstance(c, list) else [None, None]
             rows.append((tid, dev, props.get("time"), *(list(c[:2]) + [None, None])[:2],
                          acc, props.get("speed_mps", np.nan), where))
         elif geom.get("type") == "LineString":
-            coords = geom.get("coordinates") or []
+            coords = geom.get("coordinates") if isinstance(geom.get("coordinates"), list) else []
             times = props.get("times") or props.get("coordTimes") or []
+            times = times if isinstance(times, list) else []
             if len(times) != len(coords):
                 rows.append((tid, dev, None, None, None, np.nan, np.nan,
                              f"{where}: {len(coords)} vertices but {len(times)} times"))

@@ -86,6 +86,7 @@ def test_first_map_page_is_self_contained(http):
     assert all(a.startswith("/static/") for a in assets), assets
     for a in assets:
         assert http.get(a).status_code == 200
-    assert "/collections/' + id + '/items" in r.text
+    assert "/static/portal.js" in assets  # the page's script fetches the layers at run time
+    assert "'/collections/' + spec.collection + '/items?'" in http.get("/static/portal.js").text
     # JSON clients still get the OGC landing page at the same address.
     assert http.get("/", headers={"accept": "application/json"}).json()["title"] == "citygrid"

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import mapbox_vector_tile
+import numpy as np
 import pytest
 from pyproj import Transformer
 
@@ -97,3 +98,110 @@ def test_gdal_ogc_api_features_driver_reads_every_collection(layers, server):
     fc = json.loads(out.stdout)
     codes = sorted(f["properties"]["code"] for f in fc["features"])
     assert len(codes) == 76 and codes == sorted(layers["grids"]["code"])
+
+
+# --- GCJ-02 output for Gaode basemaps ------------------------------------------------------
+
+def test_items_shifted_to_gcj02_for_gaode(layers, http):
+    from gis.crs import geodesic_distance_m, wgs84_to_gcj02
+
+    plain = http.get("/collections/posts/items", params={"limit": 200}).json()
+    shifted = http.get("/collections/posts/items", params={"limit": 200, "coord_sys": "gcj02"}).json()
+    assert [f["id"] for f in plain["features"]] == [f["id"] for f in shifted["features"]]
+    assert len(plain["features"]) == 117
+    for a, b in zip(plain["features"], shifted["features"]):
+        (lon, lat), (glon, glat) = a["geometry"]["coordinates"], b["geometry"]["coordinates"]
+        elon, elat = wgs84_to_gcj02(lon, lat)
+        assert glon == pytest.approx(float(elon), abs=2e-7) and glat == pytest.approx(float(elat), abs=2e-7)
+        assert 300 < float(geodesic_distance_m(lon, lat, glon, glat)) < 700  # ~500 m around Rizhao
+        assert a["properties"] == b["properties"]
+    # Polygons: every vertex, and a single item the same way.
+    code = layers["grids"].iloc[7]["code"]
+    g = http.get(f"/collections/grids/items/{code}").json()["geometry"]["coordinates"]
+    s = http.get(f"/collections/grids/items/{code}", params={"coord_sys": "gcj02"}).json()["geometry"]["coordinates"]
+    ring, sring = np.array(g[0][0] if isinstance(g[0][0][0], list) else g[0]), \
+        np.array(s[0][0] if isinstance(s[0][0][0], list) else s[0])
+    elon, elat = wgs84_to_gcj02(ring[:, 0], ring[:, 1])
+    assert np.allclose(sring[:, 0], elon, atol=2e-7) and np.allclose(sring[:, 1], elat, atol=2e-7)
+    # A bbox drawn on the Gaode map (GCJ-02) finds the post drawn there.
+    post = shifted["features"][3]
+    glon, glat = post["geometry"]["coordinates"]
+    box = f"{glon - 0.0005},{glat - 0.0005},{glon + 0.0005},{glat + 0.0005}"
+    found = http.get("/collections/posts/items", params={"bbox": box, "coord_sys": "gcj02"}).json()
+    assert post["id"] in [f["id"] for f in found["features"]]
+    # Only lon/lat output can be shifted; unknown frames are refused.
+    assert http.get("/collections/posts/items", params={"coord_sys": "gcj02", "crs": "EPSG:4549"}).status_code == 422
+    assert http.get("/collections/posts/items", params={"coord_sys": "bd09x"}).status_code == 422
+
+
+def test_vector_tiles_shifted_to_gcj02(layers, http):
+    from gis.crs import wgs84_to_gcj02
+
+    post = layers["posts"].iloc[10]
+    glon, glat = (float(v) for v in wgs84_to_gcj02(post.geometry.x, post.geometry.y))
+    z = 13
+    x, y = lonlat_to_tile(glon, glat, z)
+    r = http.get(f"/tiles/posts/{z}/{x}/{y}.pbf", params={"coord_sys": "gcj02"})
+    assert r.status_code == 200
+    feats = {f["properties"]["code"]: f for f in mapbox_vector_tile.decode(r.content)["posts"]["features"]}
+    assert post["code"] in feats
+    px, py = feats[post["code"]]["geometry"]["coordinates"]
+
+    def pixel(lon, lat):  # tile pixel, origin bottom-left (the decoder's default)
+        n = 2 ** z
+        fx = (lon + 180) / 360 * n
+        fy = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+        return (fx - x) * 4096, (1 - (fy - y)) * 4096
+
+    ex, ey = pixel(glon, glat)
+    assert abs(px - ex) <= 1.5 and abs(py - ey) <= 1.5
+    wx, wy = pixel(post.geometry.x, post.geometry.y)
+    assert math.hypot(ex - wx, ey - wy) > 100  # ~500 m is ~400 px at z13: clearly not the WGS84 place
+    plain = http.get(f"/tiles/posts/{z}/{x}/{y}.pbf").content
+    if plain:
+        d = {f["properties"]["code"]: f for f in mapbox_vector_tile.decode(plain).get("posts", {}).get("features", [])}
+        if post["code"] in d:
+            qx, qy = d[post["code"]]["geometry"]["coordinates"]
+            assert abs(qx - wx) <= 1.5 and abs(qy - wy) <= 1.5
+    assert http.get(f"/tiles/posts/{z}/{x}/{y}.pbf", params={"coord_sys": "nope"}).status_code == 422
+    tj = http.get("/tiles/posts.json", params={"coord_sys": "gcj02"}).json()
+    assert tj["tiles"][0].endswith("/tiles/posts/{z}/{x}/{y}.pbf?coord_sys=gcj02")
+
+
+def test_portal_grid_stats(layers, http):
+    r = http.get("/api/portal/grid-stats")
+    assert r.status_code == 200
+    doc = r.json()
+    assert len(doc["grids"]) == 76 and len(doc["posts"]) == 117
+    g = doc["grids"][0]
+    assert set(g) == {"code", "name", "cases", "open_cases", "density_per_km2"}
+    assert all(x["open_cases"] <= x["cases"] for x in doc["grids"])
+    assert all(p["community"] for p in doc["posts"])
+    assert "reporter_phone" not in r.text
+    r = http.get("/api/portal/grid-stats", params={"datetime": "2000-01-01/2000-01-02"}).json()
+    assert sum(x["cases"] for x in r["grids"]) == 0
+    assert http.get("/api/portal/grid-stats", params={"datetime": "yesterday"}).status_code == 422
+
+
+def test_portal_page_is_a_light_local_shell(http):
+    import re
+
+    from api.portal import render_portal
+
+    r = http.get("/", headers={"accept": "text/html"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert len(r.content) < 200_000 and '"FeatureCollection"' not in html  # no inline layer data
+    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert refs and all(u.startswith("/static/") for u in refs), refs
+    for u in refs:
+        if u.startswith("/static/"):
+            assert http.get(u).status_code == 200, u
+    # Tianditu is offered only with a key (and is then the default); Gaode always, never default.
+    assert "tianditu.gov.cn" not in html and "autonavi.com" in html and '"default_basemap": null' in html
+    keyed = render_portal(frozenset({"/api/portal/grid-stats"}), "KEY123")
+    assert "tianditu.gov.cn" in keyed and '"default_basemap": "tianditu"' in keyed and "KEY123" in keyed
+    # Layers whose collection or endpoint is absent are left out of the page.
+    bare = render_portal(frozenset(), None)
+    assert '"/api/drone/positions"' not in bare and '"grid_stats": false' in bare
+    assert http.get("/", headers={"accept": "application/json"}).json()["title"] == "citygrid"

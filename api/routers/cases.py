@@ -122,7 +122,6 @@ def kpis(by: str = Query("city", description="grid | subdistrict | district | ci
          date_to: date | None = Query(None, alias="to", description="last day (inclusive), default today"),
          as_of: datetime | None = Query(None, description="count what was known at this instant; default now"),
          engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> dict:
-    date_to = date_to or datetime.now(TZ).date()
-    date_from = date_from or date_to - timedelta(days=29)
+    date_from, date_to = kpi.default_period(date_from, date_to, datetime.now(TZ).date())
     return {"by": by, "from": date_from, "to": date_to, "definitions": kpi.__doc__,
             "units": kpi.compute(engine, by, date_from, date_to, as_of=as_of)}

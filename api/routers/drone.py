@@ -180,7 +180,11 @@ def create_template(body: TemplateIn, engine: Engine = Depends(get_engine),
 
 
 @router.post("/templates/{code}/approve")
-def approve_template(code: str, engine: Engine = Depends(get_engine), caller: Caller = Depends(COMMANDER)):
+def approve_template(code: str, engine: Engine = Depends(get_engine), caller: Caller = Depends(current_caller)):
+    """Approve a template or free text (commander). A signed-in caller of another role is refused
+    (403) and the attempt lands in the audit log."""
+    if not caller.is_staff:
+        raise Unauthorized("sign in as a commander to approve a broadcast text")
     return jsonable_encoder(broadcast.approve_template(engine, code, caller.username, caller.role))
 
 

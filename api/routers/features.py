@@ -9,12 +9,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.engine import Engine
 
 from api.deps import Caller, current_caller, get_engine
+from api.portal import app_routes, render_portal  # folium loads with the app, not on the first visit
 from gis import collections as gc
 
 router = APIRouter(tags=["features"])
 
 GEOJSON = "application/geo+json"
-RESERVED = {"bbox", "limit", "offset", "f", "datetime", "crs", "bbox-crs"}
+RESERVED = {"bbox", "limit", "offset", "f", "datetime", "crs", "bbox-crs", "coord_sys"}
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -32,9 +33,8 @@ def landing(request: Request, f: str | None = None):
     """The portal for browsers; the OGC API landing page for clients asking for JSON."""
     wants_html = f == "html" or (f is None and "text/html" in request.headers.get("accept", ""))
     if wants_html:
-        from api.portal import render_portal
-
-        return HTMLResponse(render_portal())
+        paths = frozenset(path for path, _, _ in app_routes(request.app))
+        return HTMLResponse(render_portal(paths, request.app.state.settings.tianditu_key))
     base = _base(request)
     return {
         "title": "citygrid",
@@ -93,6 +93,8 @@ def items(
     bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (default CRS84)"),
     datetime: str | None = Query(None, description="RFC 3339 instant or interval start/end ('..' open)"),
     crs: str | None = Query(None, description="output CRS: CRS84 (default), EPSG 4326, 4490 or 4549"),
+    coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02: draw on a Gaode basemap "
+                                  "(bbox is then read in GCJ-02 too)"),
     limit: int = Query(10, ge=1, le=10_000),
     offset: int = Query(0, ge=0),
     engine: Engine = Depends(get_engine),
@@ -102,7 +104,8 @@ def items(
     box = gc.bbox_to_crs84(gc.parse_bbox(bbox, lonlat=in_crs == gc.CRS84), in_crs)
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
     page = gc.query_items(engine, collection_id, bbox=box, datetime_range=gc.parse_datetime(datetime),
-                          limit=limit, offset=offset, filters=filters, staff=caller.is_staff, crs=out_crs)
+                          limit=limit, offset=offset, filters=filters, staff=caller.is_staff, crs=out_crs,
+                          coord_sys=gc.parse_coord_sys(coord_sys))
     base = f"{_base(request)}/collections/{collection_id}/items"
     params = dict(request.query_params)
     links = [{"href": f"{base}?{urlencode(params)}", "rel": "self", "type": GEOJSON}]
@@ -122,7 +125,9 @@ def items(
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}}})
 def item(collection_id: str, feature_id: str, crs: str | None = Query(None),
+         coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02"),
          engine: Engine = Depends(get_engine), caller: Caller = Depends(current_caller)) -> Response:
     out_crs = gc.parse_crs(crs)
-    return Response(gc.get_item(engine, collection_id, feature_id, staff=caller.is_staff, crs=out_crs),
+    return Response(gc.get_item(engine, collection_id, feature_id, staff=caller.is_staff, crs=out_crs,
+                                coord_sys=gc.parse_coord_sys(coord_sys)),
                     media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})

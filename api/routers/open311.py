@@ -1,8 +1,9 @@
 """Open311 GeoReport v2 under /open311/v2 (JSON format only).
 
 Errors leave this router in the spec's shape, ``[{"code": 400, "description": "..."}]``, with
-HTTP 403 (bad api_key), 404 (not found) or 400 (anything else, including validation and
-idempotency conflicts). The conversion lives in one place: ``Open311Route``.
+HTTP 403 (bad api_key), 404 (not found), 429 (rate limit, with Retry-After), 503 (database
+restarting, with Retry-After) or 400 (anything else, including validation and idempotency
+conflicts). The conversion lives in one place: ``Open311Route``.
 """
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_engine
+from api.errors import UNAVAILABLE, database_refusal
+from api.ratelimit import enforce_open311
 from citygrid import vocab
 from citygrid.cases import intake
 from citygrid.cases import open311 as o311
@@ -24,8 +28,8 @@ from citygrid.errors import CitygridError, Forbidden, InvalidInput
 from citygrid.org import client_for_key
 
 
-def _error(status: int, description: str) -> JSONResponse:
-    return JSONResponse([{"code": status, "description": description}], status_code=status)
+def _error(status: int, description: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse([{"code": status, "description": description}], status_code=status, headers=headers)
 
 
 class Open311Route(APIRoute):
@@ -38,10 +42,15 @@ class Open311Route(APIRoute):
             try:
                 return await handler(request)
             except CitygridError as exc:
-                status = exc.status if exc.status in (403, 404) else 400
-                return _error(status, exc.message)
+                status = exc.status if exc.status in (403, 404, 429) else 400
+                retry = getattr(exc, "retry_after", None)
+                return _error(status, exc.message, {"Retry-After": str(retry)} if retry else None)
             except vocab.UnknownCategory as exc:
                 return _error(400, str(exc))
+            except DataError as exc:  # e.g. a NUL byte, a page number past bigint
+                return _error(400, database_refusal(exc))
+            except (OperationalError, InterfaceError):  # the database is restarting
+                return _error(503, UNAVAILABLE, {"Retry-After": "2"})
             except RequestValidationError as exc:
                 msg = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
                 return _error(400, f"invalid request: {msg}")
@@ -128,12 +137,20 @@ def _report(fields: dict[str, list[str]], client: dict) -> intake.Report:
         account_id=_one(fields, "account_id"), api_client_id=client["id"], reporter_role="public")
 
 
+async def _rate_limited_fields(request: Request) -> dict[str, list[str]]:
+    """The request's fields, once the intake's rate limits (api/ratelimit.py) admit it."""
+    fields = await _fields(request)
+    enforce_open311(request, fields)
+    return fields
+
+
 @router.post("/requests.json", status_code=201)
-async def post_request(request: Request, engine: Engine = Depends(get_engine)) -> JSONResponse:
+async def post_request(request: Request, engine: Engine = Depends(get_engine),
+                       fields: dict = Depends(_rate_limited_fields)) -> JSONResponse:
     """Create a service request. Needs the ``api_key`` of a registered client (403 otherwise).
     A retry (same ``Idempotency-Key``, or same device + description + place within a minute)
-    answers with the first request, HTTP 200 instead of 201."""
-    fields = await _fields(request)
+    answers with the first request, HTTP 200 instead of 201. Rate-limited per device_id,
+    per api_key and per client address (429 with Retry-After; see api/ratelimit.py)."""
     api_key = _one(fields, "api_key") or request.query_params.get("api_key")
     if not api_key:
         raise Forbidden("api_key is required: register the client with `citygrid users add-client`")

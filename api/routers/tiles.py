@@ -20,14 +20,19 @@ def _max_age(collection_id: str) -> int:
 
 
 @router.get("/tiles/{collection_id}.json")
-def tilejson(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> dict:
-    return gt.tilejson(engine, str(request.base_url).rstrip("/"), collection_id)
+def tilejson(collection_id: str, request: Request,
+             coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02: tiles for a Gaode basemap"),
+             engine: Engine = Depends(get_engine)) -> dict:
+    return gt.tilejson(engine, str(request.base_url).rstrip("/"), collection_id, gc.parse_coord_sys(coord_sys))
 
 
 @router.get("/tiles/{collection_id}/{z}/{x}/{y}.pbf", response_class=Response,
             responses={200: {"content": {MVT: {}}}})
 def tile(collection_id: str, z: int, x: int, y: int, request: Request,
-         datetime: str | None = Query(None), engine: Engine = Depends(get_engine)) -> Response:
-    filters = {k: v for k, v in request.query_params.items() if k != "datetime"}
-    data = gt.tile(engine, collection_id, z, x, y, datetime_range=gc.parse_datetime(datetime), filters=filters)
+         datetime: str | None = Query(None),
+         coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02: for a Gaode basemap"),
+         engine: Engine = Depends(get_engine)) -> Response:
+    filters = {k: v for k, v in request.query_params.items() if k not in ("datetime", "coord_sys")}
+    data = gt.tile(engine, collection_id, z, x, y, datetime_range=gc.parse_datetime(datetime), filters=filters,
+                   coord_sys=gc.parse_coord_sys(coord_sys))
     return Response(data, media_type=MVT, headers={"Cache-Control": f"public, max-age={_max_age(collection_id)}"})

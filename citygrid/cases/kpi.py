@@ -46,7 +46,19 @@ COLUMNS = ("unit", "name", "dispatched", "disposed", "disposal_rate", "reworked"
            "closed", "closure_rate", "closed_on_time", "on_time_rate", "median_hours_to_close")
 
 
+def default_period(date_from: date | None, date_to: date | None, today: date) -> tuple[date, date]:
+    """``to`` defaults to today, ``from`` to 29 days before ``to``; both within years 1900-2199."""
+    date_to = date_to or today
+    for name, d in (("to", date_to), ("from", date_from)):
+        if d is not None and not 1900 <= d.year < 2200:
+            raise InvalidInput(f"`{name}` {d} is outside the years 1900-2199")
+    return date_from or date_to - timedelta(days=29), date_to
+
+
 def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    for d in (date_from, date_to):
+        if not 1900 <= d.year < 2200:
+            raise InvalidInput(f"{d} is outside the years 1900-2199")
     if date_to < date_from:
         raise InvalidInput(f"the period ends ({date_to}) before it starts ({date_from})")
     if (date_to - date_from).days > MAX_SPAN_DAYS:
@@ -74,6 +86,8 @@ def compute(engine: Engine, by: str, date_from: date, date_to: date,
     if by not in LEVELS:
         raise InvalidInput(f"unknown level {by!r}; valid: {', '.join(LEVELS)}")
     start, end = period_bounds(date_from, date_to)
+    if as_of is not None and not 1900 <= as_of.year < 2200:
+        raise InvalidInput(f"as_of {as_of.isoformat()} is outside the years 1900-2199")
     as_of = to_local(as_of) if as_of is not None else datetime.now(TZ)
     unit_col = LEVELS[by]
     unit_sql = f"c.{unit_col}" if unit_col else "NULL::text"

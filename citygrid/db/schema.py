@@ -474,3 +474,51 @@ hotspots = sa.Table(
     sa.Column("params", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     geom("GEOMETRY"),
 )
+
+
+# --- patrols (migration 0005) ----------------------------------------------------
+# One row per outing; the cleaned track and its mileage are filled in when it stops.
+patrols = sa.Table(
+    "patrols", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("officer_id", sa.Integer, sa.ForeignKey("officers.id"), nullable=False, index=True),
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("departments.id"), index=True),  # squad/subteam
+    sa.Column("county_code", sa.String(6), index=True),
+    sa.Column("campaign", sa.Text, index=True),
+    sa.Column("patrol_date", sa.Date, nullable=False),  # Shanghai date of the start
+    sa.Column("source", sa.Text, nullable=False, server_default=sa.text("'live'")),  # live | import
+    sa.Column("status", sa.Text, nullable=False, server_default=sa.text("'active'")),  # active | stopped
+    sa.Column("external_id", sa.Text),  # imports: device + first fix time, unique
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("stopped_at", sa.DateTime(timezone=True)),
+    sa.Column("distance_m", sa.Float),
+    sa.Column("raw_distance_m", sa.Float),
+    sa.Column("duration_s", sa.Float),
+    sa.Column("moving_time_s", sa.Float),
+    sa.Column("stop_time_s", sa.Float),
+    sa.Column("points", sa.Integer),
+    sa.Column("dropped_points", sa.Integer),
+    sa.Column("dropped_by_reason", JSONB),
+    sa.Column("per_grid_m", JSONB),
+    sa.Column("stops", JSONB),
+    geom("LINESTRING", nullable=True),  # the cleaned track
+)
+
+# Raw fixes as received, WGS84 plus what the phone sent; PK (device_id, t) is the retry key.
+patrol_fixes = sa.Table(
+    "patrol_fixes", metadata,
+    sa.Column("device_id", sa.Text(collation="C"), primary_key=True),
+    sa.Column("t", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("patrol_id", sa.BigInteger, nullable=False),  # no FK: see migration 0005
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("orig_lon", sa.Float, nullable=False),
+    sa.Column("orig_lat", sa.Float, nullable=False),
+    sa.Column("coord_sys", sa.Text, nullable=False, server_default=sa.text("'wgs84'")),
+    sa.Column("accuracy_m", sa.Float),
+    sa.Column("speed_mps", sa.Float),
+    sa.Column("county_code", sa.String(6)),
+    geom("POINT"),
+)

@@ -81,6 +81,7 @@ def save_run(engine: Engine, result: gpd.GeoDataFrame, *, method: str, unit: str
         if records:
             conn.execute(sa.text(
                 f"INSERT INTO hotspots ({', '.join(cols)}, geom) VALUES "
-                f"({', '.join(':' + c for c in cols)}, ST_SetSRID(ST_GeomFromWKB(decode(:geom, 'hex')), 4326))"
+                f"({', '.join('CAST(:params AS jsonb)' if c == 'params' else ':' + c for c in cols)}, "
+                f"ST_SetSRID(ST_GeomFromWKB(decode(:geom, 'hex')), 4326))"
             ).bindparams(sa.bindparam("params", type_=sa.Text)), records)
     return run_id

@@ -6,6 +6,7 @@ with any problem writes nothing.
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,10 @@ from gis.crs import METRIC, RIZHAO_BOUNDS, WGS84, looks_swapped
 
 MAX_GAP_OVERLAP_M2 = 1.0
 READABLE = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
+# Zipped shapefiles: limits that a real city layer never reaches but a zip bomb does.
+MAX_UNZIPPED_BYTES = 1 << 30
+MAX_ZIP_RATIO = 200
+MAX_ZIP_MEMBERS = 100
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,17 @@ def read_layer_file(path: Path, crs: str | None = None) -> gpd.GeoDataFrame:
         raise InvalidInput(f"{path}: no such file")
     if path.suffix.lower() not in READABLE:
         raise InvalidInput(f"{path}: unsupported format {path.suffix!r}; use GeoJSON, GeoPackage or Shapefile")
+    if path.suffix.lower() == ".zip":
+        check_zip(path)
     try:
         frame = gpd.read_file(path, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
-        raise InvalidInput(f"{path}: not a readable GeoJSON, GeoPackage or Shapefile ({exc})") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # GDAL on a hostile file: pyogrio errors, IndexError, TypeError, ...
+        raise InvalidInput(f"{path}: not a readable GeoJSON, GeoPackage or Shapefile "
+                           f"({type(exc).__name__}: {str(exc)[:300]})") from None
+    if not isinstance(frame, gpd.GeoDataFrame) or "geometry" not in frame:
+        raise InvalidInput(f"{path}: the file holds no geometry (a .dbf without its .shp?)")
     declared = crs
     if declared is not None:
         try:
@@ -77,6 +89,30 @@ def read_layer_file(path: Path, crs: str | None = None) -> gpd.GeoDataFrame:
     if frame.crs is None:
         raise InvalidInput(f"{path}: the file declares no CRS; pass --crs (e.g. --crs EPSG:4326)")
     return frame
+
+
+def check_zip(path: Path) -> None:
+    """Refuse a zip that is not a plain archive of a few layer files: unreadable, too many
+    members, names that climb out (``..``, absolute), or more than MAX_UNZIPPED_BYTES
+    uncompressed or a compression ratio above MAX_ZIP_RATIO (a zip bomb)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise InvalidInput(f"{path}: not a readable zip archive ({exc})") from None
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise InvalidInput(f"{path}: {len(infos)} files in the archive; at most {MAX_ZIP_MEMBERS}")
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        if name.startswith("/") or ".." in name.split("/") or re.match(r"^[A-Za-z]:", name):
+            raise InvalidInput(f"{path}: archive member {info.filename!r} has an unsafe path")
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if total > MAX_UNZIPPED_BYTES:
+        raise InvalidInput(f"{path}: {total} bytes uncompressed; at most {MAX_UNZIPPED_BYTES}")
+    if total > 1_000_000 and total > MAX_ZIP_RATIO * max(packed, 1):
+        raise InvalidInput(f"{path}: compression ratio {total / max(packed, 1):.0f}:1 looks like a zip bomb; "
+                           f"at most {MAX_ZIP_RATIO}:1")
 
 
 def validate_layer(layer: str, frame: gpd.GeoDataFrame, service_area=None) -> gpd.GeoDataFrame:

@@ -1,0 +1,106 @@
+"""Patrols: start an outing, post fixes from the phone (idempotent on device + time), stop it
+(cleaned track and mileage), reports. Thin: the work is in patrol.store and patrol.report."""
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+
+from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+
+from api.deps import Caller, get_engine, require_role
+from citygrid import vocab
+from patrol import report, store  # importing store registers the `patrol_tracks` collection
+
+router = APIRouter(prefix="/api/patrols", tags=["patrols"])
+STAFF = require_role(*vocab.STAFF_ROLES)
+
+
+class PatrolIn(BaseModel):
+    officer_id: int | str | None = Field(None, description="id or badge; a patrol officer's own by default")
+    team: int | str | None = Field(None, description="department id or code; the officer's by default")
+    date: dt.date | None = Field(None, description="service date (Shanghai); the start's by default")
+    started_at: datetime | None = None
+    campaign: str | None = Field(None, max_length=200)
+
+
+class FixIn(BaseModel):
+    # RFC 3339 text, parsed for the whole batch at once by patrol.store.check_batch (an
+    # unparsable time is named with the batch's other bad fixes); no offset means UTC
+    t: str = Field(max_length=40, examples=["2026-03-02T08:15:00+08:00"])
+    lon: float
+    lat: float
+    accuracy_m: float | None = None
+    speed_mps: float | None = None
+
+
+class BatchIn(BaseModel):
+    device_id: str = Field(min_length=1, max_length=200)
+    coord_sys: str = "wgs84"
+    fixes: list[FixIn] = Field(max_length=store.MAX_BATCH)
+
+
+class StopIn(BaseModel):
+    stopped_at: datetime | None = None
+
+
+@router.post("", status_code=201)
+def start(body: PatrolIn, engine: Engine = Depends(get_engine),
+          caller: Caller = Depends(require_role(*store.START_ROLES)),
+          idempotency_key: str | None = Header(None, alias=vocab.IDEMPOTENCY_HEADER)):
+    """Start an outing (patrol officer: their own; commander: any officer's)."""
+    status, patrol, _ = store.start_patrol(
+        engine, username=caller.username, role=caller.role, officer_id=body.officer_id, team=body.team,
+        patrol_date=body.date, started_at=body.started_at, campaign=body.campaign,
+        idempotency_key=idempotency_key)
+    return JSONResponse(jsonable_encoder(patrol), status_code=status)
+
+
+@router.get("/report")
+def mileage_report(by: str = Query("officer", description="officer | team | grid | day | campaign"),
+                   campaign: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                   engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> list[dict]:
+    return report.mileage(engine, by, campaign=campaign, start=start, end=end)
+
+
+@router.get("/coverage")
+def coverage(campaign: str | None = None, start: datetime | None = None, end: datetime | None = None,
+             grid_code: list[str] | None = Query(None), engine: Engine = Depends(get_engine),
+             _: Caller = Depends(STAFF)) -> list[dict]:
+    """Share of each grid's street length within 15 m of a cleaned patrol track."""
+    return report.street_coverage(engine, campaign=campaign, start=start, end=end, grid_codes=grid_code)
+
+
+@router.get("/campaigns/{name}")
+def campaign(name: str, engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> dict:
+    """Outings, officers, km, problems found and rectified share; tracks: the patrol_tracks
+    collection filtered by ``campaign``."""
+    return report.campaign_report(engine, name)
+
+
+@router.get("/{patrol_id}")
+def get_patrol(patrol_id: int, engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> dict:
+    return store.get_patrol(engine, patrol_id)
+
+
+@router.post("/{patrol_id}/fixes")
+def post_fixes(patrol_id: int, body: BatchIn, engine: Engine = Depends(get_engine),
+               caller: Caller = Depends(require_role(*store.FIX_ROLES))):
+    """A batch of fixes; stored once per (device_id, t), committed before the answer (201 when
+    new fixes were stored, 200 when all were retries). One bad fix refuses the batch (422)."""
+    status, out = store.add_fixes(engine, patrol_id, device_id=body.device_id, coord_sys=body.coord_sys,
+                                  fixes=[{"t": f.t, "lon": f.lon, "lat": f.lat, "accuracy_m": f.accuracy_m,
+                                          "speed_mps": f.speed_mps} for f in body.fixes],
+                                  username=caller.username,
+                                  role=caller.role)
+    return JSONResponse(out, status_code=status)
+
+
+@router.post("/{patrol_id}/stop")
+def stop(patrol_id: int, body: StopIn = Body(default_factory=StopIn), engine: Engine = Depends(get_engine),
+         caller: Caller = Depends(require_role(*store.STOP_ROLES))) -> dict:
+    return store.stop_patrol(engine, patrol_id, username=caller.username, role=caller.role,
+                             stopped_at=body.stopped_at)

@@ -1,0 +1,485 @@
+"""Fast writes: ``bulk_load_cases(engine, frame) -> int`` puts cases (a DataFrame from
+``simulate_cases``, or a ``CaseStream`` from ``stream_cases``) into ``cases`` with one COPY.
+
+1. Locations by the foundation's rule (``gis.location.Locator.assign``), in process: in
+   forked worker processes for big loads (GEOS holds the GIL), chunk by chunk.
+2. Each chunk becomes binary COPY rows built column-wise with NumPy and Arrow (no Python
+   per row): timestamps as int64 microseconds since 2000 UTC, the point as EWKB
+   (``0101000020E6100000`` + x + y), strings via Arrow; Arrow's C++ joins the fields row by
+   row (``binary_join_element_wise``).
+3. One ``COPY cases (...) FROM STDIN (FORMAT binary)`` in one transaction, through psycopg's
+   queued writer: a background thread feeds the server while the next chunk is made,
+   located and encoded, so the database and Python work at the same time.
+4. A history load into a (nearly) empty table by the table owner drops the secondary
+   indexes inside the transaction and rebuilds them after the COPY from their own
+   definitions (building an index once is ~2x cheaper than maintaining it row by row).
+
+``id`` and the public ``service_request_id`` are left to the database (identity / generated
+column). Idempotency: ``external_id`` (with ``source``) is the natural key; ``on_conflict=
+"skip"`` loads through a temporary table and skips rows already there, ``"error"`` (default,
+fastest) lets the unique index refuse a repeated load whole (``Conflict``).
+
+The application role may COPY: it has INSERT on ``cases`` (migration 0002); only the index
+rebuild needs the owner (``get_engine(settings, role="owner")``).
+"""
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+from psycopg.copy import QueuedLibpqWriter
+from sqlalchemy.engine import Engine
+
+from citygrid.errors import Conflict, Forbidden, InvalidInput
+from citygrid.simulate.calendar import UTC_OFFSET
+from citygrid.vocab import CASE_STATES, CATEGORY_SLUGS, SOURCES
+
+LOCATION_COLUMNS = ("grid_code", "community_code", "subdistrict_code", "county_code")
+TIME_COLUMNS = ("reported_at", "filed_at", "dispatched_at", "due_at", "handled_at", "closed_at",
+                "evaluated_at", "updated_at")
+TEXT_COLUMNS = ("category", "source", "status", "description", "address_string", "device_id",
+                "external_id")
+# The COPY column list, in order. Left to their defaults: id and the generated public id,
+# orig_lon/orig_lat (only for reports given in another coordinate system), media_urls, and
+# attributes unless asked for ('{}': parsing JSONB costs the server more than every other
+# column together, ~40% of the COPY).
+COPY_COLUMNS = (TEXT_COLUMNS + ("geom",) + LOCATION_COLUMNS + ("post_code", "outside_grid")
+                + TIME_COLUMNS + ("rework_count",))
+
+
+CHUNK_ROWS = 25_000
+
+
+def copy_columns(attributes: bool = False) -> tuple[str, ...]:
+    return COPY_COLUMNS + (("attributes",) if attributes else ())
+
+
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC in Unix microseconds
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+_EWKB_POINT_4326 = np.frombuffer(bytes.fromhex("0101000020E6100000"), dtype=np.uint8)
+
+
+# --- binary COPY, built column-wise ---------------------------------------------------------
+# A row is int16 field count, then per field int32 length (-1: NULL) + payload. Each field is
+# built as whole columns (numpy / Arrow), then Arrow joins the columns row by row in C++
+# (binary_join_element_wise), whose output buffer is exactly the COPY rows back to back.
+
+
+def _binary(n: int, offsets: np.ndarray, data: np.ndarray) -> pa.Array:
+    return pa.Array.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets.astype(np.int64)),
+                                                        pa.py_buffer(np.ascontiguousarray(data))])
+
+
+def _fixed_field(payload: np.ndarray, null: np.ndarray | None = None) -> list[pa.Array]:
+    """Header + payload of a fixed-width field: ``payload`` is (n, width) bytes."""
+    n, w = payload.shape
+    block = np.empty((n, 4 + w), dtype=np.uint8)
+    block[:, :4] = np.frombuffer(np.array([w], dtype=">i4").tobytes(), np.uint8)
+    block[:, 4:] = payload
+    if null is None or not null.any():
+        return [_binary(n, np.arange(0, (4 + w) * (n + 1), 4 + w), block.reshape(-1))]
+    block[null, :4] = 0xFF  # -1: NULL, and no payload
+    keep = np.ones((n, 4 + w), dtype=bool)
+    keep[null, 4:] = False
+    size = np.where(null, 4, 4 + w)
+    offsets = np.zeros(n + 1, np.int64)
+    offsets[1:] = np.cumsum(size)
+    return [_binary(n, offsets, block[keep])]
+
+
+def _fixed(values, dtype: str, null: np.ndarray | None = None) -> list[pa.Array]:
+    arr = np.ascontiguousarray(np.asarray(values).astype(dtype))
+    return _fixed_field(arr.view(np.uint8).reshape(len(arr), -1), null)
+
+
+def _null_field(n: int) -> list[pa.Array]:
+    return [_binary(n, np.arange(0, 4 * (n + 1), 4), np.full(4 * n, 0xFF, np.uint8))]
+
+
+def _dictionary_field(arr: pa.DictionaryArray, prefix: bytes = b"") -> list[pa.Array]:
+    """A text field from dictionary-encoded strings: each distinct value's header + payload
+    is built once, then Arrow takes them row by row (one C++ call)."""
+    values = arr.dictionary.to_pylist()
+    entries = [None if v is None else len(prefix + v.encode()).to_bytes(4, "big") + prefix + v.encode()
+               for v in values]
+    entries.append(b"\xff\xff\xff\xff")  # NULL
+    indices = pc.fill_null(arr.indices.cast(pa.int32()), len(values))
+    table = pa.array([e if e is not None else entries[-1] for e in entries], type=pa.large_binary())
+    return [table.take(indices)]
+
+
+def _text_field(values, prefix: bytes = b"") -> list[pa.Array]:
+    """Header + UTF-8 payload of a text field (None = NULL); ``prefix`` goes before every
+    value (jsonb's version byte)."""
+    if isinstance(values, pa.DictionaryArray):
+        return _dictionary_field(values, prefix)
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else \
+        pa.array(values, type=pa.large_string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    length = pc.binary_length(arr).to_numpy(zero_copy_only=False)
+    null = np.isnan(length) if length.dtype.kind == "f" else np.zeros(n, dtype=bool)
+    length = np.where(null, -1, length + len(prefix)).astype(">i4")
+    header = _binary(n, np.arange(0, 4 * (n + 1), 4), length.view(np.uint8))
+    payload = pc.fill_null(arr, "").cast(pa.large_binary())
+    if prefix:
+        pre = np.frombuffer(prefix, np.uint8)
+        rows = np.where(null, 0, len(prefix))
+        offsets = np.zeros(n + 1, np.int64)
+        offsets[1:] = np.cumsum(rows)
+        return [header, _binary(n, offsets, np.tile(pre, int((~null).sum()))), payload]
+    return [header, payload]
+
+
+def encode_binary(fields: list[list[pa.Array]], n: int) -> bytes:
+    """Rows of binary COPY (no signature/trailer) from encoded fields (see above)."""
+    count = _binary(n, np.arange(0, 2 * (n + 1), 2),
+                    np.tile(np.frombuffer(np.array([len(fields)], dtype=">i2").tobytes(), np.uint8), n))
+    parts = [count] + [a for f in fields for a in f]
+    rows = pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.large_binary()))
+    _, offsets, data = rows.buffers()
+    off = np.frombuffer(offsets, np.int64)[rows.offset:rows.offset + n + 1]
+    return memoryview(data)[off[0]:off[-1]].tobytes()
+
+
+def ewkb_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """EWKB of SRID 4326 points, (n, 25) bytes (vectorised, no GEOS)."""
+    n = len(lon)
+    raw = np.empty((n, 25), dtype=np.uint8)
+    raw[:, :9] = _EWKB_POINT_4326
+    xy = np.empty((n, 2), dtype="<f8")
+    xy[:, 0], xy[:, 1] = lon, lat
+    raw[:, 9:] = xy.view(np.uint8).reshape(n, 16)
+    return raw
+
+
+def _timestamps(col) -> list[pa.Array]:
+    """A timestamptz field from a datetime column, or from int64 local seconds (-1 = NULL)."""
+    if isinstance(col, np.ndarray) and col.dtype.kind == "i":
+        null = col < 0
+        us = (col - UTC_OFFSET) * 1_000_000 - PG_EPOCH_US
+        return _fixed(us, ">i8", null if null.any() else None)
+    s = pd.to_datetime(col)
+    if s.dt.tz is None:  # naive: Shanghai wall time
+        s = s.dt.tz_localize("Asia/Shanghai")
+    us = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    null = np.isnat(us)
+    return _fixed(us.astype(np.int64) - PG_EPOCH_US, ">i8", null if null.any() else None)
+
+
+def _attributes(source) -> np.ndarray:
+    """JSONB attributes of simulated cases: which driver made them, which planted hotspot."""
+    n = len(source["lon"])
+    if "driver" not in source:
+        return np.full(n, "{}", dtype=object)
+
+    def objects(values):
+        if isinstance(values, pa.DictionaryArray):
+            values = values.cast(pa.large_string())
+        arr = pa.array(values, from_pandas=True) if not isinstance(values, pa.Array) else values
+        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+
+    driver = objects(source["driver"])
+    hot = objects(source["hotspot"]) if "hotspot" in source else np.full(n, None, dtype=object)
+    hot = np.where(pd.isna(hot), None, hot)
+    key = pd.Series(list(zip(driver, hot)))
+    codes, uniques = pd.factorize(key)
+    texts = np.array(['{"simulated": true, "driver": "%s"%s}' % (d, f', "hotspot": "{h}"' if h else "")
+                      for d, h in uniques], dtype=object)
+    return texts[codes]
+
+
+def copy_chunk(source, attributes: bool = False) -> bytes:
+    """One chunk of the binary COPY stream (rows only), columns as ``copy_columns(attributes)``.
+
+    ``source``: a DataFrame of cases, or plain columns (``Draw.columns`` plus the location
+    columns): Arrow/NumPy arrays, times as int64 local seconds. With ``attributes``, JSONB
+    {"simulated": true, "driver": ..., "hotspot": ...}."""
+    n = len(source["lon"])
+    lon = np.asarray(source["lon"], dtype=float)
+    lat = np.asarray(source["lat"], dtype=float)
+    cols = {}
+    for c in TEXT_COLUMNS + LOCATION_COLUMNS + ("post_code",):
+        cols[c] = _text_field(source[c]) if c in source else _null_field(n)
+    if attributes:
+        cols["attributes"] = _text_field(_attributes(source), prefix=b"\x01")
+    cols["geom"] = _fixed_field(ewkb_points(lon, lat))
+    outside = np.asarray(source["outside_grid"], dtype=bool) if "outside_grid" in source \
+        else pd.isna(np.asarray(source["grid_code"], dtype=object))
+    cols["outside_grid"] = _fixed(outside, "u1")
+    for c in TIME_COLUMNS:
+        if c in source:
+            cols[c] = _timestamps(source[c])
+        elif c == "updated_at":
+            cols[c] = cols["reported_at"]
+        else:
+            cols[c] = _null_field(n)
+    rework = np.asarray(source["rework_count"], dtype=np.int64) if "rework_count" in source else np.zeros(n, np.int64)
+    cols["rework_count"] = _fixed(rework, ">i4")
+    return encode_binary([cols[c] for c in copy_columns(attributes)], n)
+
+
+def _location_columns(codes: pd.DataFrame, posts: dict | None) -> dict:
+    """Location columns for the COPY from ``Locator.assign`` output (plus post, outside)."""
+    community = codes["community_code"].to_numpy(dtype=object)
+    post = pd.Series(community).map(posts or {})
+    out = {c: codes[c].to_numpy(dtype=object) for c in LOCATION_COLUMNS}
+    out["post_code"] = post.astype(object).where(post.notna(), None).to_numpy()
+    out["outside_grid"] = pd.isna(out["grid_code"])
+    return out
+
+
+def _check(frame: pd.DataFrame) -> None:
+    problems = []
+    for col, allowed in (("category", CATEGORY_SLUGS), ("source", SOURCES), ("status", CASE_STATES)):
+        if col not in frame:
+            if col == "status":
+                continue
+            problems.append({"where": col, "problem": "column missing"})
+            continue
+        bad = ~frame[col].isin(allowed)
+        if bad.any():
+            problems.append({"where": col, "problem": f"{int(bad.sum())} rows not in {', '.join(allowed)}",
+                             "example": str(frame.loc[bad, col].iloc[0])})
+    for col in ("lon", "lat", "reported_at"):
+        if col not in frame:
+            problems.append({"where": col, "problem": "column missing"})
+        elif frame[col].isna().any():
+            problems.append({"where": col, "problem": f"{int(frame[col].isna().sum())} rows without a value"})
+    if problems:
+        raise InvalidInput("cases frame cannot be loaded", problems)
+
+
+# Secondary indexes of ``cases`` that are not backing a constraint (those stay in place).
+_INDEX_SQL = """
+SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+FROM pg_index i
+WHERE i.indrelid = 'cases'::regclass
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+ORDER BY 1
+"""
+REBUILD_MIN_ROWS = 50_000
+
+
+def _owns_cases(cur) -> bool:
+    cur.execute("SELECT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c "
+                "WHERE c.oid = 'cases'::regclass")
+    return bool(cur.fetchone()[0])
+
+
+def _rebuild_worth_it(cur, n_new: int) -> bool:
+    """Owner of ``cases``, a big load, and the table no bigger than the load: building the
+    secondary indexes once afterwards beats maintaining them row by row."""
+    if n_new < REBUILD_MIN_ROWS or not _owns_cases(cur):
+        return False
+    cur.execute("SELECT c.reltuples FROM pg_class c WHERE c.oid = 'cases'::regclass")
+    estimate = cur.fetchone()[0]
+    if estimate < 0:  # never analysed: count (cheap while small)
+        cur.execute("SELECT count(*) FROM (SELECT 1 FROM cases LIMIT %s) t", (n_new + 1,))
+        estimate = cur.fetchone()[0]
+    return estimate <= n_new
+
+
+# --- locating in worker processes -------------------------------------------------------------
+# Locator.assign holds the GIL (GEOS predicates per point), so chunks are located in forked
+# worker processes that inherit the locator, while this process encodes and the server ingests.
+_WORKER_LOCATOR = None
+
+
+def _locate_in_worker(lon: np.ndarray, lat: np.ndarray):
+    codes = _WORKER_LOCATOR.assign(lon, lat)
+    packed = {c: pd.factorize(codes[c].astype(object), use_na_sentinel=True) for c in LOCATION_COLUMNS}
+    return {c: (k.astype(np.int32), np.asarray(u, dtype=object)) for c, (k, u) in packed.items()}, \
+        codes["in_service_area"].to_numpy()
+
+
+def _unpack(packed, posts: dict | None) -> dict:
+    """Location columns from a worker's answer, as dictionary-encoded Arrow strings (the
+    post of a community mapped once per distinct community)."""
+    cols, in_area = packed
+    out = {}
+    for c, (k, u) in cols.items():
+        indices = pa.array(np.where(k < 0, 0, k), type=pa.int32(), mask=k < 0)
+        out[c] = pa.DictionaryArray.from_arrays(indices, pa.array(list(u) or [""], type=pa.large_string()))
+        if c == "grid_code":
+            out["outside_grid"] = k < 0
+    k, u = cols["community_code"]
+    post_of = [(posts or {}).get(v) for v in u]
+    post_k = np.where(k < 0, -1, np.array([-1 if p is None else i for i, p in enumerate(post_of)] or [-1])[np.where(k < 0, 0, k)])
+    out["post_code"] = pa.DictionaryArray.from_arrays(
+        pa.array(np.where(post_k < 0, 0, post_k), type=pa.int32(), mask=post_k < 0),
+        pa.array([p or "" for p in post_of] or [""], type=pa.large_string()))
+    out["in_service_area"] = in_area
+    return out
+
+
+def _locate_futures(lon: np.ndarray, lat: np.ndarray, chunk_rows: int, locator, workers: int):
+    """Start locating every chunk in ``workers`` forked processes; (pool, futures)."""
+    global _WORKER_LOCATOR
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _WORKER_LOCATOR = locator
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    futures = [pool.submit(_locate_in_worker, lon[i:i + chunk_rows], lat[i:i + chunk_rows])
+               for i in range(0, len(lon), chunk_rows)]
+    return pool, futures
+
+
+def _default_workers(n: int, chunk_rows: int) -> int:
+    """Fork workers only for big loads, on POSIX, from a single-threaded process (forking a
+    process with other threads, e.g. a web server's, could copy a held lock)."""
+    import os
+    import threading
+
+    if n < 4 * chunk_rows or os.name != "posix" or threading.active_count() > 1:
+        return 0
+    return min(2, os.cpu_count() or 1)
+
+
+def bulk_load_cases(engine: Engine, frame, *, locator=None, posts: dict | None = None,
+                    chunk_rows: int = CHUNK_ROWS, on_conflict: str = "error",
+                    indexes: str = "auto", workers: int | None = None, attributes: bool = False,
+                    timings: dict | None = None) -> int:
+    """COPY ``frame`` into ``cases`` in one transaction; return the number of rows written.
+
+    ``frame``: a DataFrame of cases (columns as ``simulate_cases`` makes them), or a
+    ``CaseStream`` (``stream_cases``), whose chunks are made while the previous one is
+    being written.
+
+    Rows without the location columns are located first with ``locator`` (default: built
+    from the database's layers), the foundation's rule, chunk by chunk while the server
+    ingests the previous chunk. ``on_conflict``: "error" (a repeated external_id fails the
+    whole load) or "skip" (rows already loaded are skipped and not counted).
+
+    ``indexes``: "keep" maintains every index row by row; "rebuild" drops the secondary
+    indexes inside the transaction and recreates them from their own definitions after the
+    COPY (needs the table owner: ``get_engine(settings, role="owner")``; the table is locked
+    for the few seconds of the load); "auto" rebuilds when the engine's role owns ``cases``,
+    the load has at least 50,000 rows and the table is no bigger than the load (a history
+    load into a new database), else keeps.
+
+    ``attributes``: also write the JSONB attributes (simulation driver, planted hotspot);
+    off by default, it costs the server ~40% more.
+
+    ``workers``: processes that locate chunks in parallel (default: 2 for 100,000+ rows on a
+    POSIX machine from a single-threaded process, e.g. the CLI; else 0 = in this process).
+    """
+    if on_conflict not in ("error", "skip"):
+        raise ValueError("on_conflict must be 'error' or 'skip'")
+    if indexes not in ("auto", "keep", "rebuild"):
+        raise ValueError("indexes must be 'auto', 'keep' or 'rebuild'")
+    streamed = not isinstance(frame, pd.DataFrame)
+    if streamed:
+        chunk_rows = frame.chunk_rows
+        need_location = True  # a stream carries coordinates, never codes
+    else:
+        _check(frame)
+        need_location = not all(c in frame for c in LOCATION_COLUMNS)
+    if len(frame) == 0:
+        return 0
+    if need_location and locator is None:
+        from gis.location import Locator
+
+        locator = Locator.from_db(engine)
+    if need_location and posts is None:
+        import sqlalchemy as sa
+
+        with engine.connect() as conn:
+            posts = dict(conn.execute(sa.text("SELECT community_code, code FROM posts ORDER BY code")).all())
+    clock = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    workers = _default_workers(len(frame), chunk_rows) if workers is None else workers
+    pool, futures = (None, None)
+    if need_location and workers > 0:
+        # fork before any connection or writer thread of this load exists
+        pool, futures = _locate_futures(frame.lon, frame.lat, chunk_rows, locator, workers) if streamed \
+            else _locate_futures(frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float),
+                                 chunk_rows, locator, workers)
+    chunks = frame.column_chunks() if streamed else \
+        (frame.iloc[i:i + chunk_rows] for i in range(0, len(frame), chunk_rows))
+    try:
+        return _load(engine, chunks, len(frame), locator, posts, need_location, on_conflict, indexes,
+                     clock, t0, futures, attributes)
+    except psycopg.errors.UniqueViolation as exc:
+        raise Conflict(f"cases already loaded (nothing written): {exc.diag.message_detail or exc}; "
+                       "load with on_conflict='skip' to add only the new ones") from None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _load(engine, chunks, n_rows, locator, posts, need_location, on_conflict, indexes, clock, t0,
+          futures=None, attributes=False) -> int:
+    columns = ", ".join(copy_columns(attributes))
+    target = "cases"
+    with engine.begin() as conn:
+        dbapi = conn.connection.driver_connection
+        with dbapi.cursor() as cur:
+            # (a skipping load needs the unique index for ON CONFLICT: it always keeps them)
+            rebuild = on_conflict == "error" and (
+                indexes == "rebuild" or (indexes == "auto" and _rebuild_worth_it(cur, n_rows)))
+            dropped = []
+            if rebuild and indexes == "rebuild" and not _owns_cases(cur):
+                raise Forbidden("rebuilding the indexes of cases needs the table owner: load with "
+                                "get_engine(settings, role='owner') or indexes='keep'")
+            if rebuild:
+                # index builds sort in memory and with a parallel worker (session-level, user settable)
+                cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                cur.execute("SET LOCAL max_parallel_maintenance_workers = 1")
+                cur.execute(_INDEX_SQL)
+                dropped = cur.fetchall()
+                for name, _ in dropped:
+                    cur.execute(f"DROP INDEX {name}")
+            if on_conflict == "skip":
+                target = "_cases_load"
+                cur.execute(f"CREATE TEMP TABLE {target} ON COMMIT DROP AS "
+                            f"SELECT {columns} FROM cases WITH NO DATA")
+            with cur.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT binary)",
+                          writer=QueuedLibpqWriter(cur)) as copy:
+                copy.write(COPY_SIGNATURE)
+                chunks = iter(chunks)
+                for k in itertools.count():
+                    t = time.perf_counter()
+                    chunk = next(chunks, None)  # a stream makes its next chunk here
+                    if chunk is None:
+                        break
+                    clock["make_chunks"] = clock.get("make_chunks", 0.0) + time.perf_counter() - t
+                    if need_location:
+                        t = time.perf_counter()
+                        if futures:
+                            located = _unpack(futures[k].result(), posts)
+                        else:
+                            located = _location_columns(locator.assign(
+                                np.asarray(chunk["lon"], dtype=float), np.asarray(chunk["lat"], dtype=float)), posts)
+                        columns_of = dict(chunk.items()) if isinstance(chunk, pd.DataFrame) else chunk
+                        chunk = {**columns_of, **located}
+                        clock["locate"] = clock.get("locate", 0.0) + time.perf_counter() - t
+                    t = time.perf_counter()
+                    data = copy_chunk(chunk, attributes)
+                    clock["encode"] = clock.get("encode", 0.0) + time.perf_counter() - t
+                    copy.write(data)
+                copy.write(COPY_TRAILER)
+                t = time.perf_counter()
+            clock["copy_tail"] = time.perf_counter() - t
+            written = cur.rowcount
+            if on_conflict == "skip":
+                cur.execute(f"INSERT INTO cases ({columns}) SELECT {columns} FROM {target} "
+                            "ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING")
+                written = cur.rowcount
+            t = time.perf_counter()
+            for _, definition in dropped:
+                cur.execute(definition)
+            clock["index_rebuild"] = time.perf_counter() - t
+            t = time.perf_counter()
+        clock["rebuilt_indexes"] = len(dropped)
+    clock["commit"] = time.perf_counter() - t
+    clock["total"] = time.perf_counter() - t0
+    return int(written)

@@ -1,0 +1,123 @@
+"""Shared pieces for fuzz and soak runs: a fresh database of its own, the API served on a
+loopback port (in a thread, or as a uvicorn subprocess that can be killed), sign-ins."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+
+from citygrid.db.engine import drop_database, get_engine
+from citygrid.db.migrate import migrate
+from citygrid.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_database(base: Settings, name: str, layers=None, **overrides) -> Settings:
+    """Drop and re-create database ``name`` at the current schema, with the reference layers."""
+    s = base.model_copy(update={"db_name": name, **overrides})
+    drop_database(s)
+    migrate(s)
+    if layers is not None:
+        from gis.layers.load import load_layers
+
+        load_layers(get_engine(s, role="owner"), layers)
+    return s
+
+
+@contextlib.contextmanager
+def thread_server(settings: Settings):
+    import uvicorn
+
+    from api.app import create_app
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not srv.started:
+        if time.time() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+def settings_env(settings: Settings) -> dict:
+    """The environment that makes a child process build the same Settings."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"CITYGRID_{name.upper()}"] = str(value)
+    if settings.database_url:
+        env["CITYGRID_DATABASE_URL"] = settings.database_url
+    env["CITYGRID_SECRET_KEY"] = settings.resolved_secret_key()
+    return env
+
+
+class ServerProcess:
+    """``uvicorn api.app:create_app --factory`` as a child process on a fixed loopback port."""
+
+    def __init__(self, settings: Settings, port: int | None = None, workers: int = 1, log=None):
+        self.settings = settings
+        self.port = port or free_port()
+        self.workers = workers
+        self.proc: subprocess.Popen | None = None
+        self.log = log or subprocess.DEVNULL
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120) -> None:
+        cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+               "--port", str(self.port), "--log-level", "warning", "--workers", str(self.workers)]
+        self.proc = subprocess.Popen(cmd, env=settings_env(self.settings), stdout=self.log, stderr=self.log,
+                                     start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        """kill -9 the server (and its workers: they share its process group)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def token_headers(settings: Settings, base_url: str, username: str, role: str, **user) -> dict:
+    from citygrid.org import upsert_user
+
+    password = f"pw-{username}"
+    upsert_user(get_engine(settings), username, role, password, **user)
+    r = httpx.post(f"{base_url}/auth/token", data={"username": username, "password": password}, timeout=30)
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
