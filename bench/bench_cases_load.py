@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 N = int(os.environ.get("CITYGRID_BENCH_CASES", 200_000))
 PEER_N = 2_000
-DB_NAME = "citygrid_bench_cases"
+DB_NAME = f"citygrid_bench_cases_{os.getpid()}"  # per run: two runs at once must not collide
 LOAD_OPTIONS: dict = {}
 
 

@@ -266,6 +266,7 @@ WHERE i.indrelid = 'cases'::regclass
 ORDER BY 1
 """
 REBUILD_MIN_ROWS = 50_000
+INDEX_BUILD_WORKERS = 1  # parallel workers per btree build (the leader works too): 2 cores
 
 
 def _owns_cases(cur) -> bool:
@@ -433,7 +434,7 @@ def _load(engine, chunks, n_rows, locator, posts, need_location, on_conflict, in
             if rebuild:
                 # index builds sort in memory and with a parallel worker (session-level, user settable)
                 cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-                cur.execute("SET LOCAL max_parallel_maintenance_workers = 1")
+                cur.execute(f"SET LOCAL max_parallel_maintenance_workers = {int(INDEX_BUILD_WORKERS)}")
                 cur.execute(_INDEX_SQL)
                 dropped = cur.fetchall()
                 for name, _ in dropped:
