@@ -266,7 +266,7 @@ WHERE i.indrelid = 'cases'::regclass
 ORDER BY 1
 """
 REBUILD_MIN_ROWS = 50_000
-INDEX_BUILD_WORKERS = 1  # parallel workers per btree build (the leader works too): 2 cores
+INDEX_BUILD_WORKERS = 2  # parallel workers per btree build (the leader works too): 2 cores
 
 
 def _owns_cases(cur) -> bool:
