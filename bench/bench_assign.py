@@ -5,7 +5,6 @@ code per point (the same rule). Same points, same answer checked for every point
 """
 from __future__ import annotations
 
-import time
 
 import geopandas as gpd
 import numpy as np
@@ -14,16 +13,11 @@ import shapely
 from gis.layers.build import build_all
 from gis.location import UnitIndex
 
+from bench.timing import best_of  # noqa: E402
+
 N = 1_000_000
 
 
-def best_of(fn, repeat=3):
-    times, result = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), result
 
 
 def main() -> None:

@@ -25,18 +25,13 @@ from gis.location import UnitIndex
 from patrol.mileage import mileage
 from patrol.simulate import simulate_patrols
 
+from bench.timing import best_of  # noqa: E402
+
 N_TRACKS = 400
 PER_TRACK = 2_500
 SUBSET_TRACKS = 40
 
 
-def best_of(fn, repeat=3):
-    times, result = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), result
 
 
 def bare_geod(lon, lat, codes) -> np.ndarray:
