@@ -13,7 +13,6 @@ Ours: ``patrol.mileage.mileage`` with grids (reading excluded, like the peers).
 """
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
