@@ -54,6 +54,17 @@ def _department_id(conn: Connection, code: str) -> int:
     return dep
 
 
+
+def _lock_case(conn, case_id, columns: str):
+    """The case row (id, public id, status, county and ``columns``), locked for this transaction."""
+    clause, params = case_ref_clause(case_id)
+    row = conn.execute(sa.text(
+        f"SELECT c.id, c.service_request_id, c.status, c.county_code, {columns} "
+        f"FROM cases c WHERE {clause} FOR UPDATE"), params).mappings().first()
+    if row is None:
+        raise NotFound(f"case {case_id} not found")
+    return row
+
 def transition(engine: Engine, case_id: int | str, to_state: str, caller_username: str, caller_role: str,
                note: str | None = None, department_code: str | None = None,
                at: datetime | None = None) -> dict:
@@ -65,13 +76,8 @@ def transition(engine: Engine, case_id: int | str, to_state: str, caller_usernam
     if department_code and to_state != "dispatched":
         raise InvalidInput("department_code applies only to a dispatch",
                            [{"where": "department_code", "problem": "only with to_state dispatched"}])
-    clause, params = case_ref_clause(case_id)
     with engine.begin() as conn:
-        row = conn.execute(sa.text(
-            "SELECT c.id, c.service_request_id, c.status, c.category, c.department_id, c.county_code "
-            f"FROM cases c WHERE {clause} FOR UPDATE"), params).mappings().first()
-        if row is None:
-            raise NotFound(f"case {case_id} not found")
+        row = _lock_case(conn, case_id, "c.category, c.department_id")
         state, sid = row["status"], row["service_request_id"]
         if state == to_state:
             last = conn.execute(sa.select(case_events.c.actor).where(case_events.c.case_id == row["id"])
@@ -165,13 +171,8 @@ def escalate(engine: Engine, case_id: int | str, department_codes: list[str], ac
         problems.append({"where": "ack_hours", "problem": f"must be > 0 and <= {MAX_ACK_HOURS} working hours"})
     if problems:
         raise InvalidInput("invalid escalation: " + "; ".join(p["problem"] for p in problems), problems)
-    clause, params = case_ref_clause(case_id)
     with engine.begin() as conn:
-        case = conn.execute(sa.text(
-            "SELECT c.id, c.service_request_id, c.status, c.grid_code, c.subdistrict_code, c.county_code "
-            f"FROM cases c WHERE {clause} FOR UPDATE"), params).mappings().first()
-        if case is None:
-            raise NotFound(f"case {case_id} not found")
+        case = _lock_case(conn, case_id, "c.grid_code, c.subdistrict_code")
         if case["status"] in vocab.CLOSED_STATES:
             raise Conflict(f"case {case['service_request_id']} is {case['status']}; a closed case is not escalated")
         deps = dict(conn.execute(sa.text("SELECT code, id FROM departments WHERE code = ANY(:codes)"),

@@ -8,10 +8,10 @@ import pandas as pd
 
 from citygrid import vocab
 from citygrid.errors import InvalidInput
+from citygrid.workcal import TZ as LOCAL_TZ  # months are the city's calendar months
 from gis.hotspots import clusters, emerging, gistar, units, weights
 
 METHODS = ("gi_star", "clusters", "emerging")
-LOCAL_TZ = "Asia/Shanghai"  # months are the city's calendar months
 
 
 def _bad(field: str, message: str, **extra) -> InvalidInput:
