@@ -15,11 +15,15 @@ from citygrid.vocab import STAFF_ROLES
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies below do no I/O, so they are ``async def``: FastAPI runs a plain ``def``
+# dependency in its thread pool, a thread hand-off per dependency per request.
+
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
@@ -36,7 +40,7 @@ class Caller:
 ANONYMOUS = Caller("anonymous", "public")
 
 
-def current_caller(token: str | None = Depends(oauth2), settings: Settings = Depends(get_settings)) -> Caller:
+async def current_caller(token: str | None = Depends(oauth2), settings: Settings = Depends(get_settings)) -> Caller:
     """The signed-in caller, or an anonymous public reader when no token is sent."""
     if not token:
         return ANONYMOUS
@@ -46,7 +50,7 @@ def current_caller(token: str | None = Depends(oauth2), settings: Settings = Dep
 
 def require_role(*roles: str):
     """Dependency that admits only signed-in callers holding one of ``roles``."""
-    def check(caller: Caller = Depends(current_caller)) -> Caller:
+    async def check(caller: Caller = Depends(current_caller)) -> Caller:
         if caller is ANONYMOUS:
             raise Unauthorized("sign in first: this action needs one of the roles " + ", ".join(roles))
         if caller.role not in roles:

@@ -75,12 +75,14 @@ def _http_run(settings, fixes, new_patrol, threads) -> tuple[int, float]:
 
     import httpx
 
+    from api.server import APP, HTTP_PROTOCOL
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "CITYGRID_DB_NAME": settings.db_name}
     uvicorn = Path(sys.executable).with_name("uvicorn")
-    proc = subprocess.Popen([str(uvicorn), "api.app:create_app", "--factory", "--host", "127.0.0.1",
+    proc = subprocess.Popen([str(uvicorn), APP, "--factory", "--http", HTTP_PROTOCOL, "--host", "127.0.0.1",
                              "--port", str(port), "--workers", "2", "--log-level", "warning"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -106,11 +108,15 @@ def _http_run(settings, fixes, new_patrol, threads) -> tuple[int, float]:
                                                  "fixes": rows[i:i + BATCH]}).encode())
                            for i in range(0, len(rows), BATCH)]
 
+        latency_s: list[float] = []
+
         def phone(batches):
             got = 0
             with httpx.Client(base_url=base, timeout=60) as client:
                 for pid, body in batches:
+                    t0 = time.perf_counter()
                     r = client.post(f"/api/patrols/{pid}/fixes", content=body, headers=head)
+                    latency_s.append(time.perf_counter() - t0)
                     assert r.status_code == 201, r.text
                     got += r.json()["stored"]
             return got
@@ -121,7 +127,8 @@ def _http_run(settings, fixes, new_patrol, threads) -> tuple[int, float]:
         dt = time.perf_counter() - t0
         n_batches = sum(len(b) for b in by_phone.values())
         print(f"HTTP POST /api/patrols/{{id}}/fixes (uvicorn, 2 workers), {threads} phones, batches of "
-              f"{BATCH:,}: {n_batches:,} requests, {got:,} stored in {dt:.2f} s  ->  {got / dt:,.0f} fixes/s")
+              f"{BATCH:,}: {n_batches:,} requests, {got:,} stored in {dt:.2f} s  ->  {got / dt:,.0f} fixes/s; "
+              f"latency p50 {np.percentile(latency_s, 50) * 1e3:.0f} ms, p99 {np.percentile(latency_s, 99) * 1e3:.0f} ms")
         return got, got / dt
     finally:
         proc.terminate()

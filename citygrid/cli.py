@@ -214,12 +214,13 @@ def _store_demo_hotspots(settings) -> None:
 
 
 @app.command("serve")
-def serve(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+def serve(host: str = typer.Option(None), port: int = typer.Option(None),
+          workers: int = typer.Option(None, min=1, help="worker processes (CITYGRID_WORKERS; default 1)")) -> None:
     """Serve the API and map portal."""
-    import uvicorn
+    from api.server import serve as run
 
     settings = get_settings()
-    uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port)
+    run(host or settings.host, port or settings.port, workers or settings.workers)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     max_items_limit: int = 10_000
     host: str = "127.0.0.1"
     port: int = 8000
+    # uvicorn worker processes for ``citygrid serve``; more than one spreads requests over the
+    # cores, but the Open311 rate limits are then counted per worker.
+    workers: int = 1
     # 天地图 key (``CITYGRID_TIANDITU_KEY``): with none, the portal offers no Tianditu basemap.
     tianditu_key: str | None = None
     # Open311 intake rate limits (POST /open311/v2/requests.json), sliding window of

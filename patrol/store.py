@@ -153,8 +153,8 @@ def check_batch(device_id: str, coord_sys: str, fixes: list[dict],
                            problems)
     n = len(fixes)
 
-    def col(name):
-        return np.array([np.nan if f.get(name) is None else f.get(name) for f in fixes], dtype=float)
+    def col(name):  # None (JSON null, or absent) -> NaN
+        return np.array([f.get(name) for f in fixes], dtype=float)
 
     lon, lat, acc, spd = col("lon"), col("lat"), col("accuracy_m"), col("speed_mps")
     t = pd.to_datetime(pd.Series([f.get("t") for f in fixes], dtype=object), utc=True, errors="coerce",

@@ -4,12 +4,13 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from api.deps import Caller, current_caller, get_engine, get_settings
+from api.routing import JSONRoute
 from citygrid.auth import issue_token
 from citygrid.errors import Unauthorized
 from citygrid.org import authenticate
 from citygrid.settings import Settings
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=JSONRoute)
 
 
 class Token(BaseModel):

@@ -11,11 +11,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from api.deps import Caller, current_caller, get_engine, require_role
+from api.routing import JSONRoute
 from citygrid import vocab
 from citygrid.cases import intake, kpi, records, workflow
 from citygrid.workcal import TZ
 
-router = APIRouter(prefix="/api", tags=["cases"])
+router = APIRouter(prefix="/api", tags=["cases"], route_class=JSONRoute)
 
 # Anyone who may make at least one move; the domain then checks the move itself.
 TRANSITION_ROLES = tuple(sorted({r for moves in vocab.TRANSITIONS.values() for rs in moves.values() for r in rs}))

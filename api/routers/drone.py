@@ -15,13 +15,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from api.deps import Caller, current_caller, get_engine, require_role
+from api.routing import JSONRoute
 from citygrid import vocab
 from citygrid.errors import InvalidInput, Unauthorized
 from drone import broadcast, missions
 from drone import context as drone_context
 from drone.export import export_file
 
-router = APIRouter(prefix="/api/drone", tags=["drone"])
+router = APIRouter(prefix="/api/drone", tags=["drone"], route_class=JSONRoute)
 STAFF = require_role(*vocab.STAFF_ROLES)
 COMMANDER = require_role(vocab.Role.COMMANDER)
 OPERATOR = require_role(vocab.Role.DRONE_OPERATOR)

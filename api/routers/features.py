@@ -10,9 +10,10 @@ from sqlalchemy.engine import Engine
 
 from api.deps import Caller, current_caller, get_engine
 from api.portal import app_routes, render_portal  # folium loads with the app, not on the first visit
+from api.routing import JSONRoute
 from gis import collections as gc
 
-router = APIRouter(tags=["features"])
+router = APIRouter(tags=["features"], route_class=JSONRoute)
 
 GEOJSON = "application/geo+json"
 RESERVED = {"bbox", "limit", "offset", "f", "datetime", "crs", "bbox-crs", "coord_sys"}

@@ -3,8 +3,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from api.deps import get_engine
+from api.routing import JSONRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=JSONRoute)
 
 
 @router.get("/health")

@@ -9,10 +9,11 @@ from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
 from api.deps import Caller, get_engine, require_role
+from api.routing import JSONRoute
 from gis.hotspots import hotspots
 from gis.hotspots import store
 
-router = APIRouter(prefix="/api/hotspots", tags=["hotspots"])
+router = APIRouter(prefix="/api/hotspots", tags=["hotspots"], route_class=JSONRoute)
 GEOJSON = "application/geo+json"
 
 

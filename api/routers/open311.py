@@ -13,7 +13,6 @@ import math
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import get_engine
 from api.errors import UNAVAILABLE, database_refusal
 from api.ratelimit import enforce_open311
+from api.routing import JSONRoute
 from citygrid import vocab
 from citygrid.cases import intake
 from citygrid.cases import open311 as o311
@@ -32,7 +32,7 @@ def _error(status: int, description: str, headers: dict | None = None) -> JSONRe
     return JSONResponse([{"code": status, "description": description}], status_code=status, headers=headers)
 
 
-class Open311Route(APIRoute):
+class Open311Route(JSONRoute):
     """Turns every error raised by an /open311 route into the GeoReport v2 error list."""
 
     def get_route_handler(self):

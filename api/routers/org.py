@@ -7,11 +7,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from api.deps import Caller, get_engine, require_role
+from api.routing import JSONRoute
 from citygrid.db.schema import departments
 from citygrid.org import add_department
 from citygrid.vocab import STAFF_ROLES
 
-router = APIRouter(prefix="/api/org", tags=["organisation"])
+router = APIRouter(prefix="/api/org", tags=["organisation"], route_class=JSONRoute)
 
 
 class DepartmentIn(BaseModel):

@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from api.deps import get_engine
+from api.routing import JSONRoute
 from citygrid import vocab
 from gis import collections as gc
 
-router = APIRouter(prefix="/api/portal", tags=["portal"])
+router = APIRouter(prefix="/api/portal", tags=["portal"], route_class=JSONRoute)
 
 _CLOSED = ", ".join(f"'{s}'" for s in vocab.CLOSED_STATES)
 # Counts over the whole case table take ~0.2 s at 191,000 cases: several commanders opening

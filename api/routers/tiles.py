@@ -6,11 +6,12 @@ from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
 from api.deps import get_engine
+from api.routing import JSONRoute
 from citygrid import vocab
 from gis import collections as gc
 from gis import tiles as gt
 
-router = APIRouter(tags=["tiles"])
+router = APIRouter(tags=["tiles"], route_class=JSONRoute)
 MVT = "application/vnd.mapbox-vector-tile"
 
 
