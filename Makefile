@@ -32,7 +32,10 @@ test: install
 	$(CITYGRID) db up
 	$(BIN)/pytest -q
 
+# The peers (movingpandas, tipg) and wrk, the C load generator the map-API bench drives them with.
 bench: db
+	@bash scripts/deps.sh $(DEB_EXTRA) wrk
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev,bench]"
 	$(BIN)/python -m bench
 
 # Reliability runs (minutes, loopback only): load with a server kill and a PostgreSQL restart

@@ -1,8 +1,11 @@
 """The FastAPI application: thin routers over the domain functions."""
 from __future__ import annotations
 
+import gc
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -19,7 +22,21 @@ from citygrid.settings import Settings, get_settings
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="citygrid", version="0.1.0",
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # Routes are plain functions run in anyio's thread pool. A few threads taking requests
+        # in arrival order (the limiter is FIFO) serve the tail better than 40 threads sharing
+        # the GIL: a request waits its turn instead of being starved by the others.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        # The imports (geopandas, pandas, SQLAlchemy...) leave ~250,000 tracked objects, and a
+        # full collection walking them took 120 ms: a pause for every request in flight. Frozen,
+        # they are skipped; a collection then walks only what requests allocate.
+        gc.collect()
+        gc.freeze()
+        yield
+
+    app = FastAPI(title="citygrid", version="0.1.0", lifespan=lifespan,
                   description="Geospatial service for Rizhao's urban management (城市管理).")
     app.state.settings = settings
     app.state.engine = get_engine(settings)

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # uvicorn worker processes for ``citygrid serve``; more than one spreads requests over the
     # cores, but the Open311 rate limits are then counted per worker.
     workers: int = 1
+    # threads per worker for the routes (plain functions, run in a thread pool); see api.app
+    threads: int = 4
     # 天地图 key (``CITYGRID_TIANDITU_KEY``): with none, the portal offers no Tianditu basemap.
     tianditu_key: str | None = None
     # Open311 intake rate limits (POST /open311/v2/requests.json), sliding window of

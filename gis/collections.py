@@ -6,7 +6,7 @@ PostgreSQL (one round trip, no per-row Python), and the API layer only wraps it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
@@ -30,7 +30,9 @@ class Collection:
     # Restrict rows, e.g. only communities that have a polygon.
     where: str | None = None
     item_type: str = "feature"
-    properties: tuple[str, ...] = field(default=())
+    # The columns vector tiles carry: what a map styles and shows in a popup (the full record
+    # is one items request away). Empty: every public column.
+    tile_columns: tuple[str, ...] = ()
 
 
 _REGISTRY: dict[str, Collection] = {}
@@ -138,6 +140,12 @@ def _table_columns(engine: Engine, table: str) -> list[str]:
 def property_columns(engine: Engine, coll: Collection, staff: bool) -> list[str]:
     hidden = {"geom"} | (set() if staff else set(coll.staff_only))
     return [c for c in _columns(engine, coll) if c not in hidden]
+
+
+def tile_columns(engine: Engine, coll: Collection) -> list[str]:
+    """The public columns a tile of ``coll`` carries (Collection.tile_columns, or all)."""
+    public = property_columns(engine, coll, staff=False)
+    return [c for c in public if c in coll.tile_columns] if coll.tile_columns else public
 
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

@@ -34,10 +34,11 @@ def tile(engine: Engine, collection_id: str, z: int, x: int, y: int, *, datetime
     coll = gc.get_collection(collection_id)
     props = gc.property_columns(engine, coll, staff=False)
     where_sql, params = gc.where_clause(coll, props, datetime_range=datetime_range, filters=filters)
-    cols = ", ".join(f"{_mvt_column(c)} AS \"{c}\"" for c in props)
+    shown = gc.tile_columns(engine, coll)  # filters may name any public column; tiles carry these
+    cols = ", ".join(f"{_mvt_column(c)} AS \"{c}\"" for c in shown)
     extra = where_sql.replace("WHERE ", "AND ", 1) if where_sql else ""
     if coord_sys != "wgs84":
-        return _shifted_tile(engine, coll, props, z, x, y, extra, params, coord_sys)
+        return _shifted_tile(engine, coll, shown, z, x, y, extra, params, coord_sys)
     sql = sa.text(f"""
         WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS merc,
                                ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), 4326) AS wgs)
@@ -119,7 +120,7 @@ def _shifted_tile(engine: Engine, coll, props: list[str], z: int, x: int, y: int
 
 def tilejson(engine: Engine, base_url: str, collection_id: str, coord_sys: str = "wgs84") -> dict:
     coll = gc.get_collection(collection_id)
-    props = gc.property_columns(engine, coll, staff=False)
+    props = gc.tile_columns(engine, coll)
     bounds = gc.extent(engine, collection_id) or [-180, -85.05, 180, 85.05]
     return {
         "tilejson": "3.0.0",

@@ -198,3 +198,15 @@ def test_case_reporter_contact_only_for_staff(layers, http, callers, reported_ca
     props = [f["properties"] for f in mapbox_vector_tile.decode(t.content)["cases"]["features"]]
     assert reported_case in {p["service_request_id"] for p in props}
     assert all("reporter_phone" not in p and "reporter_name" not in p for p in props)
+    # tiles carry the collection's map columns; filters may still name any public column
+    from citygrid.cases import CASES_COLLECTION
+
+    keys = {k for p in props for k in p}  # (MVT leaves out NULLs, e.g. a case with no address)
+    assert {"service_request_id", "category", "status", "reported_at"} <= keys <= set(CASES_COLLECTION.tile_columns)
+    assert "description" not in keys and "located_by" not in keys
+    county = item.json()["properties"]["county_code"]
+    for value, present in ((county, True), ("999999", False)):
+        f = http.get(f"/tiles/cases/{z}/{x}/{y}.pbf", params={"county_code": value}, headers=headers)
+        ids = {q["properties"]["service_request_id"]
+               for q in mapbox_vector_tile.decode(f.content).get("cases", {}).get("features", [])}
+        assert (reported_case in ids) is present

@@ -94,3 +94,10 @@ def test_missing_binaries_are_named(monkeypatch):
     monkeypatch.setattr(cl.shutil, "which", lambda name: None)
     with pytest.raises(cl.ClusterError, match="postgresql-15-postgis-3|postgis"):
         cl.find_bindir()
+
+
+def test_service_sessions_run_without_jit_or_parallel_workers(engine):
+    # citygrid.db.engine.SESSION_OPTIONS: many short queries side by side (see the comment there)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW jit")).scalar() == "off"
+        assert conn.execute(sa.text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
