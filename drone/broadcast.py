@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
@@ -23,6 +24,7 @@ from citygrid.idempotency import run_once
 from citygrid.vocab import CATEGORIES, Role
 from citygrid.workcal import TZ
 from drone import speaker
+from gis.crs import from_wgs84
 from drone.rules import in_quiet_hours
 
 ORDER_ROLES = (Role.DRONE_OPERATOR,)
@@ -321,9 +323,18 @@ def record_telemetry(engine: Engine, drone_id: str, reports: list[dict]) -> int:
         return len(res.all())
 
 
-def positions(engine: Engine) -> list[dict]:
+def positions(engine: Engine, coord_sys: str = "wgs84") -> list[dict]:
+    """Each drone's latest report; ``coord_sys="gcj02"`` (or bd09) draws them for a Chinese
+    basemap (stored positions stay WGS84)."""
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT DISTINCT ON (drone_id) drone_id, mission_id, at, lon, lat, alt_m, battery_pct, state "
             "FROM drone_telemetry ORDER BY drone_id, at DESC")).all()
-    return [json.loads(json.dumps(dict(r._mapping), default=str)) for r in rows]
+    out = [json.loads(json.dumps(dict(r._mapping), default=str)) for r in rows]
+    located = [p for p in out if p["lon"] is not None and p["lat"] is not None]
+    if coord_sys != "wgs84" and located:
+        lon, lat = from_wgs84(np.array([p["lon"] for p in located]), np.array([p["lat"] for p in located]),
+                              coord_sys)
+        for p, x, y in zip(located, lon.tolist(), lat.tolist()):
+            p["lon"], p["lat"] = x, y
+    return out

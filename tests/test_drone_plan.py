@@ -276,5 +276,13 @@ def test_api_telemetry_is_idempotent_and_served_as_positions(drone_db, http, mak
     assert http.post("/api/drone/UAV-371103-02/telemetry", json=rep, headers=op).json()["stored"] == 0
     pos = {p["drone_id"]: p for p in http.get("/api/drone/positions", headers=op).json()}
     assert pos["UAV-371103-02"]["lon"] == pytest.approx(119.3002) and pos["UAV-371103-02"]["battery_pct"] == 88
+    # for a Gaode basemap: shifted to GCJ-02 (hundreds of metres here), back to the stored point exactly
+    from gis.crs import to_wgs84
+    gaode = {p["drone_id"]: p for p in http.get("/api/drone/positions", params={"coord_sys": "gcj02"},
+                                                headers=op).json()}["UAV-371103-02"]
+    assert 1e-3 < abs(gaode["lon"] - 119.3002) < 1e-2
+    back = to_wgs84(gaode["lon"], gaode["lat"], "gcj02")
+    assert float(back[0]) == pytest.approx(119.3002, abs=1e-8) and float(back[1]) == pytest.approx(35.1, abs=1e-8)
+    assert http.get("/api/drone/positions", params={"coord_sys": "mars"}, headers=op).status_code == 422
     po = make_user("patrol_plan", "patrol_officer")
     assert http.post("/api/drone/UAV-371103-02/telemetry", json=rep, headers=po).status_code == 403

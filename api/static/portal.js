@@ -202,7 +202,8 @@
   function loadPositions(spec) {
     var layer = layers[spec.key];
     if (!isStaff()) { layer.clearLayers(); return Promise.resolve(layer); }
-    return getJSON(spec.endpoint).then(function (rows) {
+    var url = spec.endpoint + (state.coordSys !== 'wgs84' ? '?coord_sys=' + state.coordSys : '');
+    return getJSON(url).then(function (rows) {
       layer.clearLayers();
       (rows || []).forEach(function (r) {
         if (r.lon === null || r.lat === null) return;
