@@ -99,16 +99,21 @@ def copy_rows(frame: pd.DataFrame) -> tuple[bytes, list[str]]:
                         *[(f"l_{c}", 8) for c in _F8]):
         rows[field] = size
     rows["patrol_id"] = frame["patrol_id"].to_numpy(dtype=np.int64)
-    dev_codes, devices = pd.factorize(frame["device_id"].astype(str))
+    # factorize, then look up the few distinct values: no per-row string work
+    dev_codes, devices = pd.factorize(frame["device_id"])
     rows["dev"] = dev_codes + 1  # SQL arrays count from 1
-    t = pd.to_datetime(frame["t"], utc=True).to_numpy(dtype="datetime64[us]").astype(np.int64)
-    rows["t"] = t - _PG_EPOCH_US
+    t = frame["t"]
+    if not isinstance(t.dtype, pd.DatetimeTZDtype):
+        t = pd.to_datetime(t, utc=True)
+    rows["t"] = t.dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]").astype(np.int64) - _PG_EPOCH_US
     for c in _F8:
         rows[c] = frame[c].to_numpy(dtype=float)
-    cs = pd.Categorical(frame["coord_sys"].astype(str).str.lower(), categories=list(COORD_SYSTEMS)).codes
-    if (cs < 0).any():
+    cs_codes, systems = pd.factorize(frame["coord_sys"])
+    known = {name: i for i, name in enumerate(COORD_SYSTEMS)}
+    lookup = np.array([known.get(str(x).lower(), -1) for x in systems], dtype=np.int16)
+    if (lookup < 0).any():
         raise InvalidInput("unknown coord_sys in the fixes", [{"where": "coord_sys", "problem": "unknown"}])
-    rows["cs"] = cs + 1
+    rows["cs"] = lookup[cs_codes] + 1
     rows["accuracy_m"] = frame["accuracy_m"].to_numpy(dtype=float) if "accuracy_m" in frame else np.nan
     rows["speed_mps"] = frame["speed_mps"].to_numpy(dtype=float) if "speed_mps" in frame else np.nan
     return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER, [str(d) for d in devices]
@@ -152,16 +157,28 @@ def check_batch(device_id: str, coord_sys: str, fixes: list[dict],
         raise InvalidInput("invalid batch: " + "; ".join(f"{p['where']}: {p['problem']}" for p in problems),
                            problems)
     n = len(fixes)
+    bad: dict[int, list[str]] = {}
 
-    def col(name):  # None (JSON null, or absent) -> NaN
-        return np.array([f.get(name) for f in fixes], dtype=float)
+    def col(name):  # numbers; None (JSON null, or absent) -> NaN
+        values = [f.get(name) for f in fixes]
+        try:
+            return np.array(values, dtype=float)
+        except (TypeError, ValueError):  # something not a number: find and name it
+            out = np.full(n, np.nan)
+            for i, v in enumerate(values):
+                try:
+                    out[i] = np.nan if v is None else float(v)
+                except (TypeError, ValueError):
+                    bad.setdefault(i, []).append(f"{name} is not a number: {str(v)[:40]!r}")
+            return out
 
     lon, lat, acc, spd = col("lon"), col("lat"), col("accuracy_m"), col("speed_mps")
-    t = pd.to_datetime(pd.Series([f.get("t") for f in fixes], dtype=object), utc=True, errors="coerce",
-                       format="ISO8601" if isinstance(fixes[0].get("t"), str) else None)
+    # text (RFC 3339) or a datetime; anything else (a number, an object) counts as no time
+    times = [v if isinstance(v, (str, datetime, np.datetime64)) else None for v in (f.get("t") for f in fixes)]
+    t = pd.to_datetime(pd.Series(times, dtype=object), utc=True, errors="coerce",
+                       format="ISO8601" if isinstance(times[0], str) else None)
     t = t.dt.floor("us")  # PostgreSQL keeps microseconds
     now = now or datetime.now(timezone.utc)
-    bad: dict[int, list[str]] = {}
 
     def flag(mask, text):
         for i in np.flatnonzero(mask):
@@ -189,10 +206,11 @@ def check_batch(device_id: str, coord_sys: str, fixes: list[dict],
         raise InvalidInput(
             f"{len(bad)} of {n} fixes are bad, the batch is refused whole (nothing stored): "
             f"fixes {', '.join(str(i) for i in sorted(bad))}", listed)
-    frame = pd.DataFrame({"device_id": str(device_id).strip(), "t": t, "lon": wlon, "lat": wlat,
-                          "orig_lon": lon, "orig_lat": lat, "coord_sys": frame_sys,
-                          "accuracy_m": acc, "speed_mps": spd})
-    return frame.drop_duplicates("t", keep="first").sort_values("t", kind="stable").reset_index(drop=True)
+    # one fix per time (the first sent), in time order: np.unique sorts and gives first occurrences
+    _, keep = np.unique(t.to_numpy(dtype="datetime64[us]").astype(np.int64), return_index=True)
+    return pd.DataFrame({"device_id": str(device_id).strip(), "t": t.iloc[keep].reset_index(drop=True),
+                         "lon": wlon[keep], "lat": wlat[keep], "orig_lon": lon[keep], "orig_lat": lat[keep],
+                         "coord_sys": frame_sys, "accuracy_m": acc[keep], "speed_mps": spd[keep]})
 
 
 # --- who may do what ----------------------------------------------------------------------

@@ -101,3 +101,13 @@ def test_service_sessions_run_without_jit_or_parallel_workers(engine):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SHOW jit")).scalar() == "off"
         assert conn.execute(sa.text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+
+
+def test_embedded_cluster_runs_with_its_server_settings(settings, engine):
+    from citygrid.db.cluster import SERVER_SETTINGS
+
+    if settings.database_url:
+        pytest.skip("an external database keeps its own settings")
+    with engine.connect() as conn:
+        for name, value in SERVER_SETTINGS.items():
+            assert conn.execute(sa.text(f"SHOW {name}")).scalar() == value

