@@ -17,7 +17,9 @@ run) replays fixed lists against one server at a time:
 2. bbox item queries (about 1 km boxes, limit 100) on ``cases`` and ``grids``: p50/p99 latency
    and queries/s.
 
-Each list is replayed once against each server before measuring (warm caches on both).
+Each list is replayed for 3 s against each server before measuring (warm caches on both).
+Both servers' database sessions get the service's session settings (JIT off, no parallel
+workers: citygrid.db.engine.SESSION_OPTIONS); tipg through its DSN.
 Prints the figures and the ratios citygrid/tipg (throughput; for latency tipg/citygrid, so
 above 1.0 means citygrid is faster). ``python -m bench tipg``; CITYGRID_BENCH_KEEP_DB=1 keeps
 the scratch database for a re-run.
