@@ -151,6 +151,37 @@ def _count(track_ids, track, mask, reason, dropped):
     dropped[reason] += np.bincount(track[mask], minlength=len(track_ids))
 
 
+
+def _stop_edges(stat, first, track, t, x, y, half_s, radius_m):
+    """Stationary fixes plus a stop's edges. The centred window reaches into the walk before
+    and after a stop, so its first and last half-window tested as moving (stops came out
+    10-15% short). A fix within half a window before or after a stationary run joins it when
+    it, and every fix between it and the run, lies within ``radius_m`` of the run's centre."""
+    n = len(stat)
+    if not stat.any():
+        return stat
+    run_start = stat & (first | ~np.r_[False, stat[:-1]])
+    run = np.where(stat, np.cumsum(run_start) - 1, -1)
+    rc = np.bincount(run[stat])
+    cx = np.bincount(run[stat], x[stat]) / rc
+    cy = np.bincount(run[stat], y[stat]) / rc
+    idx = np.arange(n)
+    out = stat.copy()
+    # nearest stationary fix at or after each fix, then at or before it
+    for nearest in (np.minimum.accumulate(np.where(stat, idx, n)[::-1])[::-1],
+                    np.maximum.accumulate(np.where(stat, idx, -1))):
+        has = (nearest >= 0) & (nearest < n)
+        j = np.where(has, nearest, 0)
+        near = has & ~stat & (track[j] == track) & (np.abs(t[j] - t) <= half_s)
+        r = run[j]
+        close = near & (np.hypot(x - cx[r], y - cy[r]) <= radius_m)
+        # every fix between this one and the run must be close too: no far fix in between
+        far = np.cumsum(~close & ~stat)
+        lo, hi = np.minimum(idx, j), np.maximum(idx, j)
+        between_far = far[hi] - np.where(lo > 0, far[np.maximum(lo - 1, 0)], 0)
+        out |= close & (between_far == 0)
+    return out
+
 def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: bool = False,
           **kw) -> Cleaned:
     """Clean ``fixes`` (sorted by track_id, t unless ``presorted`` says they already are)."""
@@ -220,6 +251,7 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: boo
     stat = (span >= half) & (moved < p.stop_radius_m * np.maximum(span, 1.0) / p.stop_window_s)
     n = len(x)
     first = np.r_[True, track[1:] != track[:-1]] if n else np.zeros(0, bool)
+    stat = _stop_edges(stat, first, track, t, x, y, half, p.stop_radius_m / 2)
     run_start = stat & (first | ~np.r_[False, stat[:-1]])
     run = np.where(stat, np.cumsum(run_start) - 1, -1)
     n_runs = int(run_start.sum())

@@ -35,7 +35,7 @@ def campaign(request, layers, grid_index):
 
 
 # Measured on this campaign (seed 7, 388 outings, 2,419.8 km walked); asserted below.
-MEASURED = {1: {"cleaned": +0.0067, "raw": +2.2344}, 5: {"cleaned": -0.0008, "raw": +0.8745}}
+MEASURED = {1: {"cleaned": +0.0008, "raw": +2.2344}, 5: {"cleaned": -0.0056, "raw": +0.8745}}
 
 
 def test_cleaned_within_2pct_raw_far_too_long(campaign):
@@ -67,10 +67,11 @@ def test_per_grid_sums_to_distance(campaign):
 
 def test_stops_found_and_times_add_up(campaign):
     _, _, m = campaign
-    # stops come out ~10-15% short: their first and last half-window (30 s) counts as moving
+    # measured 0.98 at 1 s and 0.94 at 5 s (a stop's edges join it: patrol.clean._stop_edges;
+    # without them 0.85-0.90, the first and last half-window counted as moving)
     ratio = m["stop_time_s"].sum() / m["stop_time_s_true"].sum()
     print(f"\nstop time found / true: {ratio:.2f}")
-    assert 0.8 < ratio < 1.05
+    assert 0.92 < ratio < 1.03
     assert (m["moving_time_s"] + m["stop_time_s"] <= m["duration_s"] + 1).all()
 
 
