@@ -14,8 +14,10 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
    1/accuracy^2 where the device reports accuracy (nothing is dropped).
 5. ``stationary``: standing still adds no distance. A fix is stationary when the smoothed
    positions ``stop_window_s/2`` before and after it are within ``stop_radius_m`` of each
-   other (as a rate: radius per window, so one-sided windows at gaps and ends still work); each run of stationary fixes collapses to its first and last fix placed on the
-   run's centroid. Runs lasting >= ``min_stop_s`` are reported as stops.
+   other (as a rate: radius per window, so one-sided windows at gaps and ends still work);
+   the fixes at a run's edges within ``stop_radius_m/2`` of its centre join it. Each run of
+   stationary fixes collapses to its first and last fix placed on the run's centroid. Runs
+   lasting >= ``min_stop_s`` are reported as stops.
 6. gaps: consecutive kept fixes more than ``gap_s`` apart (signal lost). ``bridge`` counts
    the straight line across; ``split`` leaves it out (distance and moving time). Reported.
 
