@@ -71,8 +71,12 @@ end
 def load(urls: list[str], max_seconds: float = MAX_SECONDS) -> dict:
     """Replay ``urls`` (paths on one server, in order, round robin) with wrk for ``max_seconds``,
     ``CONCURRENCY`` connections on 2 threads; return its figures."""
+    import shutil
     import tempfile
     from urllib.parse import urlsplit
+
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk not found: `make bench` installs it (Debian package wrk)")
 
     base = "{0.scheme}://{0.netloc}".format(urlsplit(urls[0]))
     with tempfile.TemporaryDirectory() as tmp:
