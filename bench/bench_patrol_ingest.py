@@ -71,34 +71,15 @@ def _http_run(settings, fixes, new_patrol, threads, prefix="http") -> tuple[int,
     processes on loopback (as deployed, one worker per core), ``threads`` phones POSTing
     pre-encoded 1,000-fix JSON batches with a bearer token."""
     import json
-    import socket
-    import subprocess
-    import sys
-    from pathlib import Path
 
     import httpx
 
-    from api.server import APP, HTTP_PROTOCOL
+    from soak.harness import ServerProcess
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "CITYGRID_DB_NAME": settings.db_name}
-    uvicorn = Path(sys.executable).with_name("uvicorn")
-    proc = subprocess.Popen([str(uvicorn), APP, "--factory", "--http", HTTP_PROTOCOL, "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", str(WORKERS), "--log-level", "warning"], env=env)
-    base = f"http://127.0.0.1:{port}"
+    server = ServerProcess(settings, workers=WORKERS)
+    server.start()
+    base = server.url
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.2)
         token = httpx.post(f"{base}/auth/token", data={"username": "bench_officer", "password": "pw"}).json()
         head = {"Authorization": f"Bearer {token['access_token']}", "Content-Type": "application/json"}
         pids = {t: new_patrol() for t in fixes["track_id"].unique()}
@@ -134,8 +115,7 @@ def _http_run(settings, fixes, new_patrol, threads, prefix="http") -> tuple[int,
               f"latency p50 {np.percentile(latency_s, 50) * 1e3:.0f} ms, p99 {np.percentile(latency_s, 99) * 1e3:.0f} ms")
         return got, got / dt
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        server.stop()
 
 
 def main() -> None:

@@ -30,7 +30,6 @@ import json
 import math
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -94,12 +93,6 @@ def load(urls: list[str], max_seconds: float = MAX_SECONDS) -> dict:
 
 
 # --- setup --------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _prepare_database(settings) -> None:
     import sqlalchemy as sa
@@ -213,6 +206,7 @@ def main() -> None:
     import sqlalchemy as sa
 
     from citygrid.db.engine import drop_database, get_engine, owner_url, session_settings
+    from soak.harness import free_port
     from citygrid.settings import get_settings
 
     settings = get_settings().model_copy(update={"db_name": DB_NAME})
@@ -234,7 +228,7 @@ def main() -> None:
     tile_cols = ",".join(tile_columns(owner, CASES_COLLECTION))
 
     py = sys.executable
-    cg_port, tp_port = _free_port(), _free_port()
+    cg_port, tp_port = free_port(), free_port()
     cg_env = {**os.environ, "CITYGRID_DB_NAME": DB_NAME}
     tp_env = {k: v for k, v in os.environ.items() if not k.startswith(("TIPG", "DATABASE_URL"))}
     tp_env.update({

@@ -71,7 +71,8 @@ def settings_env(settings: Settings) -> dict:
 
 
 class ServerProcess:
-    """``uvicorn api.app:create_app --factory`` as a child process on a fixed loopback port."""
+    """``uvicorn api.app:create_app --factory`` as a child process on a fixed loopback port
+    (with api.server's protocol, so several workers answer without the Nagle stall)."""
 
     def __init__(self, settings: Settings, port: int | None = None, workers: int = 1, log=None):
         self.settings = settings
@@ -82,7 +83,9 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 120) -> None:
-        cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+        from api.server import APP, HTTP_PROTOCOL
+
+        cmd = [sys.executable, "-m", "uvicorn", APP, "--factory", "--http", HTTP_PROTOCOL, "--host", "127.0.0.1",
                "--port", str(self.port), "--log-level", "warning", "--workers", str(self.workers)]
         self.proc = subprocess.Popen(cmd, env=settings_env(self.settings), stdout=self.log, stderr=self.log,
                                      start_new_session=True)

@@ -3,9 +3,6 @@ reference layers loaded once, and a live API server on a loopback port."""
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 
 import httpx
 import pytest
@@ -45,32 +42,13 @@ def admin_engine(settings):
     eng.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(settings):
     """A real uvicorn server on loopback; yields its base URL."""
-    import uvicorn
+    from soak.harness import thread_server
 
-    from api.app import create_app
-
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        if time.time() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with thread_server(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

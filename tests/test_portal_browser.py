@@ -4,9 +4,6 @@ the whole city with 191,000 cases."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -213,9 +210,6 @@ def _load_city_cases(engine, n: int) -> None:
 @pytest.fixture(scope="module")
 def city_server(settings, built_layers):
     """A second server over its own database holding the whole city's 191,000 cases."""
-    import uvicorn
-
-    from api.app import create_app
     from citygrid.db.engine import drop_database, get_engine
     from citygrid.db.migrate import migrate
     from gis.layers.load import load_layers
@@ -226,19 +220,10 @@ def city_server(settings, built_layers):
     owner = get_engine(city, role="owner")
     load_layers(owner, built_layers)
     _load_city_cases(owner, CITY_CASES)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(city), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline, "city server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", owner
-    srv.should_exit = True
-    thread.join(timeout=10)
+    from soak.harness import thread_server
+
+    with thread_server(city) as url:
+        yield url, owner
     owner.dispose()
     get_engine(city).dispose()
     drop_database(city)
