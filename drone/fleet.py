@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from shapely.geometry import shape
 from geoalchemy2.shape import from_shape
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine

@@ -126,9 +126,8 @@ def _shifted_tile(engine: Engine, coll, props: list[str], z: int, x: int, y: int
               FROM u JOIN {coll.table} t ON t."{coll.id_column}" = u.fid, bounds
             ) m
         """)
-        data = conn.execute(encode, {"z": z, "x": x, "y": y, "layer": coll.id, "ids": [r.fid for r in rows],
-                                     "wkbs": list(shifted)}).scalar()
-    return bytes(data or b"")
+        return _bytea(conn, encode, {"z": z, "x": x, "y": y, "layer": coll.id, "ids": [r.fid for r in rows],
+                                     "wkbs": list(shifted)})
 
 
 def tilejson(engine: Engine, base_url: str, collection_id: str, coord_sys: str = "wgs84") -> dict:

@@ -12,7 +12,6 @@ import asyncio
 import math
 import os
 import random
-import threading
 import time
 import uuid
 from collections import defaultdict

@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
-from gis.crs import GEOD, METRIC, WGS84
+from gis.crs import GEOD, METRIC
 from gis.layers import COLLECTIONS, COLUMNS, admin, build_all, sources
 from gis.layers.geom import to_m
 

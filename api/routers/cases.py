@@ -2,7 +2,7 @@
 workflow transitions, escalations, overdue lists and KPIs. Thin: the work is in citygrid.cases."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from fastapi import APIRouter, Body, Depends, Header, Query
 from fastapi.responses import JSONResponse

@@ -103,7 +103,7 @@ def bootstrap(settings: Settings) -> None:
         with admin_db.connect() as conn:
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
             conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{settings.db_name}" TO {APP_ROLE}'))
-            conn.execute(sa.text(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+            conn.execute(sa.text("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
             conn.execute(sa.text(f"GRANT USAGE, CREATE ON SCHEMA public TO {OWNER_ROLE}"))
             conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}"))
     finally:

@@ -131,7 +131,6 @@ def _samples(lo, hi):
 
 def street_lines(lat: Lattice, core_m) -> pd.DataFrame:
     """Source street lines (metres) with name, kind, and for locals their cell."""
-    rng = rng_for("streets", lat.key)
     vs = _samples(lat.vrange[0] - 800, lat.vrange[1] + 800)
     us = _samples(lat.urange[0] - 800, lat.urange[1] + 800)
     Ua, Vb = lat.U(vs), lat.V(us)  # (len(vs), n_a), (len(us), n_b)
