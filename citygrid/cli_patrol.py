@@ -72,9 +72,7 @@ def mileage_cmd(
     try:
         report = mileage_report(files, mode, gaps, coord_sys)
     except InvalidInput as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}")
-        for p in exc.problems[:20]:
-            err_console.print(f"  {p.get('file')}: {p.get('line')}: {p.get('problem')}")
+        _print_invalid(exc)
         raise typer.Exit(2)
     except ValueError as exc:  # bad --mode / --gaps
         err_console.print(f"[red]error:[/red] {exc}")
