@@ -12,10 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.middleware import BodyLimit, FiniteJSON
 from api.routers import auth, features, health, org
-from api.routers import cases, hotspots, open311, tiles  # importing registers the collections
-from api.routers import drone  # registers the `missions` collection
-from api.routers import patrols  # registers the `patrol_tracks` collection
-from api.routers import portal
+from api.routers import cases, drone, hotspots, open311, patrols, portal, tiles
 from citygrid.db.engine import get_engine
 from citygrid.settings import Settings, get_settings
 

@@ -1,29 +1,51 @@
-"""The one exception → status map; routes never catch domain errors themselves."""
+"""The one exception → HTTP status map. Routes never catch errors themselves, and domain code
+never names a status: everything that leaves the API as an error is decided here.
+
+Two answer shapes: ``{"code", "description", "problems"?}`` everywhere, and the GeoReport v2
+list ``[{"code", "description"}]`` under ``/open311/``, where the spec knows 400, 403, 404,
+429 and 503 only (anything else a client got wrong is 400 there).
+"""
 from __future__ import annotations
+
+import json
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
-from citygrid.auth import InvalidToken
-from citygrid.errors import CitygridError
-from citygrid.vocab import UnknownCategory
+from citygrid.errors import (CitygridError, Conflict, Forbidden, InvalidInput, NotFound, OperationFailed,
+                             PayloadTooLarge, TooManyRequests, Unauthorized)
 
+# Looked up along the exception's class hierarchy: the most specific class wins.
 STATUS: dict[type[Exception], int] = {
-    InvalidToken: 401,
-    UnknownCategory: 422,
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Unauthorized: 401,
+    Forbidden: 403,
+    PayloadTooLarge: 413,
+    TooManyRequests: 429,
+    OperationFailed: 500,
+    CitygridError: 400,
+    RequestValidationError: 422,
+    # the database refused a value (NUL byte in text, integer out of range, ...): bad input
+    sa_exc.DataError: 422,
+    # the database is restarting or unreachable: nothing was committed, a retry is safe
+    sa_exc.OperationalError: 503,
+    sa_exc.InterfaceError: 503,
 }
-
-
-def error_body(status: int, message: str, problems: list | None = None) -> dict:
-    body = {"code": status, "description": message}
-    if problems:
-        body["problems"] = problems
-    return body
-
-
+OPEN311_PREFIX = "/open311/"
+OPEN311_STATUSES = {400, 403, 404, 413, 429, 503}
 UNAVAILABLE = "the database is unavailable (restarting?); retry shortly with the same Idempotency-Key"
+
+
+def status_for(exc: BaseException) -> int | None:
+    """The HTTP status for ``exc`` (None: not an error this map knows, a bug → 500)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return None
 
 
 def database_refusal(exc: sa_exc.DataError) -> str:
@@ -32,34 +54,58 @@ def database_refusal(exc: sa_exc.DataError) -> str:
     return f"invalid value: {text[0] if text else 'refused by the database'}"
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(CitygridError)
-    async def _domain(request: Request, exc: CitygridError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        if getattr(exc, "retry_after", None):
-            headers = {"Retry-After": str(exc.retry_after)}
-        return JSONResponse(error_body(exc.status, exc.message, exc.problems), status_code=exc.status,
-                            headers=headers)
-
-    for cls, status in STATUS.items():
-        def handler(request: Request, exc: Exception, status: int = status):
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-            return JSONResponse(error_body(status, str(exc)), status_code=status, headers=headers)
-        app.add_exception_handler(cls, handler)
-
-    @app.exception_handler(sa_exc.DataError)
-    async def _data(request: Request, exc: sa_exc.DataError):
-        # The database refused a value (NUL byte in text, integer out of range, ...): bad input.
-        return JSONResponse(error_body(422, database_refusal(exc)), status_code=422)
-
-    @app.exception_handler(sa_exc.OperationalError)
-    @app.exception_handler(sa_exc.InterfaceError)
-    async def _database_down(request: Request, exc: Exception):
-        # The database is restarting or unreachable: nothing was committed, a retry is safe.
-        return JSONResponse(error_body(503, UNAVAILABLE), status_code=503, headers={"Retry-After": "2"})
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError):
+def _message(exc: BaseException, status: int) -> tuple[str, list]:
+    if isinstance(exc, CitygridError):
+        return exc.message, exc.problems
+    if isinstance(exc, RequestValidationError):
         problems = [{"where": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
-        msg = "; ".join(f"{p['where']}: {p['problem']}" for p in problems)
-        return JSONResponse(error_body(422, f"invalid request: {msg}", problems), status_code=422)
+        return "invalid request: " + "; ".join(f"{p['where']}: {p['problem']}" for p in problems), problems
+    if isinstance(exc, sa_exc.DataError):
+        return database_refusal(exc), []
+    if status == 503:
+        return UNAVAILABLE, []
+    return str(exc), []
+
+
+def error_body(status: int, message: str, problems: list | None = None) -> dict:
+    """The API's error document."""
+    body = {"code": status, "description": message}
+    if problems:
+        body["problems"] = problems
+    return body
+
+
+def error_answer(exc: BaseException, path: str) -> tuple[int, object, dict]:
+    """(status, JSON body, headers) for ``exc`` raised while serving ``path``."""
+    status = status_for(exc) or 500
+    message, problems = _message(exc, status)
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    if status == 503:
+        headers["Retry-After"] = "2"
+    if path.startswith(OPEN311_PREFIX):
+        status = status if status in OPEN311_STATUSES else 400
+        return status, [{"code": status, "description": message}], headers
+    return status, error_body(status, message, problems), headers
+
+
+def asgi_refusal(exc: CitygridError, path: str) -> tuple[int, list, bytes]:
+    """The same answer for ASGI middleware, which runs outside FastAPI's handlers:
+    (status, raw headers, body bytes)."""
+    status, body, headers = error_answer(exc, path)
+    data = json.dumps(body).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    return status, raw + [(k.lower().encode(), v.encode()) for k, v in headers.items()], data
+
+
+def install(app: FastAPI) -> None:
+    """Answer every mapped exception through ``error_answer``."""
+    async def handle(request: Request, exc: Exception):
+        status, body, headers = error_answer(exc, request.url.path)
+        return JSONResponse(body, status_code=status, headers=headers or None)
+
+    for cls in STATUS:
+        app.add_exception_handler(cls, handle)

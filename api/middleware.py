@@ -1,7 +1,11 @@
-"""Refuse oversized request bodies (413) before they are read into memory."""
+"""ASGI guards that answer before a route runs: oversized bodies, non-finite JSON numbers.
+Their answers come from ``api.errors`` like every other error."""
 from __future__ import annotations
 
 import json
+
+from api.errors import asgi_refusal
+from citygrid.errors import InvalidInput, PayloadTooLarge
 
 
 class BodyLimit:
@@ -14,7 +18,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            return await self._refuse(send)
+            return await self._refuse(scope, send)
         seen, too_large, refused = 0, False, False
 
         async def limited_receive():
@@ -33,7 +37,7 @@ class BodyLimit:
             if too_large:
                 if not refused:
                     refused = True
-                    await self._refuse(send)
+                    await self._refuse(scope, send)
                 return
             await send(message)
 
@@ -41,13 +45,10 @@ class BodyLimit:
             await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
             if not refused:
-                await self._refuse(send)
+                await self._refuse(scope, send)
 
-    async def _refuse(self, send):
-        body = json.dumps({"code": 413, "description": f"request body exceeds {self.max_bytes} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope, send):
+        await _send_refusal(PayloadTooLarge(f"request body exceeds {self.max_bytes} bytes"), scope, send)
 
 
 class _TooLarge(Exception):
@@ -112,12 +113,10 @@ def _replay(messages, receive=None):
 
 async def _refuse_non_finite(scope, send):
     text = "JSON numbers must be finite: NaN, Infinity and -Infinity are refused"
-    if scope.get("path", "").startswith("/open311/"):
-        status, payload = 400, [{"code": 400, "description": text}]
-    else:
-        status, payload = 422, {"code": 422, "description": text,
-                                "problems": [{"where": "body", "problem": text}]}
-    body = json.dumps(payload).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await _send_refusal(InvalidInput(text, [{"where": "body", "problem": text}]), scope, send)
+
+
+async def _send_refusal(exc, scope, send):
+    status, headers, body = asgi_refusal(exc, scope.get("path", ""))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,8 +1,8 @@
 """Loading a simulated case history: generator -> locate -> COPY -> commit, in cases/s.
 
-N = 200,000 cases are generated (``citygrid.simulate.cases.simulate_cases``), located by the
+N = 200,000 cases are generated (``cases.simulate.cases.simulate_cases``), located by the
 foundation's rule in process (``gis.location.Locator``) and written with one binary COPY
-(``citygrid.simulate.load.bulk_load_cases``) into a scratch database made for the run (so the
+(``cases.simulate.load.bulk_load_cases``) into a scratch database made for the run (so the
 numbers do not depend on what the dev database holds, and the dev data is left alone).
 
 Peer: the obvious way, row-by-row SQLAlchemy Core inserts (one ``INSERT ... VALUES`` per
@@ -33,7 +33,7 @@ def _scratch_settings():
 
 def _row_by_row(engine, frame) -> int:
     from citygrid.db.schema import cases
-    from citygrid.simulate.load import COPY_COLUMNS
+    from cases.simulate.load import COPY_COLUMNS
 
     cols = [c for c in COPY_COLUMNS if c not in ("geom", "attributes")]
     records = frame[[c for c in cols if c in frame]].astype(object).where(frame.notna(), None).to_dict("records")
@@ -47,8 +47,8 @@ def main() -> None:
     from citygrid.db.cluster import Cluster
     from citygrid.db.engine import drop_database, get_engine
     from citygrid.db.migrate import migrate
-    from citygrid.simulate.cases import Prepared, assign_locations, stream_cases
-    from citygrid.simulate.load import bulk_load_cases
+    from cases.simulate.cases import Prepared, assign_locations, stream_cases
+    from cases.simulate.load import bulk_load_cases
     from gis.layers.build import build_all
     from gis.layers.load import load_layers
     from gis.location import Locator

@@ -74,7 +74,7 @@ def _http_run(settings, fixes, new_patrol, threads, prefix="http") -> tuple[int,
 
     import httpx
 
-    from soak.harness import ServerProcess
+    from tests.harness import ServerProcess
 
     server = ServerProcess(settings, workers=WORKERS)
     server.start()
@@ -144,7 +144,7 @@ def main() -> None:
         print(f"fixes: {n:,} in {N_OUTINGS} outings (1 s, seed 7)")
 
         def new_patrol():
-            _, p, _ = start_patrol(engine, username="bench_officer", role="patrol_officer")
+            p, _ = start_patrol(engine, username="bench_officer", role="patrol_officer")
             return p["id"]
 
         # bulk: one frame, one COPY + INSERT ... ON CONFLICT, one commit
@@ -179,7 +179,7 @@ def main() -> None:
 
             def send(b):
                 return add_fixes(engine, b[0], device_id=b[1], coord_sys="wgs84", fixes=b[2],
-                                 username="bench_officer", role="patrol_officer")[1]["stored"]
+                                 username="bench_officer", role="patrol_officer")["stored"]
 
             t0 = time.perf_counter()
             if threads == 1:

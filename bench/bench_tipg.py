@@ -206,7 +206,7 @@ def main() -> None:
     import sqlalchemy as sa
 
     from citygrid.db.engine import drop_database, get_engine, owner_url, session_settings
-    from soak.harness import free_port
+    from tests.harness import free_port
     from citygrid.settings import get_settings
 
     settings = get_settings().model_copy(update={"db_name": DB_NAME})
@@ -218,11 +218,11 @@ def main() -> None:
             "AND table_name = 'cases' ORDER BY ordinal_position")).scalars()]
         grid_wkb = conn.execute(sa.text("SELECT ST_AsBinary(ST_Union(geom)) FROM grids")).scalar()
     area = shapely.from_wkb(bytes(grid_wkb))
-    from citygrid.cases.records import PERSONAL_COLUMNS
+    from cases.records import PERSONAL_COLUMNS
 
     public_cols = [c for c in cols if c not in ("geom", *PERSONAL_COLUMNS)]
     # tiles carry the collection's tile columns: tipg is asked for the same ones
-    from citygrid.cases import CASES_COLLECTION
+    from cases import CASES_COLLECTION
     from gis.collections import tile_columns
 
     tile_cols = ",".join(tile_columns(owner, CASES_COLLECTION))

@@ -5,13 +5,14 @@ from datetime import datetime, timedelta, timezone
 
 import jwt
 
+from citygrid.errors import Unauthorized
 from citygrid.settings import Settings
 
 ALGORITHM = "HS256"
 
 
-class InvalidToken(Exception):
-    pass
+class InvalidToken(Unauthorized):
+    """A bearer token that is malformed, expired, or signed with another key."""
 
 
 def issue_token(settings: Settings, username: str, role: str) -> tuple[str, int]:

@@ -1,10 +1,12 @@
-"""Domain errors. The API maps each class to one HTTP status (api/errors.py); the CLI prints
-the message and exits non-zero. Domain code raises these and never imports the web framework."""
+"""Domain errors: what went wrong, in the domain's words. Domain code raises these and never
+imports the web framework or decides a status: the API maps each class to an HTTP status
+(``api/errors.py``) and the CLI to an exit code (``cli/errors.py``)."""
 from __future__ import annotations
 
 
 class CitygridError(Exception):
-    status = 400
+    """Any refusal by citygrid; ``problems`` lists every problem found, each naming what it
+    concerns (a field, a feature id, a line)."""
 
     def __init__(self, message: str, problems: list[dict] | None = None):
         super().__init__(message)
@@ -13,34 +15,36 @@ class CitygridError(Exception):
 
 
 class NotFound(CitygridError):
-    status = 404
+    """The thing named does not exist."""
 
 
 class InvalidInput(CitygridError):
     """Bad input; ``problems`` lists every problem found, each naming what it concerns."""
-    status = 422
 
 
 class Conflict(CitygridError):
-    status = 409
+    """The request is valid but clashes with the current state (a workflow move, a reused key)."""
 
 
 class Unauthorized(CitygridError):
-    status = 401
+    """No valid credentials."""
 
 
 class Forbidden(CitygridError):
-    status = 403
+    """The caller's role may not do this."""
 
 
 class PayloadTooLarge(CitygridError):
-    status = 413
+    """The input is larger than citygrid accepts."""
 
 
 class TooManyRequests(CitygridError):
     """A rate limit was hit; ``retry_after`` is whole seconds until the next request may pass."""
-    status = 429
 
     def __init__(self, message: str, retry_after: int = 1):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class OperationFailed(CitygridError):
+    """An operation on the system itself failed (a backup, a restore, the cluster)."""

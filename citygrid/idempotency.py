@@ -19,32 +19,32 @@ from citygrid.errors import Conflict
 
 
 def request_digest(payload: Any) -> str:
+    """SHA-256 of the payload as canonical JSON: a retry must send the same request."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def run_once(engine: Engine, scope: str, principal: str, key: str | None, payload: Any,
-             work: Callable[[Connection], tuple[int, Any]]) -> tuple[int, Any, bool]:
-    """Run ``work(conn)`` once per (scope, principal, key); return (status, body, replayed)."""
+             work: Callable[[Connection], Any]) -> tuple[Any, bool]:
+    """Run ``work(conn)`` once per (scope, principal, key); return (its JSON-able result,
+    replayed). A replay returns the first run's result and runs nothing."""
     if not key:
         with engine.begin() as conn:
-            status, body = work(conn)
-        return status, body, False
+            return work(conn), False
     digest = request_digest(payload)
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
                      {"k": f"{scope}\x1f{principal}\x1f{key}"})
         row = conn.execute(
-            sa.select(idempotency_keys.c.request_sha256, idempotency_keys.c.status_code,
-                      idempotency_keys.c.response)
+            sa.select(idempotency_keys.c.request_sha256, idempotency_keys.c.response)
             .where(idempotency_keys.c.scope == scope, idempotency_keys.c.principal == principal,
                    idempotency_keys.c.key == key)
         ).first()
         if row is not None:
             if row.request_sha256 != digest:
                 raise Conflict(f"Idempotency-Key {key!r} was already used for a different request")
-            return row.status_code, row.response, True
-        status, body = work(conn)
+            return row.response, True
+        body = work(conn)
         conn.execute(sa.insert(idempotency_keys).values(
             scope=scope, principal=principal, key=key, request_sha256=digest,
-            status_code=status, response=json.loads(json.dumps(body, default=str))))
-    return status, body, False
+            response=json.loads(json.dumps(body, default=str))))
+    return body, False

@@ -14,7 +14,9 @@ from citygrid.errors import InvalidInput
 from citygrid.vocab import ROLES
 
 
-class UnknownRole(ValueError):
+class UnknownRole(InvalidInput, ValueError):
+    """A role name that is not one of vocab.ROLES."""
+
     def __init__(self, role: str):
         super().__init__(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from citygrid.errors import InvalidInput
+
 # Every retryable write takes this header (or the capability's natural key); see above.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -29,10 +31,7 @@ CASES = "cases"
 PATROL_TRACKS = "patrol_tracks"
 HOTSPOTS = "hotspots"
 MISSIONS = "missions"
-
-# Reference layers change rarely and are loaded by the city; the rest is operational data.
-REFERENCE_COLLECTIONS = (DISTRICTS, SUBDISTRICTS, COMMUNITIES, GRIDS, POSTS, ROADS, POIS, AIRSPACE)
-ALL_COLLECTIONS = REFERENCE_COLLECTIONS + (CASES, PATROL_TRACKS, HOTSPOTS, MISSIONS)
+# What each collection is, and which are reference layers: citygrid.catalog.
 
 # --- roles -----------------------------------------------------------------------------
 
@@ -126,8 +125,8 @@ CATEGORIES: dict[str, Category] = {c.slug: c for c in _CATEGORY_LIST}
 CATEGORY_SLUGS = tuple(CATEGORIES)
 
 
-class UnknownCategory(ValueError):
-    pass
+class UnknownCategory(InvalidInput, ValueError):
+    """A category slug that is not in the vocabulary."""
 
 
 def category(slug: str) -> Category:

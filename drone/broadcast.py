@@ -194,7 +194,7 @@ def order_broadcast(engine: Engine, drone_id: str, username: str, role: str, *, 
                     variables: dict | None = None, text: str | None = None, plays: int = 2, volume: int = 80,
                     override_id: int | None = None, mission_id: int | None = None,
                     idempotency_key: str | None = None) -> tuple[int, dict, bool]:
-    """Queue a broadcast on a drone; (status, command, replayed). Refusals are audited."""
+    """Queue a broadcast on a drone; (command, replayed). Refusals are audited."""
     now = clock()
     base = dict(drone_id=drone_id, ordered_by=username, ordered_role=role, template_code=template, text=text,
                 mission_id=mission_id)
@@ -245,7 +245,7 @@ def order_broadcast(engine: Engine, drone_id: str, username: str, role: str, *, 
         audit(conn, **{**base, "override_by": override_by}, command_id=cmd.id, audio_sha256=audio.sha256,
               outcome="queued", detail={"plays": plays, "volume": volume, "duration_s": audio.duration_s,
                                         "override_id": override_id if override_by else None})
-        return 201, _command_dict(cmd)
+        return _command_dict(cmd)
 
     return run_once(engine, "drone.broadcast", f"user:{username}", idempotency_key, payload, work)
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from citygrid import vocab
+from citygrid.catalog import BY_ID
 from citygrid.db.schema import flight_applications, missions
 from citygrid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from citygrid.idempotency import run_once
@@ -26,12 +27,8 @@ from drone import plan as planner
 from drone import rules, speaker
 from drone.broadcast import resolve_text
 from drone.model import Action, Context, Plan, Waypoint, xy
-from gis.collections import Collection, register
 
-MISSIONS_COLLECTION = register(Collection(
-    vocab.MISSIONS, "Drone missions (无人机任务)", "missions", "id",
-    "Checked drone flight plans: the route flown (LineString), station, drone, times and status.",
-    datetime_column="planned_start", staff_only=("plan", "created_by", "application_ref")))
+MISSIONS_COLLECTION = BY_ID[vocab.MISSIONS]
 
 PLAN_ROLES = (vocab.Role.DRONE_OPERATOR, vocab.Role.COMMANDER)
 APPLICATION_ROLES = (vocab.Role.COMMANDER,)
@@ -218,8 +215,8 @@ def check_spec(engine: Engine, spec: dict) -> dict:
 
 
 def create_mission(engine: Engine, spec: dict, username: str, role: str,
-                   idempotency_key: str | None = None) -> tuple[int, dict, bool]:
-    """Plan, enforce every rule, store; (status, mission, replayed)."""
+                   idempotency_key: str | None = None) -> tuple[dict, bool]:
+    """Plan, enforce every rule, store; (mission, replayed)."""
     if role not in PLAN_ROLES:
         raise Forbidden(f"role {role!r} may not plan drone missions")
     ctx = drone_context.load(engine)
@@ -234,7 +231,7 @@ def create_mission(engine: Engine, spec: dict, username: str, role: str,
             planned_start=p.start, planned_end=p.end, duration_s=p.duration_s, distance_m=p.distance_m,
             max_height_m=p.max_height_m, plan=p.to_dict(), created_by=username,
             geom=from_shape(route, srid=4326), **extra).returning(missions.c.id)).scalar_one()
-        return 201, _mission(conn, mid)
+        return _mission(conn, mid)
 
     return run_once(engine, "drone.mission", f"user:{username}", idempotency_key, payload, work)
 

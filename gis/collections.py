@@ -1,77 +1,33 @@
 """Feature collections served the OGC API Features way, as plain functions over PostGIS.
 
-A collection is a table with an id column and a WGS84 geometry. GeoJSON is assembled inside
+The collections are the catalog's (``citygrid.catalog``): each a table with an id column and a
+WGS84 geometry. GeoJSON is assembled inside
 PostgreSQL (one round trip, no per-row Python), and the API layer only wraps it.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from citygrid import vocab
+from citygrid.catalog import BY_ID, CATALOG, Collection
 from citygrid.errors import InvalidInput, NotFound
 from citygrid.workcal import TZ as SHANGHAI
 
 
-@dataclass(frozen=True)
-class Collection:
-    id: str
-    title: str
-    table: str
-    id_column: str
-    description: str = ""
-    datetime_column: str | None = None
-    # Columns only staff may read (personal data); hidden from public readers.
-    staff_only: tuple[str, ...] = ()
-    # Restrict rows, e.g. only communities that have a polygon.
-    where: str | None = None
-    item_type: str = "feature"
-    # The columns vector tiles carry: what a map styles and shows in a popup (the full record
-    # is one items request away). Empty: every public column.
-    tile_columns: tuple[str, ...] = ()
-
-
-_REGISTRY: dict[str, Collection] = {}
-
-
-def register(coll: Collection) -> Collection:
-    _REGISTRY[coll.id] = coll
-    return coll
-
-
-for _c in (
-    Collection(vocab.DISTRICTS, "Districts and counties", "districts", "code",
-               "Rizhao's county-level units: real outlines (Amap, converted GCJ-02 to WGS84) and the development zone."),
-    Collection(vocab.SUBDISTRICTS, "Subdistricts (街道/乡镇)", "subdistricts", "code",
-               "56 towns and streets with official codes; boundaries GENERATED."),
-    Collection(vocab.COMMUNITIES, "Communities (社区/村)", "communities", "code",
-               "All official village-level units; polygons (GENERATED) for the 117 with service posts."),
-    Collection(vocab.GRIDS, "Urban-management grids (城市网格)", "grids", "code",
-               "76 grids tiling the urban cores; 14-digit CJ/T 213 codes; GENERATED geometry."),
-    Collection(vocab.POSTS, "Community service posts (城市管理服务岗)", "posts", "code",
-               "117 posts, one per community; GENERATED locations."),
-    Collection(vocab.ROADS, "Streets", "roads", "id", "GENERATED street network of the urban cores."),
-    Collection(vocab.POIS, "Places of interest", "pois", "id",
-               "GENERATED markets, night markets, schools, nightlife, construction sites, urban villages."),
-    Collection(vocab.AIRSPACE, "Airspace: prohibited and controlled zones", "airspace", "id",
-               "Airport clearance area (published local rule) and other zones."),
-):
-    register(_c)
-
-
 def collections() -> list[Collection]:
-    return list(_REGISTRY.values())
+    """Every collection of the catalog, in catalog order."""
+    return list(CATALOG)
 
 
 def get_collection(collection_id: str) -> Collection:
+    """The catalog's collection ``collection_id``; NotFound names the ones there are."""
     try:
-        return _REGISTRY[collection_id]
+        return BY_ID[collection_id]
     except KeyError:
-        raise NotFound(f"collection {collection_id!r} not found; available: {', '.join(_REGISTRY)}") from None
+        raise NotFound(f"collection {collection_id!r} not found; available: {', '.join(BY_ID)}") from None
 
 
 def parse_bbox(text: str | None, lonlat: bool = True) -> tuple[float, float, float, float] | None:

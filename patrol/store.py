@@ -1,7 +1,7 @@
 """Patrols in PostGIS: start an outing, take fixes from phones, stop it (cleaned track and
 mileage), import GPS files. Plain functions over an Engine; the API and CLI are thin.
 
-Importing this module registers the ``patrol_tracks`` collection (table ``patrols``).
+Tracks are served as the catalog's ``patrol_tracks`` collection (table ``patrols``).
 
 Fixes, the rules:
 
@@ -37,19 +37,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from citygrid import vocab
 from citygrid.db.schema import departments, officers, patrols, users
+from citygrid.catalog import BY_ID
 from citygrid.errors import Forbidden, InvalidInput, NotFound
 from citygrid.idempotency import run_once
 from citygrid.workcal import TZ
-from gis.collections import Collection, register
 from gis.crs import COORD_SYSTEMS, RIZHAO_BOUNDS, check_lonlat, from_wgs84, looks_swapped, to_wgs84
 
-PATROL_TRACKS_COLLECTION = register(Collection(
-    vocab.PATROL_TRACKS, "Patrol tracks (巡查轨迹)", "patrols", "id",
-    "Patrol outings: the cleaned GPS track (LineString), campaign, times and mileage. "
-    "Filter by property, e.g. ?campaign=spring. Officer, team and stops are staff-only.",
-    datetime_column="started_at",
-    staff_only=("officer_id", "team_id", "created_by", "external_id", "stops"),
-))
+PATROL_TRACKS_COLLECTION = BY_ID[vocab.PATROL_TRACKS]
 
 START_ROLES = (vocab.Role.PATROL_OFFICER, vocab.Role.COMMANDER)
 FIX_ROLES = (vocab.Role.PATROL_OFFICER,)
@@ -303,7 +297,7 @@ def get_patrol(engine_or_conn, patrol_id: int) -> dict:
 def start_patrol(engine: Engine, *, username: str, role: str, officer_id: int | str | None = None,
                  team: int | str | None = None, patrol_date: date | None = None,
                  started_at: datetime | None = None, campaign: str | None = None,
-                 idempotency_key: str | None = None) -> tuple[int, dict, bool]:
+                 idempotency_key: str | None = None) -> tuple[dict, bool]:
     """Open an outing; return (status, patrol, replayed). A patrol officer starts their own."""
     if role not in START_ROLES:
         raise Forbidden(f"role {role!r} may not start a patrol; needs one of: {', '.join(START_ROLES)}")
@@ -338,19 +332,17 @@ def start_patrol(engine: Engine, *, username: str, role: str, officer_id: int | 
             officer_id=officer["id"], team_id=team_id, county_code=county,
             campaign=(campaign or None), patrol_date=day, source="live", status="active",
             created_by=username, started_at=at).returning(patrols.c.id)).scalar_one()
-        return 201, get_patrol(conn, pid)
+        return get_patrol(conn, pid)
 
-    status, body, replayed = run_once(engine, START_SCOPE, f"user:{username}", idempotency_key,
-                                      payload, work)
-    return (200 if replayed else status), body, replayed
+    return run_once(engine, START_SCOPE, f"user:{username}", idempotency_key, payload, work)
 
 
 # --- fixes ----------------------------------------------------------------------------------
 
 def add_fixes(engine: Engine, patrol_id: int, *, device_id: str, coord_sys: str, fixes: list[dict],
-              username: str, role: str) -> tuple[int, dict]:
-    """Store a phone's batch (see the module rules); return (status, summary), 201 when new
-    fixes were stored, 200 when the batch was all retries. Committed before returning."""
+              username: str, role: str) -> dict:
+    """Store a phone's batch (see the module rules); return the summary (``stored`` new fixes,
+    ``duplicates`` retried ones). Committed before returning."""
     frame = check_batch(device_id, coord_sys, fixes)
     with engine.begin() as conn:
         patrol = _patrol(conn, patrol_id, username=username)
@@ -359,7 +351,7 @@ def add_fixes(engine: Engine, patrol_id: int, *, device_id: str, coord_sys: str,
         stored = insert_fixes(conn, frame)
     body = {"patrol_id": patrol_id, "device_id": frame["device_id"].iloc[0], "received": len(fixes),
             "stored": stored, "duplicates": len(fixes) - stored}
-    return (201 if stored else 200), body
+    return body
 
 
 # --- stop: clean, measure, store the track -------------------------------------------------

@@ -40,7 +40,7 @@ def fuzz(args) -> int:
     from citygrid.settings import Settings
     from gis.layers.build import build_all
     from soak.fuzz import run
-    from soak.harness import fresh_database, thread_server, token_headers
+    from tests.harness import fresh_database, thread_server, token_headers
 
     s = fresh_database(Settings(), "citygrid_fuzz_soak", build_all())
     with thread_server(s) as url:

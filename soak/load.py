@@ -26,7 +26,7 @@ from citygrid.db.cluster import Cluster
 from citygrid.db.engine import get_engine
 from citygrid.org import add_api_client, add_officer, upsert_user
 from citygrid.settings import Settings
-from soak.harness import ServerProcess, fresh_database
+from tests.harness import ServerProcess, fresh_database
 
 CENTRE = (119.527, 35.416)  # Rizhao's urban core (Donggang)
 

@@ -45,7 +45,7 @@ def admin_engine(settings):
 @pytest.fixture(scope="session")
 def server(settings):
     """A real uvicorn server on loopback; yields its base URL."""
-    from soak.harness import thread_server
+    from tests.harness import thread_server
 
     with thread_server(settings) as url:
         yield url

@@ -157,9 +157,9 @@ def test_every_route_by_every_role(app, layers, http, callers, reported_case):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_reference_layers_and_public_reads_are_open_to_all(layers, http, callers, role):
-    from citygrid import vocab
+    from citygrid.catalog import REFERENCE_COLLECTIONS
 
-    for coll in vocab.REFERENCE_COLLECTIONS:
+    for coll in REFERENCE_COLLECTIONS:
         r = http.get(f"/collections/{coll}/items", params={"limit": 1}, headers=callers[role])
         assert r.status_code == 200, (coll, role, r.text[:200])
         assert r.json()["numberReturned"] == 1
@@ -199,7 +199,7 @@ def test_case_reporter_contact_only_for_staff(layers, http, callers, reported_ca
     assert reported_case in {p["service_request_id"] for p in props}
     assert all("reporter_phone" not in p and "reporter_name" not in p for p in props)
     # tiles carry the collection's map columns; filters may still name any public column
-    from citygrid.cases import CASES_COLLECTION
+    from cases import CASES_COLLECTION
 
     keys = {k for p in props for k in p}  # (MVT leaves out NULLs, e.g. a case with no address)
     assert {"service_request_id", "category", "status", "reported_at"} <= keys <= set(CASES_COLLECTION.tile_columns)

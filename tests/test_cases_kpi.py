@@ -50,7 +50,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from citygrid.cases import kpi
+from cases import kpi
 from citygrid.vocab import WORKING_DAYS
 from citygrid.workcal import TZ, default_calendar
 
@@ -208,8 +208,8 @@ def test_kpi_rejects_bad_arguments(engine):
 
 
 def test_cli_prints_the_same_numbers(engine, fixture_cases, monkeypatch):
-    import citygrid.cli_cases as cli_cases
-    from citygrid.cli import app
+    import cli.cases as cli_cases
+    from cli.main import app
 
     monkeypatch.setattr(cli_cases, "get_engine", lambda: engine)
     runner = CliRunner()
@@ -225,7 +225,7 @@ def test_cli_prints_the_same_numbers(engine, fixture_cases, monkeypatch):
     assert table.exit_code == 0, table.output
     assert fixture_cases["grid_a"] in table.output and "87.50%" in table.output and "62.50%" in table.output
     bad = runner.invoke(app, ["cases", "kpi", "--by", "planet"])
-    assert bad.exit_code == 1 and "unknown level" in bad.output
+    assert bad.exit_code == 2 and "unknown level" in bad.output
 
 
 def test_kpi_over_http_matches(http, make_user, fixture_cases):

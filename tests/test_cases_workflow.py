@@ -11,8 +11,8 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from citygrid.cases import intake, records, workflow
-from citygrid.cases.hours import working_hours_vec
+from cases import intake, records, workflow
+from cases.hours import working_hours_vec
 from citygrid.errors import Conflict, Forbidden, InvalidInput
 from citygrid.org import add_department, add_officer, upsert_user
 from citygrid.workcal import TZ, default_calendar

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from soak.fuzz import run
-from soak.harness import thread_server, fresh_database, token_headers
+from tests.harness import thread_server, fresh_database, token_headers
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from citygrid.errors import InvalidInput
 from gis.layers.validate import read_layer_file
-from soak.harness import thread_server
+from tests.harness import thread_server
 
 INJECTIONS = [
     "' OR '1'='1", "' OR 1=1 --", "1; DROP TABLE grids; --", "\"; DROP TABLE grids; --",

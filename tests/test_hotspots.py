@@ -265,7 +265,7 @@ def test_bad_method_unit(two_cases, kwargs, word):
 def test_cli_writes_gi_bin(tmp_path, grids):
     from typer.testing import CliRunner
 
-    from citygrid.cli import app
+    from cli.main import app
 
     rng = np.random.default_rng(9)
     p = grids.geometry.iloc[5].representative_point()
@@ -283,7 +283,7 @@ def test_cli_writes_gi_bin(tmp_path, grids):
     assert feats and all("gi_bin" in f["properties"] for f in feats)
     assert any(f["properties"]["gi_bin"] == 3 for f in feats)
     r = CliRunner().invoke(app, ["hotspots", "--category", "nope", "--input", str(src), "--out", str(out)])
-    assert r.exit_code == 1 and "nope" in r.output
+    assert r.exit_code == 2 and "nope" in r.output
 
 
 def test_reads_cases_from_database(layers, engine):

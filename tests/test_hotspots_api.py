@@ -10,14 +10,14 @@ import shapely
 import sqlalchemy as sa
 
 SEED = 7
-PLANTED = json.loads((Path(__file__).resolve().parent.parent / "citygrid/simulate/planted.json").read_text())["hotspots"]
+PLANTED = json.loads((Path(__file__).resolve().parent.parent / "cases/simulate/planted.json").read_text())["hotspots"]
 SURGE = next(h for h in PLANTED if h["id"] == "night_market_surge_2024")
 
 
 @pytest.fixture(scope="module")
 def loaded(layers, engine, owner_engine, built_layers, locator):
-    from citygrid.simulate.cases import Prepared, simulate_cases
-    from citygrid.simulate.load import bulk_load_cases
+    from cases.simulate.cases import Prepared, simulate_cases
+    from cases.simulate.load import bulk_load_cases
 
     prepared = Prepared.build(built_layers, (2023, 2024, 2025))
     sample = simulate_cases(n=20_000, seed=SEED, prepared=prepared, locator=locator, assign=False, geometry=False)

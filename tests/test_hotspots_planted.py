@@ -12,12 +12,12 @@ import shapely
 from citygrid.workcal import TZ
 from gis.hotspots import hotspots
 
-PLANTED = json.loads((Path(__file__).resolve().parent.parent / "citygrid/simulate/planted.json").read_text())["hotspots"]
+PLANTED = json.loads((Path(__file__).resolve().parent.parent / "cases/simulate/planted.json").read_text())["hotspots"]
 
 
 @pytest.fixture(scope="module")
 def history(built_layers):
-    from citygrid.simulate.cases import simulate_cases
+    from cases.simulate.cases import simulate_cases
 
     return simulate_cases(built_layers, n=20_000, seed=42)
 

@@ -109,10 +109,10 @@ def test_cli_import_of_a_broken_file_writes_nothing(layers, settings, owner_engi
     with owner_engine.connect() as conn:
         before = conn.execute(sa.text("SELECT count(*), md5(string_agg(code, ',' ORDER BY code)) FROM grids")).one()
     env = {**os.environ, "CITYGRID_DB_NAME": settings.db_name}
-    res = subprocess.run([sys.executable, "-m", "citygrid.cli", "layers", "import", "grids", str(path)],
+    res = subprocess.run([sys.executable, "-m", "cli.main", "layers", "import", "grids", str(path)],
                          capture_output=True, text=True, env=env)
     assert res.returncode == 2, res.stdout + res.stderr
-    assert "duplicate code" in res.stdout
+    assert "duplicate code" in res.stderr and "Traceback" not in res.stderr
     with owner_engine.connect() as conn:
         after = conn.execute(sa.text("SELECT count(*), md5(string_agg(code, ',' ORDER BY code)) FROM grids")).one()
     assert tuple(after) == tuple(before)
@@ -122,14 +122,14 @@ def test_cli_import_of_a_broken_file_writes_nothing(layers, settings, owner_engi
 def test_cli_export_then_reimport_round_trips(layers, settings, owner_engine, tmp_path):
     env = {**os.environ, "CITYGRID_DB_NAME": settings.db_name}
     gpkg = tmp_path / "rizhao.gpkg"
-    res = subprocess.run([sys.executable, "-m", "citygrid.cli", "layers", "export", "--format", "gpkg",
+    res = subprocess.run([sys.executable, "-m", "cli.main", "layers", "export", "--format", "gpkg",
                           "--out", str(gpkg)], capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     grids = gpd.read_file(gpkg, layer="grids")
     assert len(grids) == 76 and grids.crs.to_epsg() == 4326
     assert len(gpd.read_file(gpkg, layer="posts")) == 117
     folder = tmp_path / "geojson"
-    res = subprocess.run([sys.executable, "-m", "citygrid.cli", "layers", "export", "--format", "geojson",
+    res = subprocess.run([sys.executable, "-m", "cli.main", "layers", "export", "--format", "geojson",
                           "--out", str(folder)], capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     assert len(gpd.read_file(folder / "subdistricts.geojson")) == 56
@@ -139,7 +139,7 @@ def test_cli_export_then_reimport_round_trips(layers, settings, owner_engine, tm
             return gpd.read_postgis("SELECT code, geom FROM grids ORDER BY code", conn, geom_col="geom")
 
     before = snapshot()
-    res = subprocess.run([sys.executable, "-m", "citygrid.cli", "layers", "import", "grids", str(folder / "grids.geojson")],
+    res = subprocess.run([sys.executable, "-m", "cli.main", "layers", "import", "grids", str(folder / "grids.geojson")],
                          capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "imported 76 grids" in res.stdout

@@ -221,7 +221,7 @@ def test_gcj02_input_converted(tmp_path):
 # --- CLI ---------------------------------------------------------------------------------
 
 def test_cli_mileage_json_on_simulated_gpx(tmp_path, layers):
-    from citygrid.cli import app
+    from cli.main import app
 
     sim = simulate_patrols(layers, n_outings=2, seed=11, interval_s=5)
     paths = sim.write_gpx(tmp_path)

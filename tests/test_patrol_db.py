@@ -232,7 +232,7 @@ def test_stop_matches_patrol_mileage(http, org, sim, grid_index):
 @pytest.fixture(scope="module")
 def campaign(engine, http, org, sim, grid_index):
     """Campaign tp-campaign: officer a walks two outings, officer b one; cases by them."""
-    from citygrid.cases import intake, workflow
+    from cases import intake, workflow
 
     ids, heads = org
     name = "tp-campaign"
@@ -333,8 +333,8 @@ def test_patrol_tracks_collection(http, org, campaign):
 
 
 def test_cli_import_simulated_gpx(engine, org, layers, grid_index, tmp_path, monkeypatch):
-    from citygrid import cli_patrol
-    from citygrid.cli import app
+    from cli import patrol as cli_patrol
+    from cli.main import app
     from patrol.readers import read_track_files
 
     ids, _ = org
@@ -364,7 +364,7 @@ def test_cli_import_simulated_gpx(engine, org, layers, grid_index, tmp_path, mon
     r = CliRunner().invoke(app, ["patrol", "report", "--campaign", "tp-import"])
     assert r.exit_code == 0 and "2 outings by 1 officers" in r.output, r.output
     r = CliRunner().invoke(app, ["patrol", "import", str(files[0]), "--officer", "nobody"])
-    assert r.exit_code == 2 and "not found" in r.output
+    assert r.exit_code == 1 and "not found" in r.output
 
 
 def test_unparsable_time_named_with_the_other_bad_fixes(engine, http, org, sim):

@@ -220,7 +220,7 @@ def city_server(settings, built_layers):
     owner = get_engine(city, role="owner")
     load_layers(owner, built_layers)
     _load_city_cases(owner, CITY_CASES)
-    from soak.harness import thread_server
+    from tests.harness import thread_server
 
     with thread_server(city) as url:
         yield url, owner

@@ -13,12 +13,12 @@ import shapely
 import sqlalchemy as sa
 
 from citygrid import vocab
-from citygrid.simulate import planted as planted_mod
-from citygrid.simulate.calendar import WorkTable, local_seconds, to_aware
-from citygrid.simulate.cases import (TARGET_CLOSURE, TARGET_DISPOSAL, Prepared, kpis,
+from cases.simulate import planted as planted_mod
+from cases.simulate.calendar import WorkTable, local_seconds, to_aware
+from cases.simulate.cases import (TARGET_CLOSURE, TARGET_DISPOSAL, Prepared, kpis,
                                      simulate_cases, write_cases)
-from citygrid.simulate.hours import week_matrix
-from citygrid.simulate.load import bulk_load_cases
+from cases.simulate.hours import week_matrix
+from cases.simulate.load import bulk_load_cases
 from citygrid.workcal import TZ, default_calendar
 from gis.crs import to_metric
 
@@ -292,7 +292,7 @@ def test_bulk_load_writes_every_case_with_its_location(loaded, engine, sample):
 
 
 def test_loaded_history_kpis_by_the_kpi_module(loaded, engine, sample):
-    from citygrid.cases.kpi import compute
+    from cases.kpi import compute
 
     city = compute(engine, "city", *PERIOD, as_of=AS_OF)[0]
     assert abs(city["disposal_rate"] - TARGET_DISPOSAL) <= 0.003, city
@@ -364,7 +364,7 @@ def test_bad_rows_are_refused_before_writing(engine, sample):
 
 
 def test_streamed_history_is_the_same_history(prepared):
-    from citygrid.simulate.cases import stream_cases
+    from cases.simulate.cases import stream_cases
 
     whole = simulate_cases(n=5_000, seed=11, prepared=prepared, assign=False, geometry=False)
     stream = stream_cases(prepared, n=5_000, seed=11, chunk_rows=1_300)
@@ -374,13 +374,13 @@ def test_streamed_history_is_the_same_history(prepared):
 
 
 def test_streamed_load_matches_the_frame_load(layers, engine, owner_engine, prepared, locator):
-    from citygrid.simulate.cases import stream_cases
-    from citygrid.simulate.load import copy_chunk
+    from cases.simulate.cases import stream_cases
+    from cases.simulate.load import copy_chunk
 
     stream = stream_cases(prepared, n=3_000, seed=12, chunk_rows=1_000)
     # the two encoder inputs (a located DataFrame, plain columns + locations) give the same bytes
     frame = simulate_cases(n=3_000, seed=12, prepared=prepared, locator=locator, geometry=False)
-    from citygrid.simulate.load import _location_columns
+    from cases.simulate.load import _location_columns
 
     cols = stream.draw.columns(slice(0, 1_000))
     cols.update(_location_columns(locator.assign(cols["lon"], cols["lat"]), prepared.scene.posts))
@@ -401,7 +401,7 @@ def test_streamed_load_matches_the_frame_load(layers, engine, owner_engine, prep
 def test_cli_writes_a_history_file_and_checks_the_planted_file(tmp_path):
     from typer.testing import CliRunner
 
-    from citygrid.cli import app
+    from cli.main import app
 
     out = tmp_path / "history.parquet"
     runner = CliRunner()

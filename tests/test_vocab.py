@@ -1,9 +1,10 @@
 import pytest
 
 from citygrid import vocab
+from citygrid.catalog import ALL_COLLECTIONS, CATALOG, REFERENCE_COLLECTIONS
+from citygrid.db.schema import REFERENCE_TABLES, metadata
 from citygrid.vocab import (
-    ALL_COLLECTIONS, CASE_STATES, CATEGORIES, CATEGORY_SLUGS, LIMIT_UNITS, MAIN_CLASSES,
-    REFERENCE_COLLECTIONS, ROLES, STAFF_ROLES, TRANSITIONS, Role, UnknownCategory,
+    CASE_STATES, CATEGORIES, CATEGORY_SLUGS, LIMIT_UNITS, MAIN_CLASSES, ROLES, STAFF_ROLES, TRANSITIONS, Role, UnknownCategory,
     allowed_transitions, can_transition, category, is_rework,
 )
 
@@ -20,6 +21,21 @@ def test_collections():
     assert REFERENCE_COLLECTIONS == ALL_COLLECTIONS[:8]
     assert REFERENCE_COLLECTIONS[-1] == vocab.AIRSPACE == "airspace"
     assert vocab.PATROL_TRACKS in ALL_COLLECTIONS and vocab.CASES not in REFERENCE_COLLECTIONS
+
+
+def test_catalog_is_what_schema_and_loader_read():
+    # every collection's table and columns exist in the schema; the loader's layers are the
+    # catalog's reference collections plus the service area, each on its own table
+    for c in CATALOG:
+        table = metadata.tables[c.table]
+        cols = set(table.columns.keys())
+        assert {"geom", c.id_column} <= cols, c.id
+        assert set(c.staff_only) <= cols and set(c.tile_columns) <= cols, c.id
+        assert c.datetime_column is None or c.datetime_column in cols, c.id
+    assert set(REFERENCE_TABLES) == set(REFERENCE_COLLECTIONS) | {"service_area"}
+    assert REFERENCE_TABLES["grids"].name == "grids"
+    # photos are staff-only in the catalog, not only in one read path
+    assert "media_urls" in next(c for c in CATALOG if c.id == vocab.CASES).staff_only
 
 
 def test_roles():

@@ -1,5 +1,5 @@
 """Cases for staff and the public: reads (reporter contact for staff only), intake by staff,
-workflow transitions, escalations, overdue lists and KPIs. Thin: the work is in citygrid.cases."""
+workflow transitions, escalations, overdue lists and KPIs. Thin: the work is in cases."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from api.deps import Caller, current_caller, get_engine, require_role
 from api.routing import JSONRoute
 from citygrid import vocab
-from citygrid.cases import intake, kpi, records, workflow
+from cases import intake, kpi, records, workflow
 from citygrid.workcal import TZ
 
 router = APIRouter(prefix="/api", tags=["cases"], route_class=JSONRoute)

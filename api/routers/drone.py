@@ -140,9 +140,9 @@ def check_mission(body: MissionIn, engine: Engine = Depends(get_engine), _: Call
 def create_mission(body: MissionIn, engine: Engine = Depends(get_engine), caller: Caller = Depends(PLANNERS),
                    idempotency_key: str | None = Header(None, alias=vocab.IDEMPOTENCY_HEADER)):
     """Plan a mission and store it if it breaks no rule (422 lists every violation)."""
-    status, body_out, replayed = missions.create_mission(engine, _spec(body), caller.username, caller.role,
+    body_out, replayed = missions.create_mission(engine, _spec(body), caller.username, caller.role,
                                                          idempotency_key)
-    return JSONResponse(jsonable_encoder(body_out), status_code=200 if replayed else status)
+    return JSONResponse(jsonable_encoder(body_out), status_code=200 if replayed else 201)
 
 
 @router.get("/missions/{mission_id}")
@@ -205,11 +205,11 @@ def live_broadcast(drone_id: str, body: LiveBroadcastIn, engine: Engine = Depend
     Every attempt, refused ones included, lands in the audit log."""
     if not caller.is_staff:
         raise Unauthorized("sign in as a drone_operator to order a broadcast")
-    status, cmd, replayed = broadcast.order_broadcast(
+    cmd, replayed = broadcast.order_broadcast(
         engine, drone_id, caller.username, caller.role, template=body.template, variables=body.variables,
         text=body.text, plays=body.plays, volume=body.volume, override_id=body.override_id,
         mission_id=body.mission_id, idempotency_key=idempotency_key)
-    return JSONResponse(jsonable_encoder(cmd), status_code=200 if replayed else status)
+    return JSONResponse(jsonable_encoder(cmd), status_code=200 if replayed else 201)
 
 
 @router.get("/{drone_id}/commands")

@@ -3,7 +3,7 @@
 Errors leave this router in the spec's shape, ``[{"code": 400, "description": "..."}]``, with
 HTTP 403 (bad api_key), 404 (not found), 429 (rate limit, with Retry-After), 503 (database
 restarting, with Retry-After) or 400 (anything else, including validation and idempotency
-conflicts). The conversion lives in one place: ``Open311Route``.
+conflicts). The conversion lives with every other status in ``api/errors.py``.
 """
 from __future__ import annotations
 
@@ -11,54 +11,21 @@ import json
 import math
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_engine
-from api.errors import UNAVAILABLE, database_refusal
 from api.ratelimit import enforce_open311
 from api.routing import JSONRoute
 from citygrid import vocab
-from citygrid.cases import intake
-from citygrid.cases import open311 as o311
+from cases import intake
+from cases import open311 as o311
 from citygrid.errors import CitygridError, Forbidden, InvalidInput
 from citygrid.org import client_for_key
 
 
-def _error(status: int, description: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse([{"code": status, "description": description}], status_code=status, headers=headers)
-
-
-class Open311Route(JSONRoute):
-    """Turns every error raised by an /open311 route into the GeoReport v2 error list."""
-
-    def get_route_handler(self):
-        handler = super().get_route_handler()
-
-        async def open311_handler(request: Request):
-            try:
-                return await handler(request)
-            except CitygridError as exc:
-                status = exc.status if exc.status in (403, 404, 429) else 400
-                retry = getattr(exc, "retry_after", None)
-                return _error(status, exc.message, {"Retry-After": str(retry)} if retry else None)
-            except vocab.UnknownCategory as exc:
-                return _error(400, str(exc))
-            except DataError as exc:  # e.g. a NUL byte, a page number past bigint
-                return _error(400, database_refusal(exc))
-            except (OperationalError, InterfaceError):  # the database is restarting
-                return _error(503, UNAVAILABLE, {"Retry-After": "2"})
-            except RequestValidationError as exc:
-                msg = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-                return _error(400, f"invalid request: {msg}")
-
-        return open311_handler
-
-
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=JSONRoute)
 
 
 @router.get("/services.json")

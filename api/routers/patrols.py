@@ -61,11 +61,11 @@ def start(body: PatrolIn, engine: Engine = Depends(get_engine),
           caller: Caller = Depends(require_role(*store.START_ROLES)),
           idempotency_key: str | None = Header(None, alias=vocab.IDEMPOTENCY_HEADER)):
     """Start an outing (patrol officer: their own; commander: any officer's)."""
-    status, patrol, _ = store.start_patrol(
+    patrol, replayed = store.start_patrol(
         engine, username=caller.username, role=caller.role, officer_id=body.officer_id, team=body.team,
         patrol_date=body.date, started_at=body.started_at, campaign=body.campaign,
         idempotency_key=idempotency_key)
-    return JSONResponse(jsonable_encoder(patrol), status_code=status)
+    return JSONResponse(jsonable_encoder(patrol), status_code=200 if replayed else 201)
 
 
 @router.get("/report")
@@ -100,9 +100,9 @@ def post_fixes(patrol_id: int, body: BatchIn, engine: Engine = Depends(get_engin
                caller: Caller = Depends(require_role(*store.FIX_ROLES))):
     """A batch of fixes; stored once per (device_id, t), committed before the answer (201 when
     new fixes were stored, 200 when all were retries). One bad fix refuses the batch (422)."""
-    status, out = store.add_fixes(engine, patrol_id, device_id=body.device_id, coord_sys=body.coord_sys,
-                                  fixes=body.fixes, username=caller.username, role=caller.role)
-    return JSONResponse(out, status_code=status)
+    out = store.add_fixes(engine, patrol_id, device_id=body.device_id, coord_sys=body.coord_sys,
+                          fixes=body.fixes, username=caller.username, role=caller.role)
+    return JSONResponse(out, status_code=201 if out["stored"] else 200)
 
 
 @router.post("/{patrol_id}/stop")

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from api.deps import get_engine
 from api.routing import JSONRoute
+from citygrid.catalog import REFERENCE_COLLECTIONS
 from citygrid import vocab
 from gis import collections as gc
 from gis import tiles as gt
@@ -17,7 +18,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 
 def _max_age(collection_id: str) -> int:
     # Reference layers change rarely; operational layers (cases, patrols, missions) often.
-    return 3600 if collection_id in vocab.REFERENCE_COLLECTIONS else 30
+    return 3600 if collection_id in REFERENCE_COLLECTIONS else 30
 
 
 @router.get("/tiles/{collection_id}.json")

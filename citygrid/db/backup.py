@@ -20,12 +20,12 @@ from sqlalchemy.engine import make_url
 
 from citygrid.db.cluster import Cluster, find_bindir
 from citygrid.db.engine import admin_url, bootstrap
-from citygrid.errors import CitygridError, InvalidInput
+from citygrid.errors import InvalidInput, OperationFailed
 from citygrid.settings import Settings
 
 
-class BackupError(CitygridError):
-    status = 500
+class BackupError(OperationFailed):
+    """pg_dump or pg_restore failed, or the restored database could not be swapped in."""
 
 
 def _conn_args(settings: Settings, database: str) -> tuple[list[str], dict]:

@@ -15,13 +15,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from citygrid.errors import OperationFailed
 from citygrid.settings import Settings
 
 DEBIAN_PACKAGES = "postgresql postgresql-15-postgis-3"
 
 
-class ClusterError(RuntimeError):
-    pass
+class ClusterError(OperationFailed):
+    """The embedded cluster could not be found, made, started or stopped."""
 
 
 # Given on the command line at every start, so clusters made before a change get it too.

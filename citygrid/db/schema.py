@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
+from citygrid.catalog import CATALOG
+
 metadata = sa.MetaData()
 
 SRID = 4326
@@ -74,7 +76,6 @@ idempotency_keys = sa.Table(
     sa.Column("principal", sa.Text, primary_key=True),
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("request_sha256", sa.String(64), nullable=False),
-    sa.Column("status_code", sa.Integer, nullable=False),
     sa.Column("response", JSONB, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
 )
@@ -198,11 +199,9 @@ service_area = sa.Table(
     geom("MULTIPOLYGON"),
 )
 
-REFERENCE_TABLES = {
-    "districts": districts, "subdistricts": subdistricts, "communities": communities,
-    "grids": grids, "posts": posts, "roads": roads, "pois": pois, "airspace": airspace,
-    "service_area": service_area,
-}
+# Layer name -> table for the loader: the catalog's reference collections, plus the service
+# area (a layer the location rule reads, not served as a collection).
+REFERENCE_TABLES = {c.id: metadata.tables[c.table] for c in CATALOG if c.reference} | {"service_area": service_area}
 
 # --- cases (migration 0002) ---------------------------------------------------
 # The public id is generated in the database from id and the report's year (Shanghai time).

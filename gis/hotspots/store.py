@@ -14,13 +14,9 @@ from sqlalchemy.engine import Engine
 
 from citygrid import vocab
 from citygrid.db.schema import hotspots as hotspots_table
-from gis.collections import Collection, register
+from citygrid.catalog import BY_ID
 
-HOTSPOTS_COLLECTION = register(Collection(
-    vocab.HOTSPOTS, "Hot spots (latest runs)", "hotspots", "id",
-    "Latest hotspot runs per method, unit and category: Gi* bins, DBSCAN clusters, emerging patterns.",
-    datetime_column="run_at",
-))
+HOTSPOTS_COLLECTION = BY_ID[vocab.HOTSPOTS]
 STORED = ("unit_id", "count", "density_per_km2", "statistic", "p_value", "gi_bin", "pattern",
           "first_report", "last_report", "grid_code")
 

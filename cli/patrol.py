@@ -71,12 +71,10 @@ def mileage_cmd(
 
     try:
         report = mileage_report(files, mode, gaps, coord_sys)
-    except InvalidInput as exc:
-        _print_invalid(exc)
-        raise typer.Exit(2)
-    except ValueError as exc:  # bad --mode / --gaps
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+    except ValueError as exc:  # bad --mode / --gaps, refused by CleanParams
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
         return
@@ -114,13 +112,6 @@ def _engine():
     return get_engine()
 
 
-def _print_invalid(exc) -> None:
-    err_console.print(f"[red]error:[/red] {exc.message}")
-    for p in exc.problems[:20]:
-        where = p.get("where") or f"{p.get('file')}: {p.get('line')}"
-        err_console.print(f"  {where}: {p.get('problem')}")
-
-
 @patrol_app.command("import")
 def import_cmd(
     files: list[Path] = typer.Argument(..., help="GPX, GeoJSON or CSV tracks"),
@@ -131,18 +122,10 @@ def import_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per track)."),
 ) -> None:
     """Store tracks as stopped patrols (one per track) with cleaned mileage; re-importing is a no-op."""
-    from citygrid.errors import CitygridError, InvalidInput
     from patrol.store import import_files
 
-    try:
-        rows = import_files(_engine(), files, officer=officer, campaign=campaign, team=team,
-                            coord_sys=coord_sys, created_by="cli")
-    except InvalidInput as exc:
-        _print_invalid(exc)
-        raise typer.Exit(2)
-    except CitygridError as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(2)
+    rows = import_files(_engine(), files, officer=officer, campaign=campaign, team=team,
+                        coord_sys=coord_sys, created_by="cli")
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -165,27 +148,22 @@ def report_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Campaign report (--campaign), mileage table (--by) or street coverage (--coverage)."""
-    from citygrid.errors import CitygridError
     from patrol import report
 
     engine = _engine()
-    try:
-        if by or coverage:
-            rows = (report.street_coverage(engine, campaign=campaign) if coverage
-                    else report.mileage(engine, by, campaign=campaign))
-            if as_json:
-                typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=str))
-                return
-            for r in rows:
-                console.print("  ".join(f"{k}={v}" for k, v in r.items()))
+    if by or coverage:
+        rows = (report.street_coverage(engine, campaign=campaign) if coverage
+                else report.mileage(engine, by, campaign=campaign))
+        if as_json:
+            typer.echo(json.dumps(rows, ensure_ascii=False, indent=1, default=str))
             return
-        if not campaign:
-            err_console.print("[red]error:[/red] give --campaign NAME, --by GROUPING or --coverage")
-            raise typer.Exit(2)
-        rep = report.campaign_report(engine, campaign)
-    except CitygridError as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}")
+        for r in rows:
+            console.print("  ".join(f"{k}={v}" for k, v in r.items()))
+        return
+    if not campaign:
+        err_console.print("[red]error:[/red] give --campaign NAME, --by GROUPING or --coverage")
         raise typer.Exit(2)
+    rep = report.campaign_report(engine, campaign)
     if as_json:
         typer.echo(json.dumps(rep, ensure_ascii=False, indent=1, default=str))
         return

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from citygrid import vocab
-from citygrid.cases.intake import service_notice
-from citygrid.cases.records import local
+from cases.intake import service_notice
+from cases.records import local
 from citygrid.errors import InvalidInput, NotFound
 from citygrid.workcal import TZ
 

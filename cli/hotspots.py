@@ -8,7 +8,6 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from citygrid.errors import CitygridError
 from citygrid.workcal import TZ
 
 console = Console()
@@ -51,13 +50,9 @@ def hotspots_cmd(
     """Hot spots of cases (Gi*, DBSCAN clusters or emerging hot spots) written as GeoJSON."""
     from gis.hotspots import hotspots
 
-    try:
-        cases, grids = _read_cases(input)
-        result = hotspots(cases, method=method, unit=unit, category=category,
-                          start=_when(start), end=_when(end), grids=grids)
-    except CitygridError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
+    cases, grids = _read_cases(input)
+    result = hotspots(cases, method=method, unit=unit, category=category,
+                      start=_when(start), end=_when(end), grids=grids)
     for col in result.columns:  # GeoJSON has no datetime type; ISO strings travel everywhere
         if pd.api.types.is_datetime64_any_dtype(result[col]):
             result[col] = result[col].map(lambda t: t.isoformat() if pd.notna(t) else None)

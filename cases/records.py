@@ -8,13 +8,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from citygrid.catalog import CASE_PERSONAL_COLUMNS
 from citygrid.db.schema import cases
 from citygrid.errors import InvalidInput, NotFound
 from citygrid.workcal import TZ
 
-# Personal data of the reporter (and what identifies them): staff-only on every read path.
-PERSONAL_COLUMNS = ("reporter_name", "reporter_phone", "reporter_email", "device_id", "account_id",
-                    "api_client_id", "reporter_username", "external_id")
+# Personal data of the reporter, what identifies them, and photos: staff-only on every read path.
+PERSONAL_COLUMNS = CASE_PERSONAL_COLUMNS
 
 _PLAIN = [c.name for c in cases.columns if c.name != "geom"]
 

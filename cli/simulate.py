@@ -29,7 +29,7 @@ def cases(
     Loading is idempotent per seed: cases already loaded (same source system id
     sim-<seed>-<n>) are skipped, so a second run adds nothing.
     """
-    from citygrid.simulate.cases import Prepared, simulate_cases, stream_cases, write_cases
+    from cases.simulate.cases import Prepared, simulate_cases, stream_cases, write_cases
     from gis.layers.build import build_all
     from gis.location import Locator
 
@@ -53,7 +53,7 @@ def cases(
 
     from citygrid.db.engine import get_engine
     from citygrid.settings import get_settings
-    from citygrid.simulate.load import bulk_load_cases
+    from cases.simulate.load import bulk_load_cases
 
     engine = get_engine(get_settings(), role="owner" if role == "owner" else "app")
     stream = stream_cases(prepared, n=n, seed=seed)
@@ -74,7 +74,7 @@ def cases(
 def _print_kpis(frame, span) -> None:
     from datetime import date
 
-    from citygrid.simulate.cases import kpis
+    from cases.simulate.cases import kpis
 
     k = kpis(frame, date(span[0], 1, 1), date(span[-1], 12, 31))
     console.print(f"处置率 disposal {k['disposal_rate']:.2%} ({k['disposed']:,}/{k['dispatched']:,}), "
@@ -86,11 +86,11 @@ def _print_kpis(frame, span) -> None:
 def planted(
     check: bool = typer.Option(False, "--check", help="Only check the committed files match the layers."),
 ) -> None:
-    """Write citygrid/simulate/planted.json and PLANTED.md from the reference layers."""
+    """Write cases/simulate/planted.json and PLANTED.md from the reference layers."""
     import json
 
-    from citygrid.simulate import planted as planted_mod
-    from citygrid.simulate.scene import Scene
+    from cases.simulate import planted as planted_mod
+    from cases.simulate.scene import Scene
     from gis.layers.build import build_all
     from gis.location import Locator
 

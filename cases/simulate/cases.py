@@ -12,7 +12,7 @@ a month profile, working day vs weekend/holiday, the Spring Festival and the day
 Then the workflow clock runs for each case (file, dispatch, deadline by the category limit on
 the work calendar, handle, feedback, verify and close, evaluate; some reworked; a few not yet
 disposed or closed) calibrated so the city-wide 处置率 and 结案率 over the years, as
-``citygrid.cases.kpi`` defines them, come out at Rizhao's published 98.61% and 98.51%.
+``cases.kpi`` defines them, come out at Rizhao's published 98.61% and 98.51%.
 
 All vectorised with numpy/shapely: loops run over components, POI groups and hotspots only.
 Deterministic for a seed.
@@ -28,11 +28,11 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from citygrid.simulate import planted as planted_mod
-from citygrid.simulate.calendar import DAY, HOUR, WorkTable, to_aware
-from citygrid.simulate.hours import week_matrix
-from citygrid.simulate.scene import Lines, Scene, along, around, gps_error, inside, to_lonlat
-from citygrid.simulate.timeline import Timeline
+from cases.simulate import planted as planted_mod
+from cases.simulate.calendar import DAY, HOUR, WorkTable, to_aware
+from cases.simulate.hours import week_matrix
+from cases.simulate.scene import Lines, Scene, along, around, gps_error, inside, to_lonlat
+from cases.simulate.timeline import Timeline
 from citygrid.vocab import CASE_STATES, CATEGORIES, CATEGORY_SLUGS, SOURCES, WORKING_DAYS
 
 YEARS = (2023, 2024, 2025)
@@ -780,7 +780,7 @@ def assign_locations(frame: pd.DataFrame, locator, posts: dict | None = None,
 
 
 def kpis(frame: pd.DataFrame, date_from: date, date_to: date, as_of=None) -> dict:
-    """City-wide KPIs of a case frame with ``citygrid.cases.kpi``'s definitions (cohorts by
+    """City-wide KPIs of a case frame with ``cases.kpi``'s definitions (cohorts by
     first dispatch and by deadline within [date_from, date_to], facts as of ``as_of``),
     computed in process; the tests check it against ``kpi.compute`` on the loaded rows."""
     tz = "Asia/Shanghai"

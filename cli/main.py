@@ -7,16 +7,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from citygrid.cli_cases import cases_app
-from citygrid.cli_drone import drone_app
-from citygrid.cli_hotspots import hotspots_cmd
-from citygrid.cli_layers import layers_app
-from citygrid.cli_patrol import patrol_app
-from citygrid.cli_simulate import simulate_app
+from cli.cases import cases_app
+from cli.errors import HandledGroup
+from cli.drone import drone_app
+from cli.hotspots import hotspots_cmd
+from cli.layers import layers_app
+from cli.patrol import patrol_app
+from cli.simulate import simulate_app
 from citygrid.settings import get_settings
 from citygrid.vocab import ROLES
 
-app = typer.Typer(help="citygrid: the spatial heart of Rizhao's urban management.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(help="citygrid: the spatial heart of Rizhao's urban management.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, cls=HandledGroup)
 db_app = typer.Typer(help="The database: embedded cluster and migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, roles and Open311 API clients.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -32,53 +34,39 @@ app.add_typer(demo_app, name="demo")
 console = Console()
 
 
-def fail(message: str, code: int = 1) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
-
-
 # --- db ----------------------------------------------------------------------
 @db_app.command("up")
 def db_up() -> None:
     """Start the embedded PostgreSQL + PostGIS cluster (idempotent)."""
-    from citygrid.db.cluster import Cluster, ClusterError
+    from citygrid.db.cluster import Cluster
 
     settings = get_settings()
     if settings.database_url:
         console.print("Using the configured database server; nothing to start.")
         return
-    try:
-        started = Cluster(settings).start()
-    except ClusterError as exc:
-        fail(str(exc))
+    started = Cluster(settings).start()
     console.print("started" if started else "already running", f"(port {settings.db_port})")
 
 
 @db_app.command("down")
 def db_down() -> None:
     """Stop the embedded cluster (idempotent)."""
-    from citygrid.db.cluster import Cluster, ClusterError
+    from citygrid.db.cluster import Cluster
 
-    try:
-        stopped = Cluster(get_settings()).stop()
-    except ClusterError as exc:
-        fail(str(exc))
+    stopped = Cluster(get_settings()).stop()
     console.print("stopped" if stopped else "not running")
 
 
 @db_app.command("status")
 def db_status() -> None:
     """Show the embedded cluster's state."""
-    from citygrid.db.cluster import Cluster, ClusterError
+    from citygrid.db.cluster import Cluster
 
     settings = get_settings()
     if settings.database_url:
         console.print_json(json.dumps({"external": True, "database": settings.db_name}))
         return
-    try:
-        console.print_json(json.dumps(Cluster(settings).status()))
-    except ClusterError as exc:
-        fail(str(exc))
+    console.print_json(json.dumps(Cluster(settings).status()))
 
 
 @db_app.command("migrate")
@@ -96,12 +84,8 @@ def db_backup(file: str = typer.Argument(..., help="where to write the dump (pg_
     from pathlib import Path
 
     from citygrid.db.backup import backup
-    from citygrid.errors import CitygridError
 
-    try:
-        path = backup(get_settings(), Path(file))
-    except CitygridError as exc:
-        fail(exc.message)
+    path = backup(get_settings(), Path(file))
     console.print(f"database {get_settings().db_name} written to {path} ({path.stat().st_size} bytes)")
 
 
@@ -111,12 +95,8 @@ def db_restore(file: str = typer.Argument(..., help="a dump written by `citygrid
     from pathlib import Path
 
     from citygrid.db.backup import restore
-    from citygrid.errors import CitygridError
 
-    try:
-        restore(get_settings(), Path(file))
-    except CitygridError as exc:
-        fail(exc.message)
+    restore(get_settings(), Path(file))
     console.print(f"database {get_settings().db_name} restored from {file}")
 
 
@@ -130,14 +110,11 @@ def users_add(
 ) -> None:
     """Add a user with a role (or reset the password and role of an existing one)."""
     from citygrid.db.engine import get_engine
-    from citygrid.org import UnknownRole, upsert_user
+    from citygrid.org import upsert_user
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    try:
-        uid = upsert_user(get_engine(), name, role, password, display_name)
-    except UnknownRole as exc:
-        fail(str(exc))
+    uid = upsert_user(get_engine(), name, role, password, display_name)
     console.print(f"user {name} ({role}) id={uid}")
 
 
@@ -187,8 +164,8 @@ def demo_load() -> None:
         upsert_user(get_engine(settings), name, role, password)
     console.print(f"demo users (passwords in {path}):", ", ".join(creds))
     # Each capability's demo data, through the same commands a city would run.
-    from citygrid.cli_drone import seed as drone_seed
-    from citygrid.cli_simulate import cases as simulate_cases
+    from cli.drone import seed as drone_seed
+    from cli.simulate import cases as simulate_cases
 
     simulate_cases(years=3, start=2023, seed=42, n=191_000, out=None, role="owner", attributes=True)
     drone_seed()

@@ -39,22 +39,15 @@ def import_layer(
     import geopandas as gpd
 
     from citygrid.db.engine import get_engine
-    from citygrid.errors import InvalidInput
     from gis.layers.load import load_layers
     from gis.layers.validate import read_layer_file, validate_layer
 
     engine = get_engine(get_settings(), role="owner")
-    try:
-        frame = read_layer_file(file, crs)
-        with engine.connect() as conn:
-            area = gpd.read_postgis("SELECT geom FROM service_area", conn, geom_col="geom")
-        service_area = area.union_all() if len(area) else None
-        ready = validate_layer(layer, frame, service_area)
-    except InvalidInput as exc:
-        console.print(f"[red]refused:[/red] {exc.message}")
-        for p in exc.problems:
-            console.print(f"  feature {p['feature']}: {p['problem']}")
-        raise typer.Exit(2)
+    frame = read_layer_file(file, crs)
+    with engine.connect() as conn:
+        area = gpd.read_postgis("SELECT geom FROM service_area", conn, geom_col="geom")
+    service_area = area.union_all() if len(area) else None
+    ready = validate_layer(layer, frame, service_area)
     counts = load_layers(engine, {layer: ready})
     console.print(f"imported {counts[layer]} {layer}")
 

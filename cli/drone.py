@@ -58,7 +58,6 @@ def plan_cmd(
     user: str = typer.Option("cli", "--user", help="recorded as created_by with --save"),
 ) -> None:
     """Plan a target flight (or a grid survey), check every rule, export it."""
-    from citygrid.errors import CitygridError
     from drone import context, missions, rules
     from drone.export import export_file
 
@@ -77,24 +76,18 @@ def plan_cmd(
     if target:
         spec["lon"], spec["lat"] = _point(target)
     eng = _engine()
-    try:
-        ctx = context.load(eng)
-        plan, _ = missions.build_plan(eng, spec, ctx)
-        problems = rules.check(plan, ctx)
-        if problems:
-            console.print(f"[red]refused:[/red] the plan breaks {len(problems)} rule(s)")
-            for p in problems:
-                console.print(f"  waypoint {p['waypoint']:>3}  {p['rule']:<16} {p['message']}")
-            raise typer.Exit(2)
-        files = export_file(plan, ctx, out)
-        if save:
-            _, m, _ = missions.create_mission(eng, spec, user, "drone_operator")
-            console.print(f"stored mission {m['id']}")
-    except CitygridError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        for p in exc.problems:
-            console.print(f"  {p}")
-        raise typer.Exit(1)
+    ctx = context.load(eng)
+    plan, _ = missions.build_plan(eng, spec, ctx)
+    problems = rules.check(plan, ctx)
+    if problems:
+        console.print(f"[red]refused:[/red] the plan breaks {len(problems)} rule(s)")
+        for p in problems:
+            console.print(f"  waypoint {p['waypoint']:>3}  {p['rule']:<16} {p['message']}")
+        raise typer.Exit(2)
+    files = export_file(plan, ctx, out)
+    if save:
+        m, _ = missions.create_mission(eng, spec, user, "drone_operator")
+        console.print(f"stored mission {m['id']}")
     d = plan.to_dict()
     console.print(f"station {d['station_id']} drone {d['airframe_id']}: {d['distance_m'] / 1000:.2f} km, "
                   f"{d['duration_s'] / 60:.1f} min of {d['usable_s'] / 60:.1f} usable, "
@@ -115,18 +108,13 @@ def fly_cmd(mission_id: int, step: float = typer.Option(10.0, "--step")) -> None
 @drone_app.command("approve")
 def approve_cmd(code: str, commander: str = typer.Option(..., "--commander", help="username of a commander")) -> None:
     """Approve a loudspeaker template or free text as a commander (audited)."""
-    from citygrid.errors import CitygridError
+    from citygrid.errors import NotFound
     from citygrid.org import get_user
     from drone import broadcast
 
     eng = _engine()
     user = get_user(eng, commander)
     if user is None:
-        console.print(f"[red]error:[/red] no user {commander!r}")
-        raise typer.Exit(1)
-    try:
-        t = broadcast.approve_template(eng, code, user["username"], user["role"])
-    except CitygridError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1)
+        raise NotFound(f"no user {commander!r}")
+    t = broadcast.approve_template(eng, code, user["username"], user["role"])
     console.print(f"template {t['code']} approved by {t['approved_by']}: {t['text_zh']}")

@@ -278,9 +278,9 @@ def submit(engine: Engine, report: Report, *, principal: str, idempotency_key: s
 
     def work(conn: Connection):
         summary, retry = insert_case(conn, report)
-        return (200 if retry else 201), {**summary, "retry": retry}
+        return {**summary, "retry": retry}
 
-    status, body, replayed = run_once(engine, IDEMPOTENCY_SCOPE, principal, idempotency_key, payload, work)
+    body, replayed = run_once(engine, IDEMPOTENCY_SCOPE, principal, idempotency_key, payload, work)
     replayed = replayed or body.pop("retry", False)
     body.pop("retry", None)
     return body, bool(replayed)

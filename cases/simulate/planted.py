@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from citygrid.simulate.scene import Scene, to_lonlat
+from cases.simulate.scene import Scene, to_lonlat
 
 HERE = Path(__file__).resolve().parent
 PLANTED_JSON = HERE / "planted.json"
@@ -176,7 +176,7 @@ def document(resolved: list[dict], locator=None, n_reference: int = 191_000) -> 
 
 def markdown(doc: dict) -> str:
     lines = ["# Planted hotspots (GENERATED)", "",
-             "Written by `citygrid simulate planted` from `citygrid/simulate/planted.py`; the "
+             "Written by `citygrid simulate planted` from `cases/simulate/planted.py`; the "
              "machine-readable twin is `planted.json`. The simulated case history "
              "(`citygrid simulate cases`) adds these concentrations on top of its background "
              "structure, for every seed, in the same places.", "",

@@ -1,0 +1,1 @@
+"""The ``citygrid`` command line: a face over the domains, beside ``api/``."""
