@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from citygrid import vocab
-from cases.hours import working_hours_vec
+from citygrid.worktable import working_hours_vec
 from citygrid.errors import InvalidInput
 from citygrid.workcal import TZ, to_local
 

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from citygrid import vocab
-from cases.hours import working_hours_vec
+from citygrid.worktable import working_hours_vec
 from cases.records import SELECT_SQL, case_ref_clause, fetch_case, local, to_dict
 from citygrid.db.schema import case_events, cases, escalations
 from citygrid.errors import Conflict, Forbidden, InvalidInput, NotFound

@@ -96,7 +96,7 @@ def test_backup_restore_round_trip(settings, engine, http, layers, restore_setti
     junk = tmp_path / "junk.dump"
     junk.write_bytes(b"PGDMP not really" * 100)
     res = cli("restore", str(junk), db=RESTORE_DB)
-    assert res.returncode != 0 and "not a pg_dump" in res.stdout
+    assert res.returncode == 2 and "not a pg_dump" in res.stderr
     assert fingerprint(restore_settings) == before
     res = cli("restore", str(tmp_path / "missing.dump"), db=RESTORE_DB)
-    assert res.returncode != 0 and "no such backup file" in res.stdout
+    assert res.returncode == 2 and "no such backup file" in res.stderr

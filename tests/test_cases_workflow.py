@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from cases import intake, records, workflow
-from cases.hours import working_hours_vec
+from citygrid.worktable import working_hours_vec
 from citygrid.errors import Conflict, Forbidden, InvalidInput
 from citygrid.org import add_department, add_officer, upsert_user
 from citygrid.workcal import TZ, default_calendar

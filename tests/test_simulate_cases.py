@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from citygrid import vocab
 from cases.simulate import planted as planted_mod
-from cases.simulate.calendar import WorkTable, local_seconds, to_aware
+from citygrid.worktable import WorkTable, local_seconds, to_aware
 from cases.simulate.cases import (TARGET_CLOSURE, TARGET_DISPOSAL, Prepared, kpis,
                                      simulate_cases, write_cases)
 from cases.simulate.hours import week_matrix

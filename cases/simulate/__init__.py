@@ -7,7 +7,7 @@ loading. Domain code only: no web framework here.
   ``cases.kpis`` the KPI module's definitions computed on a frame.
 - ``load.bulk_load_cases(engine, frame_or_stream)``: binary COPY into ``cases``.
 - ``planted``: the deliberate hotspots (``planted.json`` / ``PLANTED.md``).
-- ``calendar.WorkTable``: the work calendar as arrays (vectorised deadlines).
+- deadlines come from ``citygrid.worktable.WorkTable``, the work calendar as arrays.
 - CLI: ``citygrid simulate cases [--years 3 --seed 42 --n 191000 --out FILE]`` and
   ``citygrid simulate planted [--check]``; benchmark: ``python -m bench cases_load``.
 """

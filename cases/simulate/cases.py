@@ -29,7 +29,7 @@ import pyarrow as pa
 import shapely
 
 from cases.simulate import planted as planted_mod
-from cases.simulate.calendar import DAY, HOUR, WorkTable, to_aware
+from citygrid.worktable import DAY, HOUR, WorkTable, to_aware
 from cases.simulate.hours import week_matrix
 from cases.simulate.scene import Lines, Scene, along, around, gps_error, inside, to_lonlat
 from cases.simulate.timeline import Timeline

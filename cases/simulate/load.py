@@ -36,7 +36,7 @@ from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Engine
 
 from citygrid.errors import Conflict, Forbidden, InvalidInput
-from cases.simulate.calendar import UTC_OFFSET
+from citygrid.worktable import UTC_OFFSET
 from citygrid.vocab import CASE_STATES, CATEGORY_SLUGS, SOURCES
 
 LOCATION_COLUMNS = ("grid_code", "community_code", "subdistrict_code", "county_code")

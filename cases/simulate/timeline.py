@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 
-from cases.simulate.calendar import DAY, HOUR, WorkTable
+from citygrid.worktable import DAY, HOUR, WorkTable
 
 MONTHS = 12
 

@@ -1,7 +1,8 @@
 """The work calendar as arrays: deadlines and office time for many cases at once.
 
-``citygrid.workcal.WorkCalendar`` answers one moment at a time; a history of 191,000 cases
-needs the same answers vectorised. ``WorkTable`` precomputes, for every day of a span, whether
+``citygrid.workcal.WorkCalendar`` answers one moment at a time; KPIs over a year of cases and a
+history of 191,000 simulated ones need the same answers vectorised, and this is the one place
+that does it (``working_hours_vec`` for columns of instants, ``WorkTable`` underneath). ``WorkTable`` precomputes, for every day of a span, whether
 it is a working day (from the WorkCalendar, so holidays and make-up days are the same) and the
 office time before it; every question is then a ``searchsorted``.
 
@@ -22,23 +23,55 @@ import numpy as np
 import pandas as pd
 
 from citygrid.vocab import WORKING_DAYS, WORKING_HOURS
-from citygrid.workcal import WorkCalendar, default_calendar
+from citygrid.workcal import OFFICE_PERIODS, TZ, WorkCalendar, default_calendar
 
 DAY = 86_400
 HOUR = 3_600
 UTC_OFFSET = 8 * HOUR  # Asia/Shanghai, no DST since 1991
-AM_START, AM_END = 8 * HOUR + 30 * 60, 12 * HOUR  # 08:30-12:00
-PM_START, PM_END = 13 * HOUR + 30 * 60, 18 * HOUR  # 13:30-18:00
+
+
+def _clock_s(t) -> int:
+    return t.hour * HOUR + t.minute * 60 + t.second
+
+
+# workcal's office periods (08:30-12:00, 13:30-18:00) as seconds of the day
+(AM_START, AM_END), (PM_START, PM_END) = ((_clock_s(a), _clock_s(b)) for a, b in OFFICE_PERIODS)
 AM_LEN, PM_LEN = AM_END - AM_START, PM_END - PM_START
 OFFICE_PER_DAY = AM_LEN + PM_LEN  # 8 h
 
 
+def _local_datetime64(moments) -> np.ndarray:
+    """Shanghai wall time as datetime64[s] (NaT where missing). Aware values of any zone, or
+    with different offsets, are converted; naive ones already are wall time (workcal's rule)."""
+    s = pd.Series(list(moments) if not isinstance(moments, pd.Series) else moments, dtype=object)
+    try:
+        d = pd.to_datetime(s)
+    except (TypeError, ValueError):  # aware values with different offsets: normalise via UTC
+        d = pd.to_datetime(s, utc=True)
+    if d.dt.tz is not None:
+        d = d.dt.tz_convert(TZ).dt.tz_localize(None)
+    return d.to_numpy(dtype="datetime64[s]")
+
+
 def local_seconds(moments) -> np.ndarray:
     """Aware (any zone) or naive (Shanghai wall time) datetimes -> int64 local seconds."""
-    s = pd.to_datetime(pd.Series(moments))
-    if s.dt.tz is not None:
-        s = s.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-    return s.to_numpy(dtype="datetime64[s]").astype(np.int64)
+    return _local_datetime64(moments).astype(np.int64)
+
+
+def working_hours_vec(start, end, calendar: WorkCalendar | None = None) -> np.ndarray:
+    """Office hours from each ``start`` to the matching ``end`` (float array; NaN where either
+    is missing); negative when ``end`` comes first. Same answers as
+    ``WorkCalendar.working_hours_between``, for whole columns."""
+    a, b = _local_datetime64(start), _local_datetime64(end)
+    out = np.full(len(a), np.nan)
+    valid = ~(np.isnat(a) | np.isnat(b))
+    if not valid.any():
+        return out
+    a, b = a[valid].astype(np.int64), b[valid].astype(np.int64)
+    first, last = min(a.min(), b.min()) // DAY, max(a.max(), b.max()) // DAY + 1
+    table = WorkTable(np.datetime64(int(first), "D"), np.datetime64(int(last), "D"), calendar)
+    out[valid] = table.working_hours_between(a, b)
+    return out
 
 
 def to_aware(local_s: np.ndarray) -> pd.DatetimeIndex:
@@ -52,7 +85,8 @@ def to_aware(local_s: np.ndarray) -> pd.DatetimeIndex:
 class WorkTable:
     """Working days and cumulative office seconds for each day in [first, last)."""
 
-    def __init__(self, first: date, last: date, calendar: WorkCalendar | None = None):
+    def __init__(self, first: date | np.datetime64, last: date | np.datetime64,
+                 calendar: WorkCalendar | None = None):
         cal = calendar or default_calendar()
         self.days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D"))
         self.day0 = int(self.days[0].astype(np.int64))
@@ -75,6 +109,7 @@ class WorkTable:
         return idx
 
     def is_workday(self, t) -> np.ndarray:
+        """Whether each moment (local seconds) falls on a working day."""
         return self.work[self._day_index(np.asarray(t, dtype=np.int64))]
 
     def office_elapsed(self, t) -> np.ndarray:
@@ -86,9 +121,11 @@ class WorkTable:
         return self.cum[idx] + self.work[idx] * within
 
     def working_hours_between(self, a, b) -> np.ndarray:
+        """Office hours from each ``a`` to the matching ``b`` (local seconds)."""
         return (self.office_elapsed(b) - self.office_elapsed(a)) / HOUR
 
     def add_working_hours(self, t, hours) -> np.ndarray:
+        """The moment each ``t`` plus ``hours`` of office time is reached."""
         t = np.asarray(t, dtype=np.int64)
         hours = np.broadcast_to(np.asarray(hours, dtype=float), t.shape)
         target = self.office_elapsed(t) + np.round(hours * HOUR).astype(np.int64)
@@ -101,6 +138,7 @@ class WorkTable:
         return np.where(hours == 0, t, out)
 
     def add_working_days(self, t, n) -> np.ndarray:
+        """18:00 on the n-th working day after each ``t``'s date (n = 0: that day or the next working one)."""
         t = np.asarray(t, dtype=np.int64)
         n = np.broadcast_to(np.asarray(n, dtype=np.int64), t.shape)
         # first working day on or after the start's date (n = 0), else strictly after it
