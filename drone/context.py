@@ -5,23 +5,16 @@ from __future__ import annotations
 import threading
 import time as _time
 
-import numpy as np
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from drone import fleet
 from drone.model import Airframe, Application, Context, Crowd, Station, Zone, parse_busy_hours, xy
-from gis.crs import METRIC, WGS84, transformer
+from gis.crs import METRIC, to_m
 
 CROWD_KINDS = ("market", "night_market")
 CROWD_RADIUS_M = 100.0  # a market's crowd footprint around its point
-
-
-def to_m(geom):
-    """WGS84 geometry -> EPSG:4549 metres."""
-    t = transformer(WGS84, METRIC)
-    return shapely.transform(geom, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
 
 
 def _crowd(pid, name, kind, busy, geom_m) -> Crowd:

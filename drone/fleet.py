@@ -74,7 +74,7 @@ def seed(engine: Engine) -> dict:
         controlled = shapely.from_wkb(bytes(ctl)) if ctl else None
         controlled_m = None
         if controlled is not None:
-            from drone.context import to_m
+            from gis.crs import to_m
             controlled_m = to_m(controlled)
         rows = [(c, n, cc, *xy(lon, lat)) for c, n, cc, lon, lat in posts]
         srows = station_rows(pick_posts(rows, controlled_m))

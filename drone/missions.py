@@ -23,6 +23,7 @@ from citygrid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from citygrid.idempotency import run_once
 from citygrid.workcal import TZ
 from drone import context as drone_context
+from gis.crs import to_m
 from drone import plan as planner
 from drone import rules, speaker
 from drone.broadcast import resolve_text
@@ -125,7 +126,7 @@ def _grid(conn: Connection, code: str):
     r = conn.execute(sa.text("SELECT county_code, ST_AsBinary(geom) g FROM grids WHERE code = :c"), {"c": code}).first()
     if r is None:
         raise NotFound(f"grid {code!r} not found")
-    return r.county_code, drone_context.to_m(shapely.from_wkb(bytes(r.g)))
+    return r.county_code, to_m(shapely.from_wkb(bytes(r.g)))
 
 
 def _broadcast_params(conn: Connection, spec: dict) -> list[dict]:

@@ -129,17 +129,9 @@ def parse_crs(text: str | None) -> str:
     return uri
 
 
-# Planar frames for drawing on Chinese basemaps: ``wgs84`` (stored; Tianditu/CGCS2000 needs
-# no shift) or ``gcj02`` (Gaode/AMap). Shifting happens only at the edge, on output.
-COORD_SYSTEMS = ("wgs84", "gcj02")
-GCJ_MARGIN_DEG = 0.01  # the GCJ-02 offset is < ~700 m; widen envelopes by this much
-
-
-def parse_coord_sys(text: str | None) -> str:
-    value = (text or "wgs84").strip().lower().replace("-", "")
-    if value not in COORD_SYSTEMS:
-        raise InvalidInput(f"unsupported coord_sys {text!r}; supported: {', '.join(COORD_SYSTEMS)}")
-    return value
+# Output may be drawn in any of gis.crs.COORD_SYSTEMS for a Chinese basemap (gcj02 for
+# Gaode, bd09 for Baidu; Tianditu/CGCS2000 needs no shift). Shifting happens only here, on
+# output: what is stored stays WGS84.
 
 
 def check_coord_sys_crs(coord_sys: str, crs: str) -> None:

@@ -19,6 +19,9 @@ import functools
 
 import numpy as np
 import pyproj
+import shapely
+
+from citygrid.errors import InvalidInput
 
 WGS84 = "EPSG:4326"
 CGCS2000 = "EPSG:4490"
@@ -26,6 +29,8 @@ CGCS2000_GK_CM120 = "EPSG:4549"
 WEB_MERCATOR = "EPSG:3857"
 METRIC = CGCS2000_GK_CM120
 
+# The planar frames citygrid reads and can draw in: WGS84 (what it stores), GCJ-02 (Gaode/AMap,
+# Tencent) and BD-09 (Baidu). The one list every input and output checks against.
 COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
 
 # (lon_min, lat_min, lon_max, lat_max) of Rizhao's administrative area, generous.
@@ -157,6 +162,15 @@ def _lookup(table, coord_sys):
     return func
 
 
+def parse_coord_sys(text: str | None) -> str:
+    """A ``coord_sys`` parameter normalised (``GCJ-02`` -> ``gcj02``; none -> ``wgs84``), or
+    InvalidInput naming the frames there are."""
+    value = (text or "wgs84").strip().lower().replace("-", "").replace("_", "")
+    if value not in COORD_SYSTEMS:
+        raise InvalidInput(f"unsupported coord_sys {text!r}; supported: {', '.join(COORD_SYSTEMS)}")
+    return value
+
+
 def to_wgs84(lon, lat, coord_sys):
     """Convert lon/lat given in `coord_sys` ("wgs84" | "gcj02" | "bd09") to WGS84."""
     return _lookup(_TO_WGS84, coord_sys)(lon, lat)
@@ -188,6 +202,16 @@ def from_metric(x, y):
     x, y = _as_arrays(x, y)
     lon, lat = transformer(METRIC, WGS84).transform(x, y)
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+def to_m(geom):
+    """WGS84 shapely geometry (or array of them) -> EPSG:4549 metres, all vertices in one call."""
+    return shapely.transform(geom, lambda xy: np.column_stack(to_metric(xy[:, 0], xy[:, 1])))
+
+
+def to_ll(geom):
+    """EPSG:4549 shapely geometry (or array of them) -> WGS84 lon/lat, all vertices in one call."""
+    return shapely.transform(geom, lambda xy: np.column_stack(from_metric(xy[:, 0], xy[:, 1])))
 
 
 GEOD = pyproj.Geod(ellps="WGS84")

@@ -12,7 +12,7 @@ from shapely.geometry import Point, box
 
 from gis.crs import GEOD, METRIC
 from gis.layers import COLLECTIONS, COLUMNS, admin, build_all, sources
-from gis.layers.geom import to_m
+from gis.crs import to_m
 
 TOL_M2 = 1.0
 CORE_BOXES = {"A": (119.44, 35.34, 119.57, 35.47), "B": (119.28, 35.07, 119.43, 35.16)}

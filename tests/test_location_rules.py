@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from gis.location import locate_many_sql, locate_sql

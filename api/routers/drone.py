@@ -21,7 +21,7 @@ from citygrid.errors import InvalidInput, Unauthorized
 from drone import broadcast, missions
 from drone import context as drone_context
 from drone.export import export_file
-from gis import collections as gc
+from gis.crs import parse_coord_sys
 
 router = APIRouter(prefix="/api/drone", tags=["drone"], route_class=JSONRoute)
 STAFF = require_role(*vocab.STAFF_ROLES)
@@ -236,7 +236,7 @@ def telemetry(drone_id: str, body: list[TelemetryIn], engine: Engine = Depends(g
 @router.get("/positions")
 def positions(coord_sys: str | None = Query(None, description="wgs84 (default), or gcj02 for a Gaode basemap"),
               engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> list[dict]:
-    return broadcast.positions(engine, gc.parse_coord_sys(coord_sys))
+    return broadcast.positions(engine, parse_coord_sys(coord_sys))
 
 
 @router.get("/audit")

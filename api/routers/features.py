@@ -12,6 +12,7 @@ from api.deps import Caller, current_caller, get_engine
 from api.portal import app_routes, render_portal  # folium loads with the app, not on the first visit
 from api.routing import JSONRoute
 from gis import collections as gc
+from gis.crs import parse_coord_sys
 
 router = APIRouter(tags=["features"], route_class=JSONRoute)
 
@@ -106,7 +107,7 @@ def items(
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
     page = gc.query_items(engine, collection_id, bbox=box, datetime_range=gc.parse_datetime(datetime),
                           limit=limit, offset=offset, filters=filters, staff=caller.is_staff, crs=out_crs,
-                          coord_sys=gc.parse_coord_sys(coord_sys))
+                          coord_sys=parse_coord_sys(coord_sys))
     base = f"{_base(request)}/collections/{collection_id}/items"
     params = dict(request.query_params)
     links = [{"href": f"{base}?{urlencode(params)}", "rel": "self", "type": GEOJSON}]
@@ -130,5 +131,5 @@ def item(collection_id: str, feature_id: str, crs: str | None = Query(None),
          engine: Engine = Depends(get_engine), caller: Caller = Depends(current_caller)) -> Response:
     out_crs = gc.parse_crs(crs)
     return Response(gc.get_item(engine, collection_id, feature_id, staff=caller.is_staff, crs=out_crs,
-                                coord_sys=gc.parse_coord_sys(coord_sys)),
+                                coord_sys=parse_coord_sys(coord_sys)),
                     media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})

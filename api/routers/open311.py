@@ -21,7 +21,7 @@ from api.routing import JSONRoute
 from citygrid import vocab
 from cases import intake
 from cases import open311 as o311
-from citygrid.errors import CitygridError, Forbidden, InvalidInput
+from citygrid.errors import Forbidden, InvalidInput
 from citygrid.org import client_for_key
 
 

@@ -8,8 +8,8 @@ from sqlalchemy.engine import Engine
 from api.deps import get_engine
 from api.routing import JSONRoute
 from citygrid.catalog import REFERENCE_COLLECTIONS
-from citygrid import vocab
 from gis import collections as gc
+from gis.crs import parse_coord_sys
 from gis import tiles as gt
 
 router = APIRouter(tags=["tiles"], route_class=JSONRoute)
@@ -25,7 +25,7 @@ def _max_age(collection_id: str) -> int:
 def tilejson(collection_id: str, request: Request,
              coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02: tiles for a Gaode basemap"),
              engine: Engine = Depends(get_engine)) -> dict:
-    return gt.tilejson(engine, str(request.base_url).rstrip("/"), collection_id, gc.parse_coord_sys(coord_sys))
+    return gt.tilejson(engine, str(request.base_url).rstrip("/"), collection_id, parse_coord_sys(coord_sys))
 
 
 @router.get("/tiles/{collection_id}/{z}/{x}/{y}.pbf", response_class=Response,
@@ -36,5 +36,5 @@ def tile(collection_id: str, z: int, x: int, y: int, request: Request,
          engine: Engine = Depends(get_engine)) -> Response:
     filters = {k: v for k, v in request.query_params.items() if k not in ("datetime", "coord_sys")}
     data = gt.tile(engine, collection_id, z, x, y, datetime_range=gc.parse_datetime(datetime), filters=filters,
-                   coord_sys=gc.parse_coord_sys(coord_sys))
+                   coord_sys=parse_coord_sys(coord_sys))
     return Response(data, media_type=MVT, headers={"Cache-Control": f"public, max-age={_max_age(collection_id)}"})

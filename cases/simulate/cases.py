@@ -31,7 +31,8 @@ import shapely
 from cases.simulate import planted as planted_mod
 from citygrid.worktable import DAY, HOUR, WorkTable, to_aware
 from cases.simulate.hours import week_matrix
-from cases.simulate.scene import Lines, Scene, along, around, gps_error, inside, to_lonlat
+from cases.simulate.scene import Lines, Scene, along, around, gps_error, inside
+from gis.crs import from_metric
 from cases.simulate.timeline import Timeline
 from citygrid.vocab import CASE_STATES, CATEGORIES, CATEGORY_SLUGS, SOURCES, WORKING_DAYS
 
@@ -683,7 +684,7 @@ def draw_cases(prep: Prepared, n: int = N_CASES, seed: int = 42) -> Draw:
     reported = cols["t"]
     cat = cols["cat"].astype(np.int64)
     x, y = gps_error(cols["x"], cols["y"], rng)
-    lon, lat = to_lonlat(x, y)
+    lon, lat = from_metric(x, y)
     src = _sources(cat, reported, rng)
     period = (np.datetime64(date(years[0], 1, 1), "D").astype(np.int64) * DAY,
               np.datetime64(date(years[-1] + 1, 1, 1), "D").astype(np.int64) * DAY)

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from cases.simulate.scene import Scene, to_lonlat
+from cases.simulate.scene import Scene
+from gis.crs import from_metric
 
 HERE = Path(__file__).resolve().parent
 PLANTED_JSON = HERE / "planted.json"
@@ -139,7 +140,7 @@ def resolve(scene: Scene) -> list[dict]:
             k = int(np.argmax(np.hypot(*(ring - centre).T)))
             cx, cy = float(ring[k, 0]), float(ring[k, 1])
             poi_info = {"poi_id": None, "poi_name": None, "poi_kind": None}
-        lon, lat = to_lonlat(np.array([cx]), np.array([cy]))
+        lon, lat = from_metric(np.array([cx]), np.array([cy]))
         out.append({
             **{k: v for k, v in asdict(spec).items() if k not in ("start", "end")},
             "start": spec.start.isoformat(), "end": spec.end.isoformat(),

@@ -14,16 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.crs import from_metric, to_metric
-
-
-def _to_m(geoms: np.ndarray) -> np.ndarray:
-    return shapely.transform(geoms, lambda xy: np.column_stack(to_metric(xy[:, 0], xy[:, 1])))
-
-
-def to_lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lon, lat = from_metric(x, y)
-    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+from gis.crs import to_m
 
 
 @dataclass
@@ -55,7 +46,7 @@ class Scene:
             if frame.crs is not None and frame.crs.to_epsg() != 4326:
                 frame = frame.to_crs(4326)
             out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-            out["geometry"] = _to_m(frame.geometry.to_numpy())
+            out["geometry"] = to_m(frame.geometry.to_numpy())
             return out.reset_index(drop=True)
 
         roads = metric(layers["roads"]).sort_values("id", ignore_index=True)

@@ -15,7 +15,9 @@ import shapely
 from shapely.geometry import box
 
 from . import sources
-from .geom import as_multipolygon, reading_order, rng_for, to_m
+from gis.crs import to_m
+
+from .geom import as_multipolygon, reading_order, rng_for
 
 # --- urban cores ---------------------------------------------------------------
 # Exact extents (WGS84 lon/lat boxes), clipped to the land outline of the district

@@ -15,7 +15,9 @@ import geopandas as gpd
 from gis.crs import WGS84
 
 from . import admin, airspace, grids, sources, streets
-from .geom import as_multipolygon, km2, to_ll
+from gis.crs import to_ll
+
+from .geom import as_multipolygon, km2
 
 COLLECTIONS = ("districts", "subdistricts", "communities", "grids", "posts", "roads",
                "pois", "airspace", "service_area")

@@ -1,5 +1,5 @@
-"""Small geometry helpers shared by the layer builders (metric <-> WGS84, ordering,
-partitioning).  All vectorised; loops only over a handful of groups."""
+"""Small geometry helpers shared by the layer builders (ordering, partitioning, areas; the
+metric <-> WGS84 conversions are gis.crs.to_m / to_ll).  All vectorised; loops only over a handful of groups."""
 
 from __future__ import annotations
 
@@ -7,19 +7,6 @@ import zlib
 
 import numpy as np
 import shapely
-
-from gis.crs import from_metric, to_metric
-
-
-def to_m(geom):
-    """WGS84 lon/lat geometry (or array of them) -> EPSG:4549 metres, vertex by vertex."""
-    return shapely.transform(geom, lambda xy: np.column_stack(to_metric(xy[:, 0], xy[:, 1])))
-
-
-def to_ll(geom):
-    """EPSG:4549 geometry (or array) -> WGS84 lon/lat, vertex by vertex."""
-    return shapely.transform(geom, lambda xy: np.column_stack(from_metric(xy[:, 0], xy[:, 1])))
-
 
 def km2(geom_m) -> np.ndarray:
     return shapely.area(geom_m) / 1e6
