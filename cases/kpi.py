@@ -66,6 +66,46 @@ def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     return datetime.combine(date_from, time(0), TZ), datetime.combine(date_to + timedelta(days=1), time(0), TZ)
 
 
+FACT_COLUMNS = ["unit", "dispatched_at", "handled_at", "rework_count", "due_at", "closed_at"]
+
+
+def indicators(df: pd.DataFrame, start, end, as_of) -> pd.DataFrame:
+    """The definitions above, written once: per ``unit`` of ``df`` (columns FACT_COLUMNS, aware
+    datetimes or NaT) over the period [start, end) as of ``as_of``, one row of COLUMNS[2:].
+    ``compute`` feeds it rows from the database; the history simulator its own frame."""
+    if df.empty:
+        return pd.DataFrame(columns=list(COLUMNS[2:]))
+    as_of = pd.Timestamp(as_of)
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    t = {c: pd.to_datetime(df[c], utc=True) for c in ("dispatched_at", "handled_at", "due_at", "closed_at")}
+    unit = df["unit"].astype(object).where(df["unit"].notna(), "")  # groupby drops None keys
+    disp = ((t["dispatched_at"] >= start) & (t["dispatched_at"] < end) & (t["dispatched_at"] <= as_of)).to_numpy()
+    due = ((t["due_at"] >= start) & (t["due_at"] < end) & (t["due_at"] <= as_of)).to_numpy()
+    closed = due & (t["closed_at"] <= as_of).to_numpy()
+    on_time = closed & (t["closed_at"] <= t["due_at"]).to_numpy()
+    hours = np.full(len(df), np.nan)
+    if closed.any():
+        hours[closed] = working_hours_vec(t["dispatched_at"][closed], t["closed_at"][closed])
+    facts = pd.DataFrame({
+        "unit": unit.to_numpy(),
+        "dispatched": disp.astype(int),
+        "disposed": (disp & (t["handled_at"] <= as_of).to_numpy()).astype(int),
+        "reworked": (disp & (pd.to_numeric(df["rework_count"]).fillna(0) > 0).to_numpy()).astype(int),
+        "due": due.astype(int),
+        "closed": closed.astype(int),
+        "closed_on_time": on_time.astype(int),
+        "hours": hours,
+    })
+    g = facts.groupby("unit", sort=True)
+    out = g[["dispatched", "disposed", "reworked", "due", "closed", "closed_on_time"]].sum()
+    out["median_hours_to_close"] = g["hours"].median().round(2)
+    out["disposal_rate"] = _rate(out["disposed"], out["dispatched"])
+    out["rework_rate"] = _rate(out["reworked"], out["dispatched"])
+    out["closure_rate"] = _rate(out["closed"], out["due"])
+    out["on_time_rate"] = _rate(out["closed_on_time"], out["due"])
+    return out[list(COLUMNS[2:])]
+
+
 def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).round(4).astype(object).where(den > 0, None)
 
@@ -91,55 +131,21 @@ def compute(engine: Engine, by: str, date_from: date, date_to: date,
     as_of = to_local(as_of) if as_of is not None else datetime.now(TZ)
     unit_col = LEVELS[by]
     unit_sql = f"c.{unit_col}" if unit_col else "NULL::text"
-    # One scan: every case in either cohort, with the facts each indicator needs as of as_of.
+    # One scan: every case in either cohort, with the facts the indicators need.
     sql = sa.text(f"""
-        SELECT {unit_sql} AS unit,
-               (c.dispatched_at >= :start AND c.dispatched_at < :end AND c.dispatched_at <= :as_of) AS in_dispatched,
-               (c.handled_at IS NOT NULL AND c.handled_at <= :as_of) AS disposed,
-               (c.rework_count > 0) AS reworked,
-               (c.due_at >= :start AND c.due_at < :end AND c.due_at <= :as_of) AS in_due,
-               CASE WHEN c.closed_at <= :as_of THEN c.closed_at END AS closed_at,
-               c.dispatched_at, c.due_at
+        SELECT {unit_sql} AS unit, c.dispatched_at, c.handled_at, c.rework_count, c.due_at, c.closed_at
         FROM cases c
         WHERE (c.dispatched_at >= :start AND c.dispatched_at < :end)
            OR (c.due_at >= :start AND c.due_at < :end)
     """)
     with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(sql, {"start": start, "end": end, "as_of": as_of}).mappings().all(),
-                          columns=["unit", "in_dispatched", "disposed", "reworked", "in_due", "closed_at",
-                                   "dispatched_at", "due_at"])
-    if df.empty:
+        df = pd.DataFrame(conn.execute(sql, {"start": start, "end": end}).mappings().all(), columns=FACT_COLUMNS)
+    out = indicators(df, start, end, as_of)
+    if out.empty:
         return []
-    df["unit"] = df["unit"].astype(object).where(df["unit"].notna(), "")  # groupby drops None keys
-    disp = df["in_dispatched"].astype(bool)
-    due = df["in_due"].astype(bool)
-    closed = due & df["closed_at"].notna()
-    closed_at = pd.to_datetime(df["closed_at"], utc=True)
-    due_at = pd.to_datetime(df["due_at"], utc=True)
-    on_time = closed & (closed_at <= due_at).fillna(False)
-    hours = np.full(len(df), np.nan)
-    if closed.any():
-        hours[closed.to_numpy()] = working_hours_vec(df.loc[closed, "dispatched_at"], df.loc[closed, "closed_at"])
-    facts = pd.DataFrame({
-        "unit": df["unit"],
-        "dispatched": disp.astype(int),
-        "disposed": (disp & df["disposed"].astype(bool)).astype(int),
-        "reworked": (disp & df["reworked"].astype(bool)).astype(int),
-        "due": due.astype(int),
-        "closed": closed.astype(int),
-        "closed_on_time": on_time.astype(int),
-        "hours": hours,
-    })
-    g = facts.groupby("unit", sort=True)
-    out = g[["dispatched", "disposed", "reworked", "due", "closed", "closed_on_time"]].sum()
-    out["median_hours_to_close"] = g["hours"].median().round(2)
-    out["disposal_rate"] = _rate(out["disposed"], out["dispatched"])
-    out["rework_rate"] = _rate(out["reworked"], out["dispatched"])
-    out["closure_rate"] = _rate(out["closed"], out["due"])
-    out["on_time_rate"] = _rate(out["closed_on_time"], out["due"])
     names = _names(engine, by)
     rows = []
-    for unit, rec in out.reset_index().set_index("unit").to_dict("index").items():
+    for unit, rec in out.to_dict("index").items():
         key = unit or None
         row = {"unit": key, "name": names.get(key) if key or by == "city" else "(outside any grid)"}
         for col in COLUMNS[2:]:

@@ -28,7 +28,6 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     token_expire_minutes: int = 12 * 60
     max_body_bytes: int = 10 * 1024 * 1024
-    max_items_limit: int = 10_000
     host: str = "127.0.0.1"
     port: int = 8000
     # uvicorn worker processes for ``citygrid serve``; more than one spreads requests over the
@@ -38,6 +37,10 @@ class Settings(BaseSettings):
     threads: int = 4
     # 天地图 key (``CITYGRID_TIANDITU_KEY``): with none, the portal offers no Tianditu basemap.
     tianditu_key: str | None = None
+    # The city's own work calendar (JSON or CSV) for years chinesecalendar does not know.
+    calendar_file: Path | None = None
+    # Where synthesized loudspeaker audio is kept; default <state_dir>/drone_audio.
+    audio_dir: Path | None = None
     # Open311 intake rate limits (POST /open311/v2/requests.json), sliding window of
     # ``open311_rate_window_s`` seconds; over a limit the answer is 429 with Retry-After.
     # Per device_id and per api_key (tight), per client address (looser: many phones share a NAT).
@@ -60,4 +63,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
     return Settings()

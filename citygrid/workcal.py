@@ -227,6 +227,8 @@ class WorkCalendar:
 
 @lru_cache(maxsize=1)
 def default_calendar() -> WorkCalendar:
-    """The shared calendar; CITYGRID_CALENDAR_FILE names an optional city file."""
-    path = os.environ.get(CALENDAR_FILE_ENV)
+    """The shared calendar; the setting CITYGRID_CALENDAR_FILE names an optional city file."""
+    from citygrid.settings import Settings
+
+    path = Settings().calendar_file  # read afresh: the calendar itself is cached here
     return WorkCalendar.from_file(path) if path else WorkCalendar()

@@ -2,8 +2,6 @@
 loaded from PostGIS or built from in-memory layers (tests, benchmarks)."""
 from __future__ import annotations
 
-import threading
-import time as _time
 
 import shapely
 import sqlalchemy as sa
@@ -11,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from drone import fleet
 from drone.model import Airframe, Application, Context, Crowd, Station, Zone, parse_busy_hours, xy
+from citygrid.cache import Cache
 from gis.crs import METRIC, to_m
 
 CROWD_KINDS = ("market", "night_market")
@@ -36,20 +35,15 @@ def from_layers(layers: dict, applications: list[Application] | None = None) -> 
     return Context(zones, crowds, list(applications or []), stations, frames)
 
 
-_STATIC: dict[str, tuple[float, Context]] = {}
-_LOCK = threading.Lock()
-STATIC_TTL_S = 60.0
+# zones and crowds come from the layers, stations and airframes from `drone seed`
+STATIC = Cache("drone planning context", ttl_s=60.0)
 
 
 def load(engine: Engine, *, fresh: bool = False) -> Context:
-    """Zones, crowds and fleet (cached a minute per database) plus the current applications."""
-    key = str(engine.url)
-    with _LOCK:
-        hit = _STATIC.get(key)
-        if fresh or hit is None or _time.monotonic() - hit[0] > STATIC_TTL_S:
-            hit = (_time.monotonic(), _load_static(engine))
-            _STATIC[key] = hit
-        base = hit[1]
+    """Zones, crowds and fleet (``citygrid.cache`` policy) plus the current applications."""
+    if fresh:
+        STATIC.clear()
+    base = STATIC.get(str(engine.url), lambda: _load_static(engine))
     ctx = Context(base.zones, base.crowds, load_applications(engine), base.stations, base.airframes,
                   base._cache)
     return ctx
@@ -88,5 +82,5 @@ def load_applications(engine: Engine) -> list[Application]:
 
 
 def invalidate() -> None:
-    with _LOCK:
-        _STATIC.clear()
+    """Forget the cached context (the fleet changed)."""
+    STATIC.clear()

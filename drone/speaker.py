@@ -6,7 +6,6 @@ the WAV header. A template is usable only once a commander has approved it (dron
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import string
 import subprocess
@@ -122,9 +121,11 @@ def wav_duration(path: str | Path) -> float:
 
 
 def audio_dir() -> Path:
+    """The folder synthesized audio is kept in (setting CITYGRID_AUDIO_DIR), created if needed."""
     from citygrid.settings import get_settings
 
-    d = Path(os.environ.get("CITYGRID_AUDIO_DIR") or get_settings().state_dir / "drone_audio")
+    settings = get_settings()
+    d = Path(settings.audio_dir or settings.state_dir / "drone_audio")
     d.mkdir(parents=True, exist_ok=True)
     return d
 

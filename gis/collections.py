@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from citygrid.cache import Cache
 from citygrid.catalog import BY_ID, CATALOG, Collection
 from citygrid.errors import InvalidInput, NotFound
 from citygrid.workcal import TZ as SHANGHAI
@@ -77,20 +78,20 @@ def _columns(engine: Engine, coll: Collection) -> list[str]:
     return _table_columns(engine, coll.table)
 
 
-_COLUMN_CACHE: dict[tuple[str, str], list[str]] = {}
+TABLE_COLUMNS = Cache("table columns", ttl_s=60.0)
 
 
 def _table_columns(engine: Engine, table: str) -> list[str]:
-    key = (str(engine.url), table)
-    if key not in _COLUMN_CACHE:
+    def read() -> list[str]:
         with engine.connect() as conn:
             cols = conn.execute(sa.text(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = :t "
                 "AND table_schema = 'public' ORDER BY ordinal_position"), {"t": table}).scalars().all()
         if not cols:
             raise NotFound(f"collection table {table!r} does not exist (run `citygrid db migrate`)")
-        _COLUMN_CACHE[key] = list(cols)
-    return _COLUMN_CACHE[key]
+        return list(cols)
+
+    return TABLE_COLUMNS.get((str(engine.url), table), read)
 
 
 def property_columns(engine: Engine, coll: Collection, staff: bool) -> list[str]:

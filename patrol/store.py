@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from citygrid import vocab
 from citygrid.db.schema import departments, officers, patrols, users
+from citygrid.cache import Cache
 from citygrid.catalog import BY_ID
 from citygrid.errors import Forbidden, InvalidInput, NotFound
 from citygrid.idempotency import run_once
@@ -356,21 +357,20 @@ def add_fixes(engine: Engine, patrol_id: int, *, device_id: str, coord_sys: str,
 
 # --- stop: clean, measure, store the track -------------------------------------------------
 
-_GRID_CACHE: dict = {}
+GRID_INDEX = Cache("patrol grid index", ttl_s=60.0)
 
 
 def grid_index(conn: Connection):
-    """UnitIndex over the grids table, cached until the grids change."""
+    """UnitIndex over the grids table (``citygrid.cache`` policy: emptied when layers load)."""
     import geopandas as gpd
 
     from gis.location import UnitIndex
 
-    key = (str(conn.engine.url), *conn.execute(sa.text("SELECT count(*), max(code) FROM grids")).one())
-    if key not in _GRID_CACHE:
+    def build():
         frame = gpd.read_postgis("SELECT code, county_code, geom FROM grids", conn, geom_col="geom")
-        _GRID_CACHE.clear()
-        _GRID_CACHE[key] = UnitIndex.from_frame(frame)
-    return _GRID_CACHE[key]
+        return UnitIndex.from_frame(frame)
+
+    return GRID_INDEX.get(str(conn.engine.url), build)
 
 
 def _measure(conn: Connection, fixes: pd.DataFrame, params=None) -> tuple[pd.DataFrame, dict]:

@@ -2,8 +2,6 @@
 so the grid choropleth needs one small JSON instead of the case points."""
 from __future__ import annotations
 
-import threading
-import time
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
@@ -13,6 +11,7 @@ from sqlalchemy.engine import Engine
 from api.deps import get_engine
 from api.routing import JSONRoute
 from citygrid import vocab
+from citygrid.cache import Cache
 from gis import collections as gc
 
 router = APIRouter(prefix="/api/portal", tags=["portal"], route_class=JSONRoute)
@@ -21,8 +20,7 @@ _CLOSED = ", ".join(f"'{s}'" for s in vocab.CLOSED_STATES)
 # Counts over the whole case table take ~0.2 s at 191,000 cases: several commanders opening
 # the portal within a few seconds share one computation. Short, so the map stays current.
 CACHE_SECONDS = 15.0
-_cache: dict[tuple[str, str | None], tuple[float, dict]] = {}
-_lock = threading.Lock()
+GRID_STATS = Cache("portal grid stats", ttl_s=CACHE_SECONDS)
 
 
 def _compute(engine: Engine, datetime: str | None) -> dict:
@@ -66,13 +64,5 @@ def grid_stats(datetime: str | None = Query(None, description="RFC 3339 instant 
     its community's name and open cases. Aggregates only (no personal data): open to all
     readers. Cached for 15 s per period."""
     gc.parse_datetime(datetime)  # refuse a malformed period before the cache
-    key = (str(engine.url), datetime)
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(key)
-        if hit is None or now - hit[0] > CACHE_SECONDS:
-            hit = (now, _compute(engine, datetime))
-            _cache[key] = hit
-            for k in [k for k, v in _cache.items() if now - v[0] > CACHE_SECONDS]:
-                _cache.pop(k, None)
-    return JSONResponse(hit[1], headers={"Cache-Control": f"max-age={int(CACHE_SECONDS)}"})
+    stats = GRID_STATS.get((str(engine.url), datetime), lambda: _compute(engine, datetime))
+    return JSONResponse(stats, headers={"Cache-Control": f"max-age={int(CACHE_SECONDS)}"})

@@ -781,29 +781,20 @@ def assign_locations(frame: pd.DataFrame, locator, posts: dict | None = None,
 
 
 def kpis(frame: pd.DataFrame, date_from: date, date_to: date, as_of=None) -> dict:
-    """City-wide KPIs of a case frame with ``cases.kpi``'s definitions (cohorts by
-    first dispatch and by deadline within [date_from, date_to], facts as of ``as_of``),
-    computed in process; the tests check it against ``kpi.compute`` on the loaded rows."""
-    tz = "Asia/Shanghai"
-    start = pd.Timestamp(date_from, tz=tz)
-    end = pd.Timestamp(date_to, tz=tz) + pd.Timedelta(days=1)
-    as_of = pd.Timestamp(as_of).tz_convert(tz) if as_of is not None else pd.Timestamp.now(tz=tz)
-    disp_at, due_at = frame["dispatched_at"], frame["due_at"]
-    dispatched = ((disp_at >= start) & (disp_at < end) & (disp_at <= as_of)).to_numpy()
-    disposed = dispatched & (frame["handled_at"] <= as_of).to_numpy()
-    reworked = dispatched & (frame["rework_count"] > 0).to_numpy()
-    due = ((due_at >= start) & (due_at < end) & (due_at <= as_of)).to_numpy()
-    closed = due & (frame["closed_at"] <= as_of).to_numpy()
-    on_time = closed & (frame["closed_at"] <= due_at).to_numpy()
+    """City-wide KPIs of a case frame through ``cases.kpi.indicators`` (the same definitions
+    ``kpi.compute`` applies to the database), computed in process; the tests check both agree
+    on the loaded rows."""
+    from cases import kpi
 
-    def rate(a, b):
-        return round(int(a.sum()) / int(b.sum()), 4) if b.sum() else None
-
-    return {"dispatched": int(dispatched.sum()), "disposed": int(disposed.sum()),
-            "disposal_rate": rate(disposed, dispatched), "reworked": int(reworked.sum()),
-            "rework_rate": rate(reworked, dispatched), "due": int(due.sum()), "closed": int(closed.sum()),
-            "closure_rate": rate(closed, due), "closed_on_time": int(on_time.sum()),
-            "on_time_rate": rate(on_time, due)}
+    start, end = kpi.period_bounds(date_from, date_to)
+    as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz="Asia/Shanghai")
+    facts = frame.assign(unit="")[kpi.FACT_COLUMNS]
+    row = kpi.indicators(facts, start, end, as_of)
+    if row.empty:
+        return {}
+    rec = row.iloc[0].to_dict()
+    return {k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else
+                int(v) if isinstance(v, (int, np.integer)) else float(v)) for k, v in rec.items()}
 
 
 def write_cases(frame: pd.DataFrame, path) -> None:

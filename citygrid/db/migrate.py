@@ -6,6 +6,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from citygrid.cache import invalidate_all
 from citygrid.db.engine import bootstrap
 from citygrid.settings import Settings
 
@@ -20,5 +21,7 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def migrate(settings: Settings, revision: str = "head") -> None:
+    """Create roles and database if needed, then upgrade the schema to ``revision``."""
     bootstrap(settings)
     command.upgrade(alembic_config(settings), revision)
+    invalidate_all()  # cached table columns may have changed

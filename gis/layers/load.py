@@ -6,6 +6,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from citygrid.cache import invalidate_all
 from citygrid.db.schema import REFERENCE_TABLES
 
 # Tables whose geometry column is MULTIPOLYGON: single polygons are promoted by ST_Multi.
@@ -26,7 +27,8 @@ def _rows(name: str, frame: gpd.GeoDataFrame) -> list[dict]:
 
 
 def load_layers(engine: Engine, layers: dict[str, gpd.GeoDataFrame]) -> dict[str, int]:
-    """Replace the named layers' rows; return the row count per layer."""
+    """Replace the named layers' rows; return the row count per layer. Every in-memory cache
+    is emptied once they are committed (``citygrid.cache``)."""
     counts = {}
     with engine.begin() as conn:
         for name, frame in layers.items():
@@ -45,4 +47,5 @@ def load_layers(engine: Engine, layers: dict[str, gpd.GeoDataFrame]) -> dict[str
                     f"({', '.join(':' + c for c in cols)}, {geom})"
                 ), rows)
             counts[name] = len(rows)
+    invalidate_all()
     return counts
