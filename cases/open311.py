@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from citygrid import vocab
 from cases.intake import service_notice
 from cases.records import local
+from citygrid.db.where import Where
 from citygrid.errors import InvalidInput, NotFound
 from citygrid.workcal import TZ
 
@@ -168,11 +169,9 @@ def list_requests(engine: Engine, *, service_codes: list[str] | None = None, sta
         problems.append({"where": "page", "problem": "must be >= 1"})
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         problems.append({"where": "page_size", "problem": f"must be between 1 and {MAX_PAGE_SIZE}"})
-    params: dict = {"limit": page_size, "offset": (page - 1) * page_size}
-    where = []
+    where = Where()
     if ids:
-        where.append("c.service_request_id = ANY(:ids)")
-        params["ids"] = [i.strip().upper() for i in ids]
+        where.add("c.service_request_id = ANY(:?)", [i.strip().upper() for i in ids])
     else:
         now = now or datetime.now(TZ)
         end = end or (start + MAX_SPAN if start is not None and start + MAX_SPAN < now else now)
@@ -182,22 +181,21 @@ def list_requests(engine: Engine, *, service_codes: list[str] | None = None, sta
         elif end - start > MAX_SPAN:
             problems.append({"where": "end_date", "problem": f"the span from start_date to end_date is "
                              f"{(end - start).days} days; at most 90 days may be asked for"})
-        where += ["c.reported_at >= :start", "c.reported_at <= :end"]
-        params.update(start=start, end=end)
+        where.period("c.reported_at", start, end, end_inclusive=True)
         if service_codes:
             unknown = [c for c in service_codes if c not in vocab.CATEGORIES]
             if unknown:
                 problems.append({"where": "service_code", "problem": f"unknown service_code {unknown[0]!r}"})
-            where.append("c.category = ANY(:codes)")
-            params["codes"] = service_codes
+            where.add("c.category = ANY(:?)", service_codes)
         if status:
             if status not in ("open", "closed"):
                 problems.append({"where": "status", "problem": "status is open or closed"})
             closed = ", ".join(f"'{s}'" for s in vocab.CLOSED_STATES)
-            where.append(f"c.status {'' if status == 'closed' else 'NOT '}IN ({closed})")
+            where.add(f"c.status {'' if status == 'closed' else 'NOT '}IN ({closed})")
     if problems:
         raise InvalidInput("; ".join(f"{p['where']}: {p['problem']}" for p in problems), problems)
-    sql = f"{_REQUEST_SQL} WHERE {' AND '.join(where)} ORDER BY c.reported_at DESC, c.id DESC LIMIT :limit OFFSET :offset"
+    sql = f"{_REQUEST_SQL} {where.sql()} ORDER BY c.reported_at DESC, c.id DESC LIMIT :limit OFFSET :offset"
+    params = {**where.params, "limit": page_size, "offset": (page - 1) * page_size}
     with engine.connect() as conn:
         rows = conn.execute(sa.text(sql), params).mappings().all()
     return [format_request(r) for r in rows]

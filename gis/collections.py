@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from citygrid.cache import Cache
+from citygrid.db.where import Where
 from citygrid.catalog import BY_ID, CATALOG, Collection
 from citygrid.errors import InvalidInput, NotFound
 from citygrid.workcal import TZ as SHANGHAI
@@ -229,27 +230,17 @@ def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] 
 def where_clause(coll: Collection, props: list[str], *, bbox=None, datetime_range=None,
                  filters: dict[str, str] | None = None) -> tuple[str, dict]:
     """The WHERE shared by items and tiles: bbox (CRS84), datetime and property equality."""
-    where, params = [], {}
-    if coll.where:
-        where.append(coll.where)
+    w = Where(*([coll.where] if coll.where else []))
     if bbox is not None:
-        where.append("t.geom && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326) "
-                     "AND ST_Intersects(t.geom, ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326))")
-        params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
+        w.add("t.geom && ST_MakeEnvelope(:?, :?, :?, :?, 4326) "
+              "AND ST_Intersects(t.geom, ST_MakeEnvelope(:?, :?, :?, :?, 4326))", *bbox, *bbox)
     if datetime_range is not None and coll.datetime_column:
-        start, stop = datetime_range
-        if start is not None:
-            where.append(f"t.\"{coll.datetime_column}\" >= :dt_start")
-            params["dt_start"] = start
-        if stop is not None:
-            where.append(f"t.\"{coll.datetime_column}\" <= :dt_stop")
-            params["dt_stop"] = stop
-    for i, (name, value) in enumerate((filters or {}).items()):
+        w.period(f't."{coll.datetime_column}"', *datetime_range, end_inclusive=True)
+    for name, value in (filters or {}).items():
         if name not in props:
             raise InvalidInput(f"unknown property {name!r} for {coll.id}; queryable: {', '.join(props)}")
-        where.append(f"t.\"{name}\"::text = :f{i}")
-        params[f"f{i}"] = value
-    return ("WHERE " + " AND ".join(where)) if where else "", params
+        w.add(f't."{name}"::text = :?', value)
+    return w.sql(), w.params
 
 
 def _geometry_sql(crs: str) -> str:

@@ -20,6 +20,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from citygrid.db.where import Where
 from citygrid.errors import InvalidInput, NotFound
 from citygrid.vocab import CLOSED_STATES
 
@@ -30,17 +31,9 @@ PIECE_M = 10.0  # streets are cut into pieces of at most this length for the cov
 
 def _filters(campaign=None, start: datetime | None = None, end: datetime | None = None,
              alias: str = "p") -> tuple[str, dict]:
-    where, params = [f"{alias}.status = 'stopped'"], {}
-    if campaign is not None:
-        where.append(f"{alias}.campaign = :campaign")
-        params["campaign"] = campaign
-    if start is not None:
-        where.append(f"{alias}.started_at >= :start")
-        params["start"] = start
-    if end is not None:
-        where.append(f"{alias}.started_at < :end")
-        params["end"] = end
-    return " AND ".join(where), params
+    w = Where(f"{alias}.status = 'stopped'").add_if(campaign, f"{alias}.campaign = :?")
+    w.period(f"{alias}.started_at", start, end)
+    return w.joined(), w.params
 
 
 def mileage(engine: Engine, by: str, *, campaign: str | None = None, start: datetime | None = None,

@@ -75,3 +75,19 @@ def test_helpers_are_not_installed_with_the_package(package):
 
     include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
     assert not any(pattern.split("*")[0] == package for pattern in include)
+
+
+def test_where_binds_every_value_and_skips_absent_ones(engine):
+    import sqlalchemy as sa
+
+    from citygrid.db.where import Where
+
+    w = Where("s.v > 0").add_if(None, "s.v = :?").add("s.v = ANY(:?)", [1, 2, 3]).period("s.t", 1, 3)
+    assert w.sql() == "WHERE s.v > 0 AND s.v = ANY(:w0) AND s.t >= :w1 AND s.t < :w2"
+    sql = f"SELECT s.v FROM (VALUES (1, 1), (2, 2), (3, 3), (4, 1)) s(v, t) {w.sql()} ORDER BY s.v"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(sql), w.params).scalars().all() == [1, 2]
+    inclusive = Where().period("s.t", None, 3, end_inclusive=True)
+    assert inclusive.sql() == "WHERE s.t <= :w0" and Where().sql() == "" and Where().joined() == "TRUE"
+    with pytest.raises(ValueError):
+        Where().add("a = :? AND b = :?", 1)

@@ -12,6 +12,7 @@ from api.deps import get_engine
 from api.routing import JSONRoute
 from citygrid import vocab
 from citygrid.cache import Cache
+from citygrid.db.where import Where
 from gis import collections as gc
 
 router = APIRouter(prefix="/api/portal", tags=["portal"], route_class=JSONRoute)
@@ -25,13 +26,8 @@ GRID_STATS = Cache("portal grid stats", ttl_s=CACHE_SECONDS)
 
 def _compute(engine: Engine, datetime: str | None) -> dict:
     rng = gc.parse_datetime(datetime) or (None, None)
-    cond, params = ["(c.grid_code IS NOT NULL OR c.post_code IS NOT NULL)"], {}
-    if rng[0] is not None:
-        cond.append("c.reported_at >= :start")
-        params["start"] = rng[0]
-    if rng[1] is not None:
-        cond.append("c.reported_at <= :stop")
-        params["stop"] = rng[1]
+    where = Where("(c.grid_code IS NOT NULL OR c.post_code IS NOT NULL)")
+    where.period("c.reported_at", *rng, end_inclusive=True)
     with engine.connect() as conn:
         counts: dict = {}
         if sa.inspect(conn).has_table("cases"):
@@ -39,8 +35,8 @@ def _compute(engine: Engine, datetime: str | None) -> dict:
             rows = conn.execute(sa.text(f"""
                 SELECT c.grid_code, c.post_code, GROUPING(c.grid_code) AS by_post, count(*) AS n,
                        count(*) FILTER (WHERE c.status NOT IN ({_CLOSED})) AS open
-                FROM cases c WHERE {' AND '.join(cond)}
-                GROUP BY GROUPING SETS ((c.grid_code), (c.post_code))"""), params).all()
+                FROM cases c {where.sql()}
+                GROUP BY GROUPING SETS ((c.grid_code), (c.post_code))"""), where.params).all()
             for r in rows:
                 key = ("post", r.post_code) if r.by_post else ("grid", r.grid_code)
                 counts[key] = (r.n, r.open)

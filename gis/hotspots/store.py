@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from citygrid import vocab
 from citygrid.db.schema import hotspots as hotspots_table
 from citygrid.catalog import BY_ID
+from citygrid.db.where import Where
 
 HOTSPOTS_COLLECTION = BY_ID[vocab.HOTSPOTS]
 STORED = ("unit_id", "count", "density_per_km2", "statistic", "p_value", "gi_bin", "pattern",
@@ -23,24 +24,15 @@ STORED = ("unit_id", "count", "density_per_km2", "statistic", "p_value", "gi_bin
 
 def read_cases(engine: Engine, category: str | None = None, start=None, end=None) -> tuple:
     """Located cases (category, reported_at, point) and the grids, filtered in SQL."""
-    where, params = ["geom IS NOT NULL"], {}
-    if category:
-        where.append("category = :category")
-        params["category"] = category
-    if start is not None:
-        where.append("reported_at >= :start")
-        params["start"] = start
-    if end is not None:
-        where.append("reported_at < :end")
-        params["end"] = end
+    where = Where("geom IS NOT NULL").add_if(category or None, "category = :?").period("reported_at", start, end)
     with engine.connect() as conn:
         if not sa.inspect(conn).has_table("cases"):
             from citygrid.errors import NotFound
 
             raise NotFound("no cases table in the database (run `citygrid db migrate`)")
         cases = gpd.read_postgis(
-            sa.text(f"SELECT category, reported_at, geom FROM cases WHERE {' AND '.join(where)}"),
-            conn, geom_col="geom", params=params)
+            sa.text(f"SELECT category, reported_at, geom FROM cases {where.sql()}"),
+            conn, geom_col="geom", params=where.params)
         grids = gpd.read_postgis("SELECT code, area_km2, geom FROM grids ORDER BY code", conn, geom_col="geom")
     return cases, grids.rename_geometry("geometry")
 
