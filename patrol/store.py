@@ -39,6 +39,7 @@ from citygrid import vocab
 from citygrid.db.schema import departments, officers, patrols, users
 from citygrid.cache import Cache
 from citygrid.catalog import BY_ID
+from citygrid.db.copy import fixed_width_stream, pg_timestamps
 from citygrid.errors import Forbidden, InvalidInput, NotFound
 from citygrid.idempotency import run_once
 from citygrid.workcal import TZ
@@ -57,9 +58,9 @@ START_SCOPE = "patrols.start"
 
 FIX_COLUMNS = ("patrol_id", "device_id", "t", "lon", "lat", "orig_lon", "orig_lat", "coord_sys",
                "accuracy_m", "speed_mps")
-# The temp table is all fixed-width so a batch is binary COPY rows built by one numpy
-# structured array: device ids travel as indexes into a parameter array, the frame as its
-# index in COORD_SYSTEMS, missing accuracy/speed as NaN (NULLIF'd back to NULL in SQL).
+# The temp table is all fixed-width binary COPY fields: device ids travel as indexes into a
+# parameter array, the frame as its index in COORD_SYSTEMS, missing accuracy/speed as NaN
+# (NULLIF'd back to NULL in SQL).
 _TEMP_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS patrol_fixes_in (patrol_id int8, dev int4, t timestamptz, "
     "lon float8, lat float8, orig_lon float8, orig_lat float8, cs int2, accuracy_m float8, "
@@ -73,45 +74,32 @@ _INSERT_SQL = (
     # the inner join is the foreign key: every fix belongs to a patrol that exists
     "FROM patrol_fixes_in f JOIN patrols p ON p.id = f.patrol_id "
     "ON CONFLICT (device_id, t) DO NOTHING")
-_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC in Unix microseconds
 _F8 = ("lon", "lat", "orig_lon", "orig_lat")
-_ROW = np.dtype([("n", ">i2"),
-                 ("l_pid", ">i4"), ("patrol_id", ">i8"), ("l_dev", ">i4"), ("dev", ">i4"),
-                 ("l_t", ">i4"), ("t", ">i8"),
-                 *[x for c in _F8 for x in ((f"l_{c}", ">i4"), (c, ">f8"))],
-                 ("l_cs", ">i4"), ("cs", ">i2"),
-                 ("l_acc", ">i4"), ("accuracy_m", ">f8"), ("l_spd", ">i4"), ("speed_mps", ">f8")])
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
-_COPY_TRAILER = b"\xff\xff"
 
 
 def copy_rows(frame: pd.DataFrame) -> tuple[bytes, list[str]]:
-    """Binary COPY stream for patrol_fixes_in and the device ids it refers to (vectorised)."""
-    n = len(frame)
-    rows = np.empty(n, dtype=_ROW)
-    rows["n"] = 10
-    for field, size in (("l_pid", 8), ("l_dev", 4), ("l_t", 8), ("l_cs", 2), ("l_acc", 8), ("l_spd", 8),
-                        *[(f"l_{c}", 8) for c in _F8]):
-        rows[field] = size
-    rows["patrol_id"] = frame["patrol_id"].to_numpy(dtype=np.int64)
+    """Binary COPY stream for patrol_fixes_in and the device ids it refers to (vectorised,
+    through the one encoder, ``citygrid.db.copy``)."""
     # factorize, then look up the few distinct values: no per-row string work
     dev_codes, devices = pd.factorize(frame["device_id"])
-    rows["dev"] = dev_codes + 1  # SQL arrays count from 1
-    t = frame["t"]
-    if not isinstance(t.dtype, pd.DatetimeTZDtype):
-        t = pd.to_datetime(t, utc=True)
-    rows["t"] = t.dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]").astype(np.int64) - _PG_EPOCH_US
-    for c in _F8:
-        rows[c] = frame[c].to_numpy(dtype=float)
     cs_codes, systems = pd.factorize(frame["coord_sys"])
     known = {name: i for i, name in enumerate(COORD_SYSTEMS)}
     lookup = np.array([known.get(str(x).lower(), -1) for x in systems], dtype=np.int16)
     if (lookup < 0).any():
         raise InvalidInput("unknown coord_sys in the fixes", [{"where": "coord_sys", "problem": "unknown"}])
-    rows["cs"] = lookup[cs_codes] + 1
-    rows["accuracy_m"] = frame["accuracy_m"].to_numpy(dtype=float) if "accuracy_m" in frame else np.nan
-    rows["speed_mps"] = frame["speed_mps"].to_numpy(dtype=float) if "speed_mps" in frame else np.nan
-    return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER, [str(d) for d in devices]
+    n = len(frame)
+
+    def floats(name):
+        return frame[name].to_numpy(dtype=float) if name in frame else np.full(n, np.nan)
+
+    t_us, _ = pg_timestamps(frame["t"])  # check_batch / the readers leave no time missing
+    stream = fixed_width_stream([(frame["patrol_id"].to_numpy(dtype=np.int64), ">i8"),
+                                 (dev_codes + 1, ">i4"),  # SQL arrays count from 1
+                                 (t_us, ">i8"),
+                                 *[(floats(c), ">f8") for c in _F8],
+                                 (lookup[cs_codes] + 1, ">i2"),
+                                 (floats("accuracy_m"), ">f8"), (floats("speed_mps"), ">f8")])
+    return stream, [str(d) for d in devices]
 
 
 # --- writing fixes ------------------------------------------------------------------------

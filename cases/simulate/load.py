@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Engine
 
+from citygrid.db.copy import (COPY_SIGNATURE, COPY_TRAILER, encode_rows, ewkb_points, fixed, fixed_field,
+                              null_field, text_field, timestamps)
 from citygrid.errors import Conflict, Forbidden, InvalidInput
-from citygrid.worktable import UTC_OFFSET
 from citygrid.vocab import CASE_STATES, CATEGORY_SLUGS, SOURCES
 
 LOCATION_COLUMNS = ("grid_code", "community_code", "subdistrict_code", "county_code")
@@ -57,121 +57,6 @@ CHUNK_ROWS = 25_000
 
 def copy_columns(attributes: bool = False) -> tuple[str, ...]:
     return COPY_COLUMNS + (("attributes",) if attributes else ())
-
-
-PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC in Unix microseconds
-COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
-COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
-_EWKB_POINT_4326 = np.frombuffer(bytes.fromhex("0101000020E6100000"), dtype=np.uint8)
-
-
-# --- binary COPY, built column-wise ---------------------------------------------------------
-# A row is int16 field count, then per field int32 length (-1: NULL) + payload. Each field is
-# built as whole columns (numpy / Arrow), then Arrow joins the columns row by row in C++
-# (binary_join_element_wise), whose output buffer is exactly the COPY rows back to back.
-
-
-def _binary(n: int, offsets: np.ndarray, data: np.ndarray) -> pa.Array:
-    return pa.Array.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets.astype(np.int64)),
-                                                        pa.py_buffer(np.ascontiguousarray(data))])
-
-
-def _fixed_field(payload: np.ndarray, null: np.ndarray | None = None) -> list[pa.Array]:
-    """Header + payload of a fixed-width field: ``payload`` is (n, width) bytes."""
-    n, w = payload.shape
-    block = np.empty((n, 4 + w), dtype=np.uint8)
-    block[:, :4] = np.frombuffer(np.array([w], dtype=">i4").tobytes(), np.uint8)
-    block[:, 4:] = payload
-    if null is None or not null.any():
-        return [_binary(n, np.arange(0, (4 + w) * (n + 1), 4 + w), block.reshape(-1))]
-    block[null, :4] = 0xFF  # -1: NULL, and no payload
-    keep = np.ones((n, 4 + w), dtype=bool)
-    keep[null, 4:] = False
-    size = np.where(null, 4, 4 + w)
-    offsets = np.zeros(n + 1, np.int64)
-    offsets[1:] = np.cumsum(size)
-    return [_binary(n, offsets, block[keep])]
-
-
-def _fixed(values, dtype: str, null: np.ndarray | None = None) -> list[pa.Array]:
-    arr = np.ascontiguousarray(np.asarray(values).astype(dtype))
-    return _fixed_field(arr.view(np.uint8).reshape(len(arr), -1), null)
-
-
-def _null_field(n: int) -> list[pa.Array]:
-    return [_binary(n, np.arange(0, 4 * (n + 1), 4), np.full(4 * n, 0xFF, np.uint8))]
-
-
-def _dictionary_field(arr: pa.DictionaryArray, prefix: bytes = b"") -> list[pa.Array]:
-    """A text field from dictionary-encoded strings: each distinct value's header + payload
-    is built once, then Arrow takes them row by row (one C++ call)."""
-    values = arr.dictionary.to_pylist()
-    entries = [None if v is None else len(prefix + v.encode()).to_bytes(4, "big") + prefix + v.encode()
-               for v in values]
-    entries.append(b"\xff\xff\xff\xff")  # NULL
-    indices = pc.fill_null(arr.indices.cast(pa.int32()), len(values))
-    table = pa.array([e if e is not None else entries[-1] for e in entries], type=pa.large_binary())
-    return [table.take(indices)]
-
-
-def _text_field(values, prefix: bytes = b"") -> list[pa.Array]:
-    """Header + UTF-8 payload of a text field (None = NULL); ``prefix`` goes before every
-    value (jsonb's version byte)."""
-    if isinstance(values, pa.DictionaryArray):
-        return _dictionary_field(values, prefix)
-    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else \
-        pa.array(values, type=pa.large_string(), from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    n = len(arr)
-    length = pc.binary_length(arr).to_numpy(zero_copy_only=False)
-    null = np.isnan(length) if length.dtype.kind == "f" else np.zeros(n, dtype=bool)
-    length = np.where(null, -1, length + len(prefix)).astype(">i4")
-    header = _binary(n, np.arange(0, 4 * (n + 1), 4), length.view(np.uint8))
-    payload = pc.fill_null(arr, "").cast(pa.large_binary())
-    if prefix:
-        pre = np.frombuffer(prefix, np.uint8)
-        rows = np.where(null, 0, len(prefix))
-        offsets = np.zeros(n + 1, np.int64)
-        offsets[1:] = np.cumsum(rows)
-        return [header, _binary(n, offsets, np.tile(pre, int((~null).sum()))), payload]
-    return [header, payload]
-
-
-def encode_binary(fields: list[list[pa.Array]], n: int) -> bytes:
-    """Rows of binary COPY (no signature/trailer) from encoded fields (see above)."""
-    count = _binary(n, np.arange(0, 2 * (n + 1), 2),
-                    np.tile(np.frombuffer(np.array([len(fields)], dtype=">i2").tobytes(), np.uint8), n))
-    parts = [count] + [a for f in fields for a in f]
-    rows = pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.large_binary()))
-    _, offsets, data = rows.buffers()
-    off = np.frombuffer(offsets, np.int64)[rows.offset:rows.offset + n + 1]
-    return memoryview(data)[off[0]:off[-1]].tobytes()
-
-
-def ewkb_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """EWKB of SRID 4326 points, (n, 25) bytes (vectorised, no GEOS)."""
-    n = len(lon)
-    raw = np.empty((n, 25), dtype=np.uint8)
-    raw[:, :9] = _EWKB_POINT_4326
-    xy = np.empty((n, 2), dtype="<f8")
-    xy[:, 0], xy[:, 1] = lon, lat
-    raw[:, 9:] = xy.view(np.uint8).reshape(n, 16)
-    return raw
-
-
-def _timestamps(col) -> list[pa.Array]:
-    """A timestamptz field from a datetime column, or from int64 local seconds (-1 = NULL)."""
-    if isinstance(col, np.ndarray) and col.dtype.kind == "i":
-        null = col < 0
-        us = (col - UTC_OFFSET) * 1_000_000 - PG_EPOCH_US
-        return _fixed(us, ">i8", null if null.any() else None)
-    s = pd.to_datetime(col)
-    if s.dt.tz is None:  # naive: Shanghai wall time
-        s = s.dt.tz_localize("Asia/Shanghai")
-    us = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    null = np.isnat(us)
-    return _fixed(us.astype(np.int64) - PG_EPOCH_US, ">i8", null if null.any() else None)
 
 
 def _attributes(source) -> np.ndarray:
@@ -207,23 +92,23 @@ def copy_chunk(source, attributes: bool = False) -> bytes:
     lat = np.asarray(source["lat"], dtype=float)
     cols = {}
     for c in TEXT_COLUMNS + LOCATION_COLUMNS + ("post_code",):
-        cols[c] = _text_field(source[c]) if c in source else _null_field(n)
+        cols[c] = text_field(source[c]) if c in source else null_field(n)
     if attributes:
-        cols["attributes"] = _text_field(_attributes(source), prefix=b"\x01")
-    cols["geom"] = _fixed_field(ewkb_points(lon, lat))
+        cols["attributes"] = text_field(_attributes(source), prefix=b"\x01")
+    cols["geom"] = fixed_field(ewkb_points(lon, lat))
     outside = np.asarray(source["outside_grid"], dtype=bool) if "outside_grid" in source \
         else pd.isna(np.asarray(source["grid_code"], dtype=object))
-    cols["outside_grid"] = _fixed(outside, "u1")
+    cols["outside_grid"] = fixed(outside, "u1")
     for c in TIME_COLUMNS:
         if c in source:
-            cols[c] = _timestamps(source[c])
+            cols[c] = timestamps(source[c])
         elif c == "updated_at":
             cols[c] = cols["reported_at"]
         else:
-            cols[c] = _null_field(n)
+            cols[c] = null_field(n)
     rework = np.asarray(source["rework_count"], dtype=np.int64) if "rework_count" in source else np.zeros(n, np.int64)
-    cols["rework_count"] = _fixed(rework, ">i4")
-    return encode_binary([cols[c] for c in copy_columns(attributes)], n)
+    cols["rework_count"] = fixed(rework, ">i4")
+    return encode_rows([cols[c] for c in copy_columns(attributes)], n)
 
 
 def _location_columns(codes: pd.DataFrame, posts: dict | None) -> dict:
