@@ -16,7 +16,6 @@ Rules, in order:
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +29,7 @@ from citygrid.db.schema import case_events, cases
 from citygrid.errors import InvalidInput
 from citygrid.idempotency import run_once
 from citygrid.workcal import TZ
-from gis.crs import COORD_SYSTEMS, looks_swapped, to_wgs84
+from gis.crs import COORD_SYSTEMS, screen_lonlat, to_wgs84
 from gis.location import locate_sql
 
 MAX_DESCRIPTION = 4000
@@ -90,12 +89,13 @@ def validate(report: Report) -> list[dict]:
     if has_lon != has_lat:
         problems.append(_problem("lat" if has_lon else "long", "lat and long must be given together"))
     elif has_lon:
-        # Swapped first: Rizhao read the wrong way round has lat ~119, which is also out of range,
-        # and "swapped" is the message that lets the sender fix it.
-        if math.isfinite(report.lon) and math.isfinite(report.lat) and bool(looks_swapped(report.lon, report.lat)):
+        # Swapped comes first: Rizhao read the wrong way round has lat ~119, which is also out of
+        # range, and "swapped" is the message that lets the sender fix it. Outside the city is
+        # the service area's call (locate_point), finer than a bounding box.
+        screen = screen_lonlat(report.lon, report.lat)
+        if screen.swapped.item():
             problems.append(_problem("long", SWAPPED_MESSAGE.format(lon=report.lon, lat=report.lat)))
-        elif not (math.isfinite(report.lon) and math.isfinite(report.lat)
-                  and abs(report.lon) <= 180 and abs(report.lat) <= 90):
+        elif screen.missing.item() or screen.off_globe.item():
             problems.append(_problem("lat", f"lat {report.lat} / long {report.lon} are not valid coordinates"))
     elif not (report.address_string or "").strip():
         problems.append(_problem("location", "a location is required: lat and long, or address_string"))

@@ -16,6 +16,7 @@ scalar input).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 import pyproj
@@ -247,3 +248,36 @@ def looks_swapped(lon, lat, bounds=RIZHAO_BOUNDS):
     """
     lon, lat = _as_arrays(lon, lat)
     return _in_bounds(lat, lon, bounds) & ~_in_bounds(lon, lat, bounds)
+
+
+@dataclass(frozen=True)
+class LonLatScreen:
+    """What is wrong with each of many lon/lat pairs, as disjoint masks (checked in this order:
+    missing, swapped, off the globe, outside the bounds), and the pairs in WGS84 (0 where not
+    usable). ``ok`` is every pair that passed."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    missing: np.ndarray
+    swapped: np.ndarray
+    off_globe: np.ndarray
+    outside: np.ndarray
+
+    @property
+    def ok(self) -> np.ndarray:
+        return ~(self.missing | self.swapped | self.off_globe | self.outside)
+
+
+def screen_lonlat(lon, lat, coord_sys: str = "wgs84", bounds=RIZHAO_BOUNDS) -> LonLatScreen:
+    """The one check of incoming coordinates (phones, files, reports): non-finite, swapped (a
+    pair that lies in ``bounds`` only when read as lat, lon: named so the sender can fix it),
+    off the globe, or outside ``bounds`` once converted from ``coord_sys`` to WGS84."""
+    lon, lat = _as_arrays(lon, lat)
+    missing = ~(np.isfinite(lon) & np.isfinite(lat))
+    swapped = ~missing & looks_swapped(np.where(missing, 0.0, lon), np.where(missing, 0.0, lat), bounds)
+    off_globe = ~missing & ~swapped & ~check_lonlat(lon, lat)
+    usable = ~(missing | swapped | off_globe)
+    wlon, wlat = to_wgs84(np.where(usable, lon, 0.0), np.where(usable, lat, 0.0), coord_sys)
+    outside = usable & ~_in_bounds(wlon, wlat, bounds)
+    return LonLatScreen(np.where(usable, wlon, 0.0), np.where(usable, wlat, 0.0), missing, swapped, off_globe,
+                        outside)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from citygrid.errors import InvalidInput
-from gis.crs import COORD_SYSTEMS, RIZHAO_BOUNDS, check_lonlat, looks_swapped, to_wgs84
+from gis.crs import COORD_SYSTEMS, screen_lonlat
 
 COLUMNS = ["track_id", "device_id", "t", "lon", "lat", "accuracy_m", "speed_mps"]
 CSV_REQUIRED = ("device_id", "time", "lon", "lat")
@@ -195,9 +195,11 @@ def read_track_file(path, coord_sys: str = "wgs84") -> TrackRead:
             problems.append({"file": str(path), "line": where, "problem": text})
         df = df[~mask]
 
-    bad = df["t"].isna().to_numpy() | ~np.isfinite(df["lon"].to_numpy(float)) | ~np.isfinite(df["lat"].to_numpy(float))
-    drop(bad, "malformed", "unparsable or missing time or coordinates")
-    swapped = looks_swapped(df["lon"], df["lat"])
+    screen = screen_lonlat(df["lon"].to_numpy(float), df["lat"].to_numpy(float), coord_sys)
+    df = df.assign(lon=screen.lon, lat=screen.lat, swapped_=screen.swapped, off_globe_=screen.off_globe,
+                   outside_=screen.outside)
+    drop(df["t"].isna().to_numpy() | screen.missing, "malformed", "unparsable or missing time or coordinates")
+    swapped = df["swapped_"].to_numpy()
     if len(df) and swapped.all():
         lines = ", ".join(df["line"].head(5))
         _refuse(path, f"every fix has latitude and longitude swapped (e.g. {lines}); "
@@ -205,12 +207,8 @@ def read_track_file(path, coord_sys: str = "wgs84") -> TrackRead:
                           {"file": str(path), "line": w, "problem": "lon/lat swapped"}
                           for w in df["line"].head(MAX_PROBLEMS)])
     drop(swapped, "swapped", "lon/lat swapped (lies in Rizhao only when read as lat,lon); dropped")
-    drop(~check_lonlat(df["lon"], df["lat"]), "malformed", "coordinates off the globe")
-    lon, lat = to_wgs84(df["lon"].to_numpy(), df["lat"].to_numpy(), coord_sys)
-    df = df.assign(lon=lon, lat=lat)
-    b = RIZHAO_BOUNDS
-    outside = ~((lon >= b[0]) & (lon <= b[2]) & (lat >= b[1]) & (lat <= b[3]))
-    drop(outside, "outside_rizhao", "outside Rizhao's bounds; dropped")
+    drop(df["off_globe_"].to_numpy(), "malformed", "coordinates off the globe")
+    drop(df["outside_"].to_numpy(), "outside_rizhao", "outside Rizhao's bounds; dropped")
 
     # order and duplicates, per track
     tr, tv = df["track_id"].to_numpy(), df["t"].to_numpy()

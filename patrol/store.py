@@ -43,7 +43,7 @@ from citygrid.db.copy import fixed_width_stream, pg_timestamps
 from citygrid.errors import Forbidden, InvalidInput, NotFound
 from citygrid.idempotency import run_once
 from citygrid.workcal import TZ
-from gis.crs import COORD_SYSTEMS, RIZHAO_BOUNDS, check_lonlat, from_wgs84, looks_swapped, to_wgs84
+from gis.crs import COORD_SYSTEMS, from_wgs84, screen_lonlat
 
 PATROL_TRACKS_COLLECTION = BY_ID[vocab.PATROL_TRACKS]
 
@@ -167,17 +167,13 @@ def check_batch(device_id: str, coord_sys: str, fixes: list[dict],
         for i in np.flatnonzero(mask):
             bad.setdefault(int(i), []).append(text)
 
-    finite = np.isfinite(lon) & np.isfinite(lat)
     flag(t.isna().to_numpy(), "time missing or not ISO 8601")
-    flag(~finite, "lon/lat missing or not a finite number")
-    swapped = finite & looks_swapped(np.where(finite, lon, 0), np.where(finite, lat, 0))
-    flag(swapped, "lon/lat swapped: lies in Rizhao only when read as lat,lon; send lon (about 119) first")
-    globe = check_lonlat(lon, lat)
-    flag(finite & ~swapped & ~globe, "coordinates off the globe")
-    wlon, wlat = to_wgs84(np.where(globe, lon, 0.0), np.where(globe, lat, 0.0), frame_sys)
-    b = RIZHAO_BOUNDS
-    inside = (wlon >= b[0]) & (wlon <= b[2]) & (wlat >= b[1]) & (wlat <= b[3])
-    flag(globe & ~swapped & ~inside, "outside Rizhao")
+    screen = screen_lonlat(lon, lat, frame_sys)
+    flag(screen.missing, "lon/lat missing or not a finite number")
+    flag(screen.swapped, "lon/lat swapped: lies in Rizhao only when read as lat,lon; send lon (about 119) first")
+    flag(screen.off_globe, "coordinates off the globe")
+    flag(screen.outside, "outside Rizhao")
+    wlon, wlat = screen.lon, screen.lat
     flag((np.isfinite(acc) & (acc < 0)) | np.isinf(acc), "accuracy_m must be a finite number >= 0")
     flag((np.isfinite(spd) & (spd < 0)) | np.isinf(spd), "speed_mps must be a finite number >= 0")
     future = (t > pd.Timestamp(now) + FUTURE_SLACK).fillna(False).to_numpy()

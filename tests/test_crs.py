@@ -250,3 +250,18 @@ def test_looks_swapped():
     mask = crs.looks_swapped(np.array([35.4, 119.5, 10.0]), np.array([119.5, 35.4, 10.0]))
     assert mask.tolist() == [True, False, False]
     assert crs.RIZHAO_BOUNDS == (118.5, 34.9, 119.8, 36.2)
+
+
+def test_screen_lonlat_names_each_problem_once():
+    # ok, missing, swapped, off the globe, outside Rizhao, GCJ-02 input inside Rizhao
+    lon = np.array([119.53, np.nan, 35.41, 200.0, 116.40, 119.5361])
+    lat = np.array([35.41, 35.41, 119.53, 35.41, 39.90, 35.4119])
+    s = crs.screen_lonlat(lon, lat)
+    assert s.ok.tolist() == [True, False, False, False, False, True]
+    assert [s.missing[1], s.swapped[2], s.off_globe[3], s.outside[4]] == [True] * 4
+    masks = np.vstack([s.missing, s.swapped, s.off_globe, s.outside])
+    assert (masks.sum(axis=0) == [0, 1, 1, 1, 1, 0]).all()  # disjoint
+    g = crs.screen_lonlat(lon[5:], lat[5:], "gcj02")
+    wlon, wlat = crs.gcj02_to_wgs84(lon[5:], lat[5:])
+    assert g.lon[0] == pytest.approx(wlon[0], abs=1e-9) and g.lat[0] == pytest.approx(wlat[0], abs=1e-9)
+    assert abs(g.lon[0] - lon[5]) > 1e-4  # the shift was applied (hundreds of metres)

@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 from pymavlink import mavwp
 
+from citygrid.errors import InvalidInput
 from citygrid.workcal import TZ
 from drone import context, plan, rules, speaker
 from drone.export import export_file
@@ -168,5 +169,5 @@ def test_export_refuses_a_rule_breaking_plan(ctx, tmp_path):
     p = plan.plan_target(ctx, xy(119.55, 35.44), start=DAY, altitude_m=150)
     with pytest.raises(Exception) as exc:
         export_file(p, ctx, tmp_path / "bad.plan")
-    assert exc.value.status == 422
+    assert isinstance(exc.value, InvalidInput)  # the API answers it 422
     assert not (tmp_path / "bad.plan").exists()

@@ -12,6 +12,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
+from citygrid.errors import InvalidInput
 from citygrid.workcal import TZ
 from drone import context, fleet, plan, rules
 from drone.broadcast import seed_templates
@@ -75,7 +76,7 @@ def test_target_in_airport_area_refused_without_application_accepted_with_one(ct
     assert all(x["zone"] == "ZSRZ-clearance" and f"waypoint {x['waypoint']}" in x["message"] for x in v)
     with pytest.raises(Exception) as exc:
         rules.enforce(p, ctx)
-    assert exc.value.status == 422 and exc.value.problems == v
+    assert isinstance(exc.value, InvalidInput) and exc.value.problems == v
 
     area = shapely.box(*p.route().buffer(500).bounds)
     app = Application("RZ-UAS-2026-0001", area, DAY - timedelta(hours=1), DAY + timedelta(hours=3), "ZSQD ATC")
