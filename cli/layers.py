@@ -8,11 +8,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from citygrid.db.schema import REFERENCE_TABLES
 from citygrid.settings import get_settings
 
 layers_app = typer.Typer(help="Reference layers: build, load, import, export.", no_args_is_help=True)
 console = Console()
-EXPORTED = ("districts", "subdistricts", "communities", "grids", "posts", "roads", "pois", "airspace", "service_area")
+EXPORTED = tuple(REFERENCE_TABLES)  # every reference layer, from the catalog
 
 
 @layers_app.command("load")

@@ -15,29 +15,15 @@ import geopandas as gpd
 from gis.crs import WGS84
 
 from . import admin, airspace, grids, sources, streets
+from citygrid.db.schema import REFERENCE_TABLES
 from gis.crs import to_ll
 
 from .geom import as_multipolygon, km2
 
-COLLECTIONS = ("districts", "subdistricts", "communities", "grids", "posts", "roads",
-               "pois", "airspace", "service_area")
-
-COLUMNS = {
-    "districts": ["code", "name", "name_en", "kind", "source", "generated", "area_km2"],
-    "subdistricts": ["code", "name", "county_code", "kind", "urban_core", "generated",
-                     "area_km2"],
-    "communities": ["code", "name", "subdistrict_code", "county_code", "kind", "has_post",
-                    "grid_code", "generated"],
-    "grids": ["code", "name", "subdistrict_code", "county_code", "leader", "party_branch",
-              "area_km2", "generated"],
-    "posts": ["code", "name", "community_code", "grid_code", "subdistrict_code",
-              "county_code", "opening_hours", "phone", "generated"],
-    "roads": ["id", "name", "kind", "county_code", "length_m", "generated"],
-    "pois": ["id", "name", "kind", "opening_hours", "busy_hours", "county_code", "grid_code",
-             "generated"],
-    "airspace": ["id", "name", "kind", "floor_m", "ceiling_m", "source", "generated"],
-    "service_area": ["name"],
-}
+# What each layer holds is the schema's (citygrid.db.schema.REFERENCE_TABLES, built from the
+# catalog): the layers in that order, each with its table's columns but geom.
+COLLECTIONS = tuple(REFERENCE_TABLES)
+COLUMNS = {name: [c.name for c in table.columns if c.name != "geom"] for name, table in REFERENCE_TABLES.items()}
 
 NAME_SUFFIXES = ("居民委员会", "村民委员会", "村民委会", "居委会", "村委会", "委员会")
 POST_HOURS_DEFAULT = "Mo-Su 08:00-20:00"

@@ -10,7 +10,7 @@ from citygrid.cache import invalidate_all
 from citygrid.db.schema import REFERENCE_TABLES
 
 # Tables whose geometry column is MULTIPOLYGON: single polygons are promoted by ST_Multi.
-_MULTI = {"districts", "subdistricts", "communities", "grids", "airspace", "service_area"}
+_MULTI = {name for name, table in REFERENCE_TABLES.items() if table.c.geom.type.geometry_type == "MULTIPOLYGON"}
 
 
 def _rows(name: str, frame: gpd.GeoDataFrame) -> list[dict]:
