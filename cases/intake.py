@@ -46,6 +46,9 @@ SWAPPED_MESSAGE = ("lat and long look swapped: long={lon}, lat={lat} lies in Riz
 
 @dataclass
 class Report:
+    """One incoming report as intake receives it: category slug, location (lon/lat in
+    ``coord_sys``, or an ``address_string``), what was seen, who sent it and through what.
+    ``reported_at`` None means now, by the server's clock."""
     category: str
     lon: float | None = None
     lat: float | None = None
@@ -110,6 +113,9 @@ def validate(report: Report) -> list[dict]:
 
 
 def service_notice(category: str) -> str:
+    """The bilingual handling promise of ``category`` (Open311 ``service_notice``), e.g.
+    "占道经营: 派遣后2个工作时内处置 / Occupied-road vending: handled within 2 working hours
+    of dispatch"; UnknownCategory for an unknown slug."""
     cat = vocab.category(category)
     unit = "working hours" if cat.limit_unit == vocab.WORKING_HOURS else "working days"
     zh_unit = "个工作时" if cat.limit_unit == vocab.WORKING_HOURS else "个工作日"

@@ -56,6 +56,9 @@ def default_period(date_from: date | None, date_to: date | None, today: date) ->
 
 
 def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """The instants [date_from 00:00, date_to + 1 day 00:00) in Asia/Shanghai. InvalidInput when
+    a date lies outside 1900-2199, the period ends before it starts or spans more than
+    MAX_SPAN_DAYS days."""
     for d in (date_from, date_to):
         if not 1900 <= d.year < 2200:
             raise InvalidInput(f"{d} is outside the years 1900-2199")

@@ -32,6 +32,8 @@ MAX_PAGE_SIZE = 1000
 
 @dataclass(frozen=True)
 class Attribute:
+    """One GeoReport v2 service attribute (a question asked with a report); by default a single
+    choice among ``values``, (key, name) pairs."""
     code: str
     description: str
     datatype: str = "singlevaluelist"
@@ -40,6 +42,7 @@ class Attribute:
     variable: bool = True
 
     def as_dict(self, order: int) -> dict:
+        """The attribute as a GeoReport v2 service-definition entry at 1-based ``order``."""
         return {"variable": self.variable, "code": self.code, "datatype": self.datatype,
                 "required": self.required, "datatype_description": None, "order": order,
                 "description": self.description,
@@ -71,10 +74,13 @@ def _service(cat: vocab.Category) -> dict:
 
 
 def services() -> list[dict]:
+    """GeoReport v2 ``GET services``: one entry per category, in vocabulary order."""
     return [_service(c) for c in vocab.CATEGORIES.values()]
 
 
 def service_definition(code: str) -> dict:
+    """GeoReport v2 ``GET services/{service_code}``: the category's attributes; NotFound for an
+    unknown code."""
     if code not in vocab.CATEGORIES:
         raise NotFound(f"service_code {code!r} not found; valid: {', '.join(vocab.CATEGORY_SLUGS)}")
     return {"service_code": code,
@@ -124,6 +130,8 @@ def _iso(value) -> str | None:
 
 
 def format_request(row) -> dict:
+    """A case row (``_REQUEST_SQL``) as a GeoReport v2 service request, times in Asia/Shanghai;
+    what each field means is in the module docstring."""
     cat = vocab.CATEGORIES.get(row["category"])
     state = row["status"]
     notes = state if not row["last_note"] else f"{state}: {row['last_note']}"
@@ -149,6 +157,8 @@ def format_request(row) -> dict:
 
 
 def parse_datetime(text: str | None, name: str) -> datetime | None:
+    """An ISO 8601 date or datetime (``Z`` allowed; naive = Asia/Shanghai) as an aware datetime;
+    None when empty. InvalidInput names the parameter ``name`` when it does not parse."""
     if text is None or text == "":
         return None
     try:
@@ -202,6 +212,8 @@ def list_requests(engine: Engine, *, service_codes: list[str] | None = None, sta
 
 
 def get_request(engine: Engine, service_request_id: str) -> list[dict]:
+    """GeoReport v2 ``GET requests/{id}``: the case with that service_request_id (any letter
+    case) in a one-element list, as the spec has it; NotFound when there is none."""
     with engine.connect() as conn:
         row = conn.execute(sa.text(f"{_REQUEST_SQL} WHERE c.service_request_id = :sid"),
                            {"sid": service_request_id.strip().upper()}).mappings().first()

@@ -35,6 +35,8 @@ def local(value: Any) -> Any:
 
 
 def to_dict(row, staff: bool) -> dict:
+    """A case row as a dict, datetimes in Asia/Shanghai; without ``staff`` the reporter's personal
+    columns (PERSONAL_COLUMNS) are left out."""
     out = {k: local(v) for k, v in dict(row).items()}
     if not staff:
         for name in PERSONAL_COLUMNS:
@@ -53,6 +55,8 @@ def case_ref_clause(ref: int | str) -> tuple[str, dict]:
 
 
 def fetch_case(conn: Connection, ref: int | str, *, staff: bool = True, now: datetime | None = None) -> dict:
+    """One case by numeric id or RZ- number, read on ``conn``, with ``overdue`` as of ``now``
+    (default: now); personal columns only for ``staff``. NotFound when there is no such case."""
     clause, params = case_ref_clause(ref)
     row = conn.execute(sa.text(f"{SELECT_SQL} WHERE {clause}"),
                        {**params, "now": now or datetime.now(TZ)}).mappings().first()
@@ -62,6 +66,8 @@ def fetch_case(conn: Connection, ref: int | str, *, staff: bool = True, now: dat
 
 
 def get_case(engine: Engine, ref: int | str, *, staff: bool = True, with_events: bool = False) -> dict:
+    """One case (see ``fetch_case``); ``with_events`` adds its workflow events in time order, the
+    acting user shown to staff only."""
     with engine.connect() as conn:
         case = fetch_case(conn, ref, staff=staff)
         if with_events:

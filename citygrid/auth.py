@@ -16,6 +16,8 @@ class InvalidToken(Unauthorized):
 
 
 def issue_token(settings: Settings, username: str, role: str) -> tuple[str, int]:
+    """A signed token for ``username`` with ``role`` (claims sub, role, iat, exp) and its lifetime
+    in seconds (``token_expire_minutes`` x 60)."""
     expires_s = settings.token_expire_minutes * 60
     now = datetime.now(timezone.utc)
     claims = {"sub": username, "role": role, "iat": now, "exp": now + timedelta(seconds=expires_s)}
@@ -23,6 +25,8 @@ def issue_token(settings: Settings, username: str, role: str) -> tuple[str, int]
 
 
 def read_token(settings: Settings, token: str) -> dict:
+    """The claims of ``token`` (sub, role and exp required); InvalidToken when it is expired,
+    malformed or signed with another key."""
     try:
         return jwt.decode(token, settings.resolved_secret_key(), algorithms=[ALGORITHM],
                           options={"require": ["sub", "role", "exp"]})

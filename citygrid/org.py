@@ -22,15 +22,20 @@ class UnknownRole(InvalidInput, ValueError):
 
 
 def hash_password(password: str) -> str:
+    """bcrypt hash (10 rounds) of ``password``, as stored in ``users.password_hash``."""
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
 
 
 def check_password(password: str, hashed: str) -> bool:
+    """Whether ``password`` matches the bcrypt hash ``hashed``."""
     return bcrypt.checkpw(password.encode(), hashed.encode())
 
 
 def upsert_user(engine: Engine, username: str, role: str, password: str,
                 display_name: str | None = None, officer_id: int | None = None) -> int:
+    """Create user ``username``, or replace the role, password, display name and officer of an
+    existing one (``active`` is left as it is); returns the user's id. UnknownRole unless
+    ``role`` is one of vocab.ROLES."""
     if role not in ROLES:
         raise UnknownRole(role)
     values = {"username": username, "role": role, "password_hash": hash_password(password),
@@ -45,6 +50,8 @@ def upsert_user(engine: Engine, username: str, role: str, password: str,
 
 
 def authenticate(engine: Engine, username: str, password: str) -> dict | None:
+    """The user's row when the user is active and ``password`` is right; None otherwise (unknown,
+    inactive and wrong password are not told apart)."""
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(users).where(users.c.username == username, users.c.active)
@@ -55,17 +62,20 @@ def authenticate(engine: Engine, username: str, password: str) -> dict | None:
 
 
 def get_user(engine: Engine, username: str) -> dict | None:
+    """The row of user ``username`` (active or not), or None."""
     with engine.connect() as conn:
         row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
     return dict(row) if row else None
 
 
 def list_users(engine: Engine) -> list[dict]:
+    """Every user row, by id (``password_hash`` included: pick the columns to show)."""
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(sa.select(users).order_by(users.c.id)).mappings()]
 
 
 def key_digest(api_key: str) -> str:
+    """SHA-256 hex of an API key: the only form in which keys are stored (``key_sha256``)."""
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
@@ -78,6 +88,7 @@ def add_api_client(engine: Engine, name: str) -> str:
 
 
 def client_for_key(engine: Engine, api_key: str) -> dict | None:
+    """The active API client that holds ``api_key``, or None."""
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(api_clients).where(api_clients.c.key_sha256 == key_digest(api_key), api_clients.c.active)
@@ -87,6 +98,8 @@ def client_for_key(engine: Engine, api_key: str) -> dict | None:
 
 def add_department(engine: Engine, code: str, name: str, kind: str, parent_code: str | None = None,
                    county_code: str | None = None, grid_code: str | None = None) -> int:
+    """Create department ``code`` (kind department|squad|subteam) under ``parent_code``, or rename
+    an existing one (only the name changes); returns its id. InvalidInput for an unknown parent."""
     with engine.begin() as conn:
         parent_id = None
         if parent_code:
@@ -102,6 +115,8 @@ def add_department(engine: Engine, code: str, name: str, kind: str, parent_code:
 
 def add_officer(engine: Engine, badge: str, name: str, department_code: str | None = None,
                 county_code: str | None = None) -> int:
+    """Create officer ``badge`` in department ``department_code``, or rename an existing one (only
+    the name changes); returns the id. InvalidInput for an unknown department code."""
     with engine.begin() as conn:
         dep = None
         if department_code:

@@ -17,6 +17,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
+    """The service's configuration from ``CITYGRID_*`` environment variables (the database URL also
+    from ``DATABASE_URL``); the defaults run everything locally on the embedded cluster."""
     model_config = SettingsConfigDict(env_prefix="CITYGRID_", extra="ignore")
 
     database_url: str | None = Field(

@@ -39,6 +39,7 @@ ROLES = ("commander", "drone_operator", "planner", "patrol_officer", "public")
 
 
 class Role(StrEnum):
+    """The user roles, the same names as ROLES; a member compares equal to its string."""
     COMMANDER = "commander"
     DRONE_OPERATOR = "drone_operator"
     PLANNER = "planner"
@@ -71,6 +72,9 @@ MAIN_CLASSES: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Category:
+    """One problem category: Open311 slug, 4-digit code (CJ/T 214 main class + subclass), names in
+    Chinese and English, and the handling limit: ``limit_value`` working hours or working days
+    (``limit_unit``) from dispatch."""
     slug: str  # Open311 service_code and CLI --category
     code: str  # 4 digits: main class + subclass
     name_zh: str
@@ -83,6 +87,7 @@ class Category:
 
     @property
     def main_class(self) -> str:
+        """The 2-digit main class of ``code`` (a key of MAIN_CLASSES)."""
         return self.code[:2]
 
 
@@ -130,6 +135,7 @@ class UnknownCategory(InvalidInput, ValueError):
 
 
 def category(slug: str) -> Category:
+    """The Category with ``slug``; UnknownCategory (an InvalidInput) lists the valid slugs."""
     try:
         return CATEGORIES[slug]
     except KeyError:
@@ -174,10 +180,12 @@ def allowed_transitions(state: str, role: str | None = None) -> list[str]:
 
 
 def can_transition(from_state: str, to_state: str, role: str) -> bool:
+    """Whether ``role`` may move a case from ``from_state`` to ``to_state`` (per TRANSITIONS)."""
     return role in TRANSITIONS.get(from_state, {}).get(to_state, ())
 
 
 def is_rework(from_state: str, to_state: str) -> bool:
+    """Whether the move is a rework (返工): verification failed, ``feedback`` -> ``dispatched``."""
     return (from_state, to_state) == REWORK
 
 

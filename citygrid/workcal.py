@@ -64,6 +64,9 @@ def _at(d: date, t: time) -> datetime:
 
 
 class WorkCalendar:
+    """Working days (chinese_calendar, overridden by the city's own dates) and deadlines counted in
+    office time, in Asia/Shanghai; the rules are in the module docstring."""
+
     def __init__(self, holidays: Iterable[date] = (), workdays: Iterable[date] = (),
                  city_years: Iterable[int] = ()):
         """``holidays``/``workdays`` override the package; ``city_years`` are years the city
@@ -135,6 +138,7 @@ class WorkCalendar:
         return mask
 
     def is_workday(self, d: date | datetime) -> bool:
+        """Whether ``d`` is a working day; a datetime counts by its Asia/Shanghai date."""
         if isinstance(d, datetime):
             d = to_local(d).date()
         return bool(self._year(d.year)[d.timetuple().tm_yday - 1])
@@ -174,6 +178,9 @@ class WorkCalendar:
         return _at(d, WORKDAY_END)
 
     def add_working_hours(self, start: datetime | date, hours: float) -> datetime:
+        """The instant (Asia/Shanghai) when ``hours`` of office time (08:30-12:00 and 13:30-18:00
+        on working days) have run from ``start``; a start outside office hours waits for the next
+        office period. ``hours=0`` gives the start itself; ValueError for negative hours."""
         if hours < 0:
             raise ValueError("hours must be >= 0")
         now = to_local(start)

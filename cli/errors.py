@@ -74,6 +74,8 @@ class HandledGroup(TyperGroup):
     """The root command group: runs the command and turns known errors into exit codes."""
 
     def invoke(self, ctx: click.Context):
+        """Run the command; a known error (``exit_code_for``) is printed to stderr and exits with
+        its code, not a traceback. Click's own exits and usage errors pass through unchanged."""
         try:
             return super().invoke(ctx)
         except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):

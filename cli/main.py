@@ -120,6 +120,7 @@ def users_add(
 
 @users_app.command("list")
 def users_list() -> None:
+    """List every user: id, username, role and whether the account is active."""
     from citygrid.db.engine import get_engine
     from citygrid.org import list_users
 

@@ -96,6 +96,8 @@ def _table_columns(engine: Engine, table: str) -> list[str]:
 
 
 def property_columns(engine: Engine, coll: Collection, staff: bool) -> list[str]:
+    """The columns of ``coll``'s table that become feature properties: all but ``geom``, and
+    without the collection's staff-only columns unless ``staff``. NotFound if there is no table."""
     hidden = {"geom"} | (set() if staff else set(coll.staff_only))
     return [c for c in _columns(engine, coll) if c not in hidden]
 
@@ -137,6 +139,8 @@ def parse_crs(text: str | None) -> str:
 
 
 def check_coord_sys_crs(coord_sys: str, crs: str) -> None:
+    """Refuse (InvalidInput) a ``coord_sys`` other than wgs84 with an output ``crs`` that is not
+    lon/lat: only CRS84 and EPSG:4326 output can be drawn for a Chinese basemap."""
     if coord_sys != "wgs84" and OUTPUT_CRS[crs][0] != 4326:
         raise InvalidInput(f"coord_sys={coord_sys} applies to lon/lat output only (crs CRS84 or EPSG:4326)")
 
@@ -289,6 +293,9 @@ def query_items(engine: Engine, collection_id: str, *, bbox=None, datetime_range
 
 def get_item(engine: Engine, collection_id: str, feature_id: str, *, staff: bool = False,
              crs: str = CRS84, coord_sys: str = "wgs84") -> str:
+    """One feature of ``collection_id`` as GeoJSON text, found by its id column (compared as text),
+    in ``crs`` and drawn in ``coord_sys``; staff-only properties only for ``staff``. NotFound
+    for an unknown collection or feature."""
     check_coord_sys_crs(coord_sys, crs)
     coll = get_collection(collection_id)
     props = property_columns(engine, coll, staff)
@@ -302,6 +309,8 @@ def get_item(engine: Engine, collection_id: str, feature_id: str, *, staff: bool
 
 
 def extent(engine: Engine, collection_id: str) -> list[float] | None:
+    """``[minlon, minlat, maxlon, maxlat]`` (WGS84, 7 decimals) of every geometry in the
+    collection's table; None when the table is empty."""
     coll = get_collection(collection_id)
     with engine.connect() as conn:
         box = conn.execute(sa.text(

@@ -111,6 +111,7 @@ def _invert(forward, lon, lat):
 
 
 def wgs84_to_gcj02(lon, lat):
+    """WGS84 -> GCJ-02 lon/lat in degrees; points outside mainland China are returned unchanged."""
     lon, lat = _as_arrays(lon, lat)
     dlon, dlat = _gcj_delta(lon, lat)
     inside = in_mainland_china(lon, lat)
@@ -118,6 +119,8 @@ def wgs84_to_gcj02(lon, lat):
 
 
 def gcj02_to_wgs84(lon, lat):
+    """GCJ-02 -> WGS84 lon/lat in degrees, by inverting the offset iteratively (to ~0.1 mm);
+    points outside mainland China are returned unchanged."""
     lon, lat = _as_arrays(lon, lat)
     # Decide "in China" once on the input: letting the mask flip between
     # iterations near the box edge would stop the iteration converging.
@@ -131,6 +134,7 @@ def gcj02_to_wgs84(lon, lat):
 
 
 def gcj02_to_bd09(lon, lat):
+    """GCJ-02 -> BD-09 (Baidu) lon/lat in degrees: a closed formula, applied everywhere."""
     # BD-09 is a pure formula on top of GCJ-02 with no domain restriction; the
     # China mask is already applied in the GCJ-02 step where it matters.
     x, y = _as_arrays(lon, lat)
@@ -140,15 +144,18 @@ def gcj02_to_bd09(lon, lat):
 
 
 def bd09_to_gcj02(lon, lat):
+    """BD-09 (Baidu) -> GCJ-02 lon/lat in degrees, by inverting gcj02_to_bd09 (to ~0.1 mm)."""
     lon, lat = _as_arrays(lon, lat)
     return _invert(gcj02_to_bd09, lon, lat)
 
 
 def wgs84_to_bd09(lon, lat):
+    """WGS84 -> BD-09 (Baidu) lon/lat in degrees, through GCJ-02."""
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
 def bd09_to_wgs84(lon, lat):
+    """BD-09 (Baidu) -> WGS84 lon/lat in degrees, through GCJ-02."""
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
@@ -186,6 +193,8 @@ def from_wgs84(lon, lat, coord_sys):
 
 @functools.lru_cache(maxsize=None)
 def transformer(src, dst):
+    """A pyproj Transformer from ``src`` to ``dst`` (e.g. "EPSG:4326", "EPSG:4549"), cached per
+    pair; it always takes and gives x/y (lon/lat) order."""
     # Building a Transformer costs milliseconds (PROJ db lookup); reuse them.
     # always_xy: we always pass lon/lat (x/y), whatever the CRS's axis order says.
     return pyproj.Transformer.from_crs(src, dst, always_xy=True)
@@ -265,6 +274,7 @@ class LonLatScreen:
 
     @property
     def ok(self) -> np.ndarray:
+        """Mask of the pairs that passed every check (in none of the four masks)."""
         return ~(self.missing | self.swapped | self.off_globe | self.outside)
 
 

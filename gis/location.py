@@ -28,6 +28,8 @@ class UnitIndex:
 
     @classmethod
     def from_frame(cls, frame: gpd.GeoDataFrame, code_col: str = "code") -> UnitIndex:
+        """Index the polygons of ``frame`` (rows without geometry left out), sorted by
+        ``code_col`` so the lowest code wins; ``county_code`` is kept when the frame has it."""
         frame = frame[frame.geometry.notna()].sort_values(code_col)
         geoms = frame.geometry.values
         shapely.prepare(geoms)
@@ -62,6 +64,8 @@ class Locator:
 
     @classmethod
     def from_layers(cls, layers: dict[str, gpd.GeoDataFrame]) -> Locator:
+        """A Locator over the grids, communities, subdistricts and service_area layers (WGS84, as
+        ``gis.layers.build.build_all`` gives them)."""
         area = shapely.union_all(layers["service_area"].geometry.values)
         shapely.prepare(area)
         return cls(UnitIndex.from_frame(layers["grids"]), UnitIndex.from_frame(layers["communities"]),
@@ -69,6 +73,7 @@ class Locator:
 
     @classmethod
     def from_db(cls, engine: Engine) -> Locator:
+        """A Locator over the layers stored in the database (each table read once)."""
         layers = {}
         with engine.connect() as conn:
             for name, cols in (("grids", "code, county_code"), ("communities", "code, county_code"),
@@ -109,6 +114,9 @@ ORDER BY p.i
 
 
 def locate_many_sql(conn: Connection, lon, lat) -> pd.DataFrame:
+    """The location rule in SQL for many WGS84 points: one row per point, in input order, with
+    grid, community, subdistrict and county codes (None where no unit covers the point) and
+    ``in_service_area``."""
     rows = conn.execute(sa.text(LOCATE_MANY_SQL), {"xs": list(map(float, lon)), "ys": list(map(float, lat))})
     df = pd.DataFrame(rows.mappings().all())
     df["county_code"] = df["subdistrict_code"].str[:6].where(df["subdistrict_code"].notna(), None)

@@ -14,6 +14,7 @@ MAX_ZOOM = 22
 
 
 def check_tile(z: int, x: int, y: int) -> None:
+    """Refuse (InvalidInput) an address outside WebMercatorQuad: zoom 0-22, x and y 0 .. 2^z - 1."""
     if not 0 <= z <= MAX_ZOOM:
         raise InvalidInput(f"zoom {z} outside 0..{MAX_ZOOM}")
     n = 1 << z
@@ -131,6 +132,9 @@ def _shifted_tile(engine: Engine, coll, props: list[str], z: int, x: int, y: int
 
 
 def tilejson(engine: Engine, base_url: str, collection_id: str, coord_sys: str = "wgs84") -> dict:
+    """The TileJSON 3.0.0 document of a collection's tiles under ``base_url``: URL template (with
+    ``?coord_sys=`` unless wgs84), zooms 0-22, the tile columns as String fields, and bounds =
+    the collection's WGS84 extent (the whole Web Mercator world when it is empty)."""
     coll = gc.get_collection(collection_id)
     props = gc.tile_columns(engine, coll)
     bounds = gc.extent(engine, collection_id) or [-180, -85.05, 180, 85.05]

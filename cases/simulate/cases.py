@@ -86,6 +86,9 @@ class Rhythm:
     school: bool = False  # only on school days
 
     def intensity(self, tl: Timeline, weekly: np.ndarray | None = None) -> np.ndarray:
+        """Relative intensity over every hour of ``tl``: the hour-of-day profile (or the POIs'
+        ``weekly`` 7 x 24 matrix) times the month, yearly-trend, day-off, holiday, Spring Festival
+        and pre-festival factors; zero outside school days when ``school``."""
         base = tl.by_week(weekly) if weekly is not None else tl.by_hour(self.hours)
         out = base * tl.by_month(self.months) * tl.by_year(TREND)
         out = out * np.where(tl.workday, 1.0, self.off) * np.where(tl.holiday, self.holiday, 1.0)
@@ -97,6 +100,9 @@ class Rhythm:
 
 @dataclass
 class Component:
+    """One source of background cases: ``category`` at a kind of place (``where``) on a ``rhythm``,
+    taking ``share`` of all cases. ``poi_hours`` (a, b, c) makes the rhythm the POIs' own:
+    weekly intensity a + b x opening hours + c x busy hours."""
     driver: str  # a name for where/why (kept in the output's ``driver`` column)
     category: str
     share: float  # of all cases
@@ -257,6 +263,8 @@ class Prepared:
 
     @classmethod
     def build(cls, layers, years=YEARS) -> Prepared:
+        """Prepare the scene, work table, hour timeline and planted hotspots of ``years`` from the
+        reference ``layers``."""
         scene = Scene.from_layers(layers)
         table = WorkTable.for_years(years)
         return cls(scene, table, Timeline.build(years, table), planted_mod.resolve(scene))
@@ -270,6 +278,8 @@ class Prepared:
         return (1.6 - d_rel) * fixed
 
     def can_place(self, comp: Component) -> bool:
+        """Whether the layers have anywhere to put ``comp``'s cases (roads with length, POIs of its
+        kinds, communities, towns)."""
         kind = comp.where[0]
         if kind in ("roads_near", "roads", "fringe"):
             lines, _ = self.lines_for(comp.where)
@@ -283,6 +293,9 @@ class Prepared:
         return False
 
     def lines_for(self, where: tuple) -> tuple[Lines, pd.DataFrame]:
+        """The line pieces a ``where`` of kind roads_near, roads or fringe samples along, and for
+        roads_near the POIs they belong to (else None); built once per ``where``. Near POIs each
+        POI's pieces together weigh its popularity. ValueError for another kind."""
         key = where
         if key not in self.lines:
             kind = where[0]
@@ -635,6 +648,8 @@ class Draw:
         return self._arrow_tables
 
     def frame(self, rows: slice = slice(None)) -> pd.DataFrame:
+        """The case table of ``rows`` as a DataFrame: strings as pandas strings, ``<name>_at`` as
+        aware Asia/Shanghai datetimes (NaT: not happened)."""
         cols = self.columns(rows)
         out = {}
         for name, values in cols.items():

@@ -56,6 +56,8 @@ CHUNK_ROWS = 25_000
 
 
 def copy_columns(attributes: bool = False) -> tuple[str, ...]:
+    """The ``cases`` columns of the COPY stream, in order: COPY_COLUMNS, then ``attributes`` when
+    asked for."""
     return COPY_COLUMNS + (("attributes",) if attributes else ())
 
 

@@ -26,6 +26,9 @@ PLANTED_MD = HERE / "PLANTED.md"
 
 @dataclass(frozen=True)
 class HotspotSpec:
+    """One planted hotspot: extra ``category`` cases on a disc of ``radius_m`` metres, on the days
+    [start, end) at local hours [from, to), taking ``share`` of all simulated cases, intensity
+    growing linearly from ``growth[0]`` to ``growth[1]``. Where the disc lies: ``resolve``."""
     id: str
     title: str
     category: str
@@ -176,6 +179,7 @@ def document(resolved: list[dict], locator=None, n_reference: int = 191_000) -> 
 
 
 def markdown(doc: dict) -> str:
+    """PLANTED.md from the ``document`` content: a table of the hotspots, then one line each."""
     lines = ["# Planted hotspots (GENERATED)", "",
              "Written by `citygrid simulate planted` from `cases/simulate/planted.py`; the "
              "machine-readable twin is `planted.json`. The simulated case history "
@@ -199,6 +203,8 @@ def markdown(doc: dict) -> str:
 
 
 def write(scene: Scene, locator, json_path: Path = PLANTED_JSON, md_path: Path = PLANTED_MD) -> dict:
+    """Resolve the hotspots on ``scene`` and write planted.json and PLANTED.md (grid codes from
+    ``locator``); returns the document."""
     doc = document(resolve(scene), locator)
     json_path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     md_path.write_text(markdown(doc), encoding="utf-8")
@@ -206,4 +212,5 @@ def write(scene: Scene, locator, json_path: Path = PLANTED_JSON, md_path: Path =
 
 
 def load(path: Path = PLANTED_JSON) -> dict:
+    """The planted-hotspot document (planted.json unless ``path`` says otherwise)."""
     return json.loads(path.read_text(encoding="utf-8"))

@@ -31,6 +31,9 @@ class Lines:
 
 @dataclass
 class Scene:
+    """The reference layers as the generator needs them, in EPSG:4549 metres: roads, POIs, grids
+    (with their core and ``d_rel``: 0 at the core's centre .. 1 at its fringe), communities
+    with polygons, towns (subdistricts outside the urban cores) and each community's post."""
     roads: pd.DataFrame  # id, name, kind, length_m, geometry (metres)
     pois: pd.DataFrame  # id, name, kind, opening_hours, busy_hours, grid_code, x, y
     grids: pd.DataFrame  # code, subdistrict_code, county_code, geometry (metres), core, d_rel
@@ -41,6 +44,9 @@ class Scene:
 
     @classmethod
     def from_layers(cls, layers: dict[str, gpd.GeoDataFrame]) -> Scene:
+        """The scene from ``{collection id: GeoDataFrame}`` (``posts`` optional): roads of 5 m or
+        less are dropped, grids within 50 m of each other form a core, a town's seat is a point
+        well inside it."""
         def metric(frame: gpd.GeoDataFrame) -> pd.DataFrame:
             frame = frame[frame.geometry.notna()]
             if frame.crs is not None and frame.crs.to_epsg() != 4326:
@@ -91,11 +97,13 @@ class Scene:
 
     @property
     def road_tree(self) -> shapely.STRtree:
+        """STRtree of the road geometries, built on first use."""
         if self._road_tree is None:
             self._road_tree = shapely.STRtree(self.roads["geometry"].to_numpy())
         return self._road_tree
 
     def pois_of(self, *kinds: str) -> pd.DataFrame:
+        """The POIs of the given kinds."""
         return self.pois[self.pois["kind"].isin(kinds)]
 
     # --- line sets ----------------------------------------------------------------------
@@ -121,6 +129,8 @@ class Scene:
         return Lines(parts, shapely.length(parts) * w[p_idx[which]], p_idx[which], r_idx[which])
 
     def road_lines(self, kinds=("arterial", "local"), weight: np.ndarray | None = None) -> Lines:
+        """Whole roads of ``kinds`` to sample along, weighted by length (times the per-road
+        ``weight`` when given), each anchored to its road index."""
         sel = np.flatnonzero(self.roads["kind"].isin(kinds).to_numpy())
         w = self.roads["length_m"].to_numpy()[sel]
         if weight is not None:

@@ -16,6 +16,8 @@ MONTHS = 12
 
 @dataclass
 class Timeline:
+    """Every hour of ``years`` (Asia/Shanghai local time) as parallel arrays: its start, calendar
+    fields and the day flags the generator's rhythms use."""
     years: tuple[int, ...]
     start: np.ndarray  # int64 local seconds of each hour's start
     hod: np.ndarray  # hour of day 0..23
@@ -32,6 +34,10 @@ class Timeline:
 
     @classmethod
     def build(cls, years, table: WorkTable) -> Timeline:
+        """The timeline of ``years`` from the work ``table``. Official holidays: runs of days off
+        that include a weekday; the Spring Festival: such a run of 7+ days starting in January
+        or February; school holidays: 10 Jul-31 Aug, and from two weeks before the festival to
+        ten days after it."""
         years = tuple(sorted(years))
         first = np.datetime64(date(years[0], 1, 1), "D")
         last = np.datetime64(date(years[-1] + 1, 1, 1), "D")
@@ -80,9 +86,11 @@ class Timeline:
     # --- profile helpers ------------------------------------------------------------
 
     def by_hour(self, profile) -> np.ndarray:
+        """A 24-value hour-of-day profile spread over every hour."""
         return np.asarray(profile, dtype=float)[self.hod]
 
     def by_month(self, profile) -> np.ndarray:
+        """A 12-value month profile (January first) spread over every hour."""
         return np.asarray(profile, dtype=float)[self.month - 1]
 
     def by_week(self, matrix: np.ndarray) -> np.ndarray:
@@ -90,6 +98,7 @@ class Timeline:
         return matrix[self.dow, self.hod]
 
     def by_year(self, factors: dict[int, float]) -> np.ndarray:
+        """``{year: factor}`` spread over every hour (1.0 for years not given)."""
         per_year = np.array([factors.get(y, 1.0) for y in self.years])
         return per_year[np.searchsorted(np.asarray(self.years), self.year)]
 

@@ -66,22 +66,27 @@ def _postgis_control(bindir: Path) -> Path:
 
 @dataclass
 class Cluster:
+    """The embedded cluster of ``settings``: its paths, and init/start/stop/status (idempotent)."""
     settings: Settings
 
     @property
     def datadir(self) -> Path:
+        """The data directory, ``<state_dir>/pgdata``."""
         return self.settings.state_dir / "pgdata"
 
     @property
     def sockdir(self) -> Path:
+        """The directory of the server's Unix socket, ``<state_dir>/run``."""
         return self.settings.state_dir / "run"
 
     @property
     def logfile(self) -> Path:
+        """The server's log file, ``<state_dir>/postgres.log``."""
         return self.settings.state_dir / "postgres.log"
 
     @property
     def port(self) -> int:
+        """The TCP port the server listens on at 127.0.0.1 (``settings.db_port``)."""
         return self.settings.db_port
 
     # --- who runs the server -------------------------------------------------
@@ -114,15 +119,19 @@ class Cluster:
 
     # --- lifecycle ----------------------------------------------------------
     def initialised(self) -> bool:
+        """Whether ``initdb`` has made the data directory (it holds PG_VERSION)."""
         return (self.datadir / "PG_VERSION").exists()
 
     def running(self) -> bool:
+        """Whether the server is up (``pg_ctl status``); False when not initialised."""
         if not self.initialised():
             return False
         bindir = find_bindir()
         return self._cmd([str(bindir / "pg_ctl"), "-D", str(self.datadir), "status"]).returncode == 0
 
     def init(self) -> None:
+        """Make the cluster with ``initdb`` (UTF-8; trust on the socket, scram-sha-256 over TCP),
+        listening on 127.0.0.1:``port`` only. Nothing if it exists; ClusterError if initdb fails."""
         if self.initialised():
             return
         bindir = find_bindir()
@@ -179,6 +188,8 @@ class Cluster:
         return True
 
     def status(self) -> dict:
+        """Where the cluster is and how it runs: data and socket directories, port, initialised,
+        running, and the OS user the server runs as."""
         return {
             "datadir": str(self.datadir),
             "initialised": self.initialised(),

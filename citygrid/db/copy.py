@@ -46,11 +46,14 @@ def fixed_field(payload: np.ndarray, null: np.ndarray | None = None) -> list[pa.
 
 
 def fixed(values, dtype: str, null: np.ndarray | None = None) -> list[pa.Array]:
+    """A fixed-width field of ``values`` cast to the NumPy ``dtype`` (big-endian, e.g. ``">i8"``);
+    ``null`` marks the NULL rows."""
     arr = np.ascontiguousarray(np.asarray(values).astype(dtype))
     return fixed_field(arr.view(np.uint8).reshape(len(arr), -1), null)
 
 
 def null_field(n: int) -> list[pa.Array]:
+    """A field that is NULL in all ``n`` rows."""
     return [_binary(n, np.arange(0, 4 * (n + 1), 4), np.full(4 * n, 0xFF, np.uint8))]
 
 

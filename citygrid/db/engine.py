@@ -21,6 +21,8 @@ APP_ROLE = "citygrid_app"
 
 
 def role_password(settings: Settings, role: str) -> str:
+    """The database password of ``role``: hex HMAC-SHA256 of the role name under the secret key,
+    so the same key always gives the same password and nothing is stored."""
     key = settings.resolved_secret_key().encode()
     return hmac.new(key, f"db-role:{role}".encode(), hashlib.sha256).hexdigest()
 
@@ -50,10 +52,14 @@ def _role_url(settings: Settings, role: str) -> URL:
 
 
 def owner_url(settings: Settings) -> URL:
+    """Connection URL of the owner role (``citygrid_owner``, runs migrations) over TCP to the
+    configured server, or to the embedded cluster when no database URL is set."""
     return _role_url(settings, OWNER_ROLE)
 
 
 def app_url(settings: Settings) -> URL:
+    """Connection URL of the application role (``citygrid_app``, what the service uses) over TCP
+    to the configured server, or to the embedded cluster when no database URL is set."""
     return _role_url(settings, APP_ROLE)
 
 
@@ -78,6 +84,9 @@ def _engine(url_str: str, pool_size: int) -> Engine:
 
 
 def get_engine(settings: Settings | None = None, role: str = "app") -> Engine:
+    """The pooled engine of the application role (``role="app"``) or, for any other ``role``, of
+    the owner; one engine per URL per process (10 connections + 10 overflow, SESSION_OPTIONS).
+    ``settings`` default to ``get_settings()``."""
     settings = settings or get_settings()
     url = app_url(settings) if role == "app" else owner_url(settings)
     return _engine(url.render_as_string(hide_password=False), 10)
@@ -111,6 +120,8 @@ def bootstrap(settings: Settings) -> None:
 
 
 def drop_database(settings: Settings) -> None:
+    """Drop the configured database if it exists, disconnecting its sessions (``WITH (FORCE)``);
+    the roles stay."""
     admin = sa.create_engine(admin_url(settings), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

@@ -15,6 +15,8 @@ APPEND_ONLY = "SELECT, INSERT"
 
 
 def grant(table: str, privileges: str) -> None:
+    """Give the application role exactly ``privileges`` on ``table`` (READ, READ_WRITE or
+    APPEND_ONLY), revoking whatever it had, plus USAGE, SELECT on every sequence existing now."""
     op.execute(f"REVOKE ALL ON TABLE {table} FROM {APP_ROLE}")
     op.execute(f"GRANT {privileges} ON TABLE {table} TO {APP_ROLE}")
     op.execute(

@@ -14,6 +14,8 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(settings: Settings) -> Config:
+    """The Alembic configuration of ``citygrid/migrations``; ``settings`` reach env.py through
+    ``cfg.attributes`` (migrations connect as the owner)."""
     cfg = Config(str(MIGRATIONS / "alembic.ini"))
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["settings"] = settings

@@ -15,10 +15,13 @@ SRID = 4326
 
 
 def geom(kind: str = "GEOMETRY", nullable: bool = False) -> sa.Column:
+    """The ``geom`` column: a PostGIS ``kind`` geometry in EPSG:4326 with a GiST index, NOT NULL
+    unless ``nullable``."""
     return sa.Column("geom", Geometry(kind, srid=SRID, spatial_index=True), nullable=nullable)
 
 
 def now() -> sa.TextClause:
+    """Server default ``now()``: the start time of the inserting transaction."""
     return sa.text("now()")
 
 

@@ -55,6 +55,8 @@ def _study_area(points: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | None) -> sha
 
 
 def grid_units(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The grids as aggregation units, sorted by code: unit_id = grid code, area_km2 from the layer
+    (else measured in EPSG:4549), geometry in WGS84."""
     g = grids.to_crs(WGS84).sort_values("code")
     area = g["area_km2"].to_numpy(float) if "area_km2" in g else g.to_crs(METRIC).area.to_numpy() / 1e6
     return gpd.GeoDataFrame({"unit_id": g["code"].astype(str).to_numpy(), "area_km2": area},
@@ -80,11 +82,15 @@ def _fishnet_ij(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fishnet_id(i, j) -> np.ndarray:
+    """Fishnet unit ids ``fn250_<i>_<j>`` (object array) from cell indices, i.e. EPSG:4549
+    easting and northing floor-divided by 250 m."""
     return np.char.add(np.char.add("fn250_", np.asarray(i).astype(str)),
                        np.char.add("_", np.asarray(j).astype(str))).astype(object)
 
 
 def fishnet_units(area: shapely.Geometry) -> gpd.GeoDataFrame:
+    """The 250 m squares of EPSG:4549 that intersect the study area, in WGS84. Squares are snapped
+    to the CRS origin, so a square keeps its id across runs and areas."""
     area_m = gpd.GeoSeries([area], crs=WGS84).to_crs(METRIC).iloc[0]
     x0, y0, x1, y1 = area_m.bounds
     i0, j0 = _fishnet_ij(np.array([x0]), np.array([y0]))
@@ -114,6 +120,9 @@ def assign_units(points: gpd.GeoDataFrame, unit: str, units: gpd.GeoDataFrame | 
 
 
 def build_units(unit: str, points: gpd.GeoDataFrame, grids: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The units of kind ``unit`` (one of UNITS): the grids themselves, or H3 cells / fishnet
+    squares over the study area (the grids' union, else the points' bounding box). InvalidInput
+    for an unknown unit, or for ``grid`` without grids."""
     if unit not in UNITS:
         raise InvalidInput(f"unknown unit {unit!r}; valid: {', '.join(UNITS)}",
                            [{"field": "unit", "problem": "unknown", "value": unit}])

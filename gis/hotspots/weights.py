@@ -29,6 +29,8 @@ def _csr(i: np.ndarray, j: np.ndarray, n: int) -> sp.csr_matrix:
 
 
 def queen(units: gpd.GeoDataFrame) -> sp.csr_matrix:
+    """Queen contiguity of polygon units: neighbours when they touch, or come within QUEEN_TOL_M
+    (0.5 m) of each other in EPSG:4549, bridging slivers between grids drawn separately."""
     geoms = units.to_crs(METRIC).geometry.values
     tree = shapely.STRtree(geoms)
     i, j = tree.query(shapely.buffer(geoms, QUEEN_TOL_M), predicate="intersects")
@@ -36,6 +38,8 @@ def queen(units: gpd.GeoDataFrame) -> sp.csr_matrix:
 
 
 def h3_rings(cell_ids, k: int = 1) -> sp.csr_matrix:
+    """H3 cells within ``k`` rings of each other (k=1: the 6 adjacent cells), among ``cell_ids``
+    only; rows and columns in the order given."""
     cells = list(cell_ids)
     pos = {c: n for n, c in enumerate(cells)}
     rows, cols = [], []
@@ -50,6 +54,7 @@ def h3_rings(cell_ids, k: int = 1) -> sp.csr_matrix:
 
 
 def distance_band(units: gpd.GeoDataFrame, threshold_m: float) -> sp.csr_matrix:
+    """Units whose centroids lie within ``threshold_m`` metres of each other (EPSG:4549)."""
     c = units.to_crs(METRIC).geometry.centroid
     xy = np.column_stack([c.x.to_numpy(), c.y.to_numpy()])
     pairs = cKDTree(xy).query_pairs(threshold_m, output_type="ndarray")
@@ -57,6 +62,8 @@ def distance_band(units: gpd.GeoDataFrame, threshold_m: float) -> sp.csr_matrix:
 
 
 def for_unit(unit: str, units: gpd.GeoDataFrame) -> sp.csr_matrix:
+    """The weights Gi* uses for ``unit``: H3 k=1 rings for hexagons, a 375 m distance band for the
+    250 m fishnet (its 8 queen neighbours), queen contiguity for grids."""
     if unit.startswith("h3_"):
         return h3_rings(units["unit_id"])
     if unit == "fishnet_250m":

@@ -84,12 +84,14 @@ def core_extent_m(key: str):
 
 
 def core_extents_m() -> dict:
+    """Every urban core's extent in EPSG:4549 (``core_extent_m``), by core key."""
     return {k: core_extent_m(k) for k in CORES}
 
 
 # --- codes ---------------------------------------------------------------------
 
 def subdistrict_kind(code: str, name: str) -> str:
+    """街道, 镇 or 乡 by the name's ending alone; any other name (莒县经济开发区) is a 街道."""
     if name.endswith("街道"):
         return "街道"
     if name.endswith("镇"):

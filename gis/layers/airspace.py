@@ -55,6 +55,9 @@ def clearance_area_m():
 
 
 def airspace_rows_m(pois_m: pd.DataFrame) -> list[dict]:
+    """Airspace rows, geometry in EPSG:4549: ZSRZ's clearance protection area (controlled,
+    0-10,000 m) and a GENERATED prohibited disc (0-500 m) around each substation (300 m radius)
+    and fuel depot (500 m) in ``pois_m``, each row with the source it was built from."""
     ap = sources.airport()
     rows = [dict(
         id=f"{ap['icao']}-clearance",

@@ -32,6 +32,8 @@ POST_HOURS_BY_COUNTY = {"371103": "24/7"}
 
 
 def short_name(name: str) -> str:
+    """A community's name without its committee suffix (居民委员会, 村委会, ...), unless that
+    is all of it."""
     for suf in NAME_SUFFIXES:
         if name.endswith(suf) and len(name) > len(suf):
             return name[: -len(suf)]
@@ -56,6 +58,8 @@ def _mp(g):
 
 
 def build_all() -> dict[str, gpd.GeoDataFrame]:
+    """Build every layer of COLLECTIONS from the bundled sources: ``{collection id: GeoDataFrame}``
+    in EPSG:4326 with the columns of COLUMNS, rows in a deterministic order."""
     streets_df = sources.division_streets()
     sub_name = dict(zip(streets_df["code"], streets_df["name"]))
     sub_county = dict(zip(streets_df["code"], streets_df["county_code"]))

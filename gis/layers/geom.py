@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 
 def km2(geom_m) -> np.ndarray:
+    """Area in km² of geometries given in metres (EPSG:4549)."""
     return shapely.area(geom_m) / 1e6
 
 
@@ -29,6 +30,7 @@ def stable_seed(*keys) -> int:
 
 
 def rng_for(*keys) -> np.random.Generator:
+    """A NumPy generator seeded by ``stable_seed(*keys)``: same keys, same draws, every run."""
     return np.random.default_rng(stable_seed(*keys))
 
 

@@ -89,6 +89,8 @@ def _largest_remainder(weights, total, minimum=1):
 
 @dataclass
 class GridResult:
+    """The GENERATED grids and post communities of one urban core (geometries in EPSG:4549 metres)
+    and the grid code of each street block."""
     grids: pd.DataFrame  # code, subdistrict_code, serial, geometry (metres)
     communities: pd.DataFrame  # code, grid_code, geometry (metres) for the post communities
     block_grid: np.ndarray  # grid code per block
@@ -96,6 +98,9 @@ class GridResult:
 
 def make_grids(net: Network, block_sub: np.ndarray, n_grids: pd.Series,
                post_comm: pd.DataFrame) -> GridResult:
+    """Split each subdistrict's blocks into its ``n_grids`` grids (codes ``<subdistrict>000NN``,
+    NN in reading order from the north-west) and deal its post communities to them in serial
+    order, each grid's blocks bisected into one polygon per community."""
     blocks = net.blocks
     area = shapely.area(blocks)
     cxy = shapely.get_coordinates(shapely.centroid(blocks))
@@ -185,6 +190,7 @@ GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂
 
 
 def person_name(*key) -> str:
+    """A GENERATED Chinese name (surname and one or two given characters), fixed by ``key``."""
     rng = rng_for("person", *key)
     n = 1 + int(rng.random() < 0.75)
     return SURNAMES[rng.integers(len(SURNAMES))] + "".join(
@@ -192,5 +198,6 @@ def person_name(*key) -> str:
 
 
 def phone(*key) -> str:
+    """A GENERATED Rizhao landline number, ``0633-`` and seven digits, fixed by ``key``."""
     rng = rng_for("phone", *key)
     return f"0633-{rng.integers(2, 9)}{rng.integers(0, 1_000_000):06d}"

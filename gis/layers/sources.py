@@ -78,17 +78,21 @@ def _csv(name: str) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=None)
 def division_areas() -> pd.DataFrame:
+    """The city's county-level divisions (china-division): 6-digit code and name, by code."""
     return _csv("rizhao_areas.csv")[["code", "name"]].sort_values("code", ignore_index=True)
 
 
 @functools.lru_cache(maxsize=None)
 def division_streets() -> pd.DataFrame:
+    """The subdistricts (街道/镇/乡): 9-digit code, name and county_code, by code."""
     df = _csv("rizhao_streets.csv").rename(columns={"areaCode": "county_code"})
     return df[["code", "name", "county_code"]].sort_values("code", ignore_index=True)
 
 
 @functools.lru_cache(maxsize=None)
 def division_villages() -> pd.DataFrame:
+    """The communities and villages (居委会/村委会): 12-digit code, name, subdistrict_code,
+    county_code, by code."""
     df = _csv("rizhao_villages.csv").rename(
         columns={"streetCode": "subdistrict_code", "areaCode": "county_code"})
     return df[["code", "name", "subdistrict_code", "county_code"]].sort_values(

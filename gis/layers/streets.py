@@ -70,11 +70,13 @@ class Lattice:
     vrange: tuple[float, float] = field(default=(0.0, 0.0))
 
     def to_frame(self, x, y):
+        """EPSG:4549 x, y -> (u, v) of the lattice frame (about ``origin``, turned by ``theta``)."""
         c, s = np.cos(self.theta), np.sin(self.theta)
         dx, dy = np.asarray(x) - self.origin[0], np.asarray(y) - self.origin[1]
         return dx * c + dy * s, -dx * s + dy * c
 
     def from_frame(self, u, v):
+        """(u, v) of the lattice frame -> EPSG:4549 x, y; the inverse of ``to_frame``."""
         c, s = np.cos(self.theta), np.sin(self.theta)
         return self.origin[0] + u * c - v * s, self.origin[1] + u * s + v * c
 
@@ -84,6 +86,7 @@ class Lattice:
         return self.a + self.amp_a * np.sin(2 * np.pi * v / self.lam_a + self.ph_a)
 
     def V(self, u):
+        """v of every E-W arterial at u: shape (len(u), n_b)."""
         u = np.asarray(u, float)[..., None]
         return self.b + self.amp_b * np.sin(2 * np.pi * u / self.lam_b + self.ph_b)
 
@@ -95,6 +98,7 @@ class Lattice:
         return i, j
 
     def line(self, u, v):
+        """A LineString in EPSG:4549 metres through the frame points (u, v)."""
         x, y = self.from_frame(u, v)
         return shapely.linestrings(np.column_stack([x, y]))
 
@@ -108,6 +112,9 @@ def _spaced(rng, lo, hi, spacing):
 
 
 def make_lattice(key: str, core_m, theta_deg: float) -> Lattice:
+    """The arterial lattice of core ``key`` over ``core_m`` (EPSG:4549), turned ``theta_deg``
+    counter-clockwise from grid east: arterials every 1.0-1.25 km each way with a gentle
+    wobble, seeded by ``key`` (the same every run)."""
     rng = rng_for("lattice", key)
     cx, cy = shapely.centroid(core_m).coords[0]
     lat = Lattice(key, (round(cx), round(cy)), np.radians(theta_deg),
@@ -192,6 +199,8 @@ def street_lines(lat: Lattice, core_m) -> pd.DataFrame:
 
 @dataclass
 class Network:
+    """The GENERATED streets of one core: its lattice, the blocks between the streets (metres),
+    each block's arterial cell (i, j), and the road pieces between junctions."""
     lattice: Lattice
     blocks: np.ndarray  # Polygons (metres)
     block_cell: np.ndarray  # (n, 2) int
@@ -199,6 +208,9 @@ class Network:
 
 
 def build_network(key: str, core_m, theta_deg: float) -> Network:
+    """The GENERATED street network of core ``key`` inside ``core_m`` (EPSG:4549): arterials and
+    local streets noded with the core outline. Blocks are the faces inside the core, roads the
+    street pieces inside it (stubs trimmed; E-W arterials are 东路/西路 by side)."""
     lat = make_lattice(key, core_m, theta_deg)
     src = street_lines(lat, core_m)
     src_geoms = src["geometry"].to_numpy()

@@ -30,6 +30,9 @@ MAX_ZIP_MEMBERS = 100
 
 @dataclass(frozen=True)
 class LayerSpec:
+    """What a city layer file must hold: the code column and its pattern (None: features are
+    numbered ``#i``), the allowed geometry types, the required columns, and the values given to
+    optional columns the file lacks."""
     code_column: str | None
     code_pattern: str | None
     geom_types: tuple[str, ...]
