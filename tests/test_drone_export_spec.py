@@ -7,6 +7,7 @@ import copy
 import hashlib
 import json
 import re
+import zipfile
 from datetime import datetime
 
 import pytest
@@ -329,8 +330,6 @@ def test_checker_conditions_enumerations_ranges_and_notes(exports):
 
 
 def test_kmz_layout_is_checked(exports, tmp_path):
-    import zipfile
-
     files = wpml_spec.read_kmz(str(exports["target_quiet"][".kmz"]))
     bad = tmp_path / "bad.kmz"
     with zipfile.ZipFile(bad, "w") as z:
