@@ -66,10 +66,12 @@ class Rule:
 
 
 def R(req=True, kind="str", values=(), rng=None, models=ALL, source=COMMON, many=False, lax=False) -> Rule:
+    """A table row, required unless ``req`` says otherwise."""
     return Rule(req, kind, tuple(values), rng, frozenset(models), source, many, lax)
 
 
 def _when(**eq) -> str:
+    """XPath: sibling elements equal to these values (DJI's "当且仅当 X 为 Y 时必需")."""
     return " and ".join(f"wpml:{k}='{v}'" for k, v in eq.items())
 
 
