@@ -10,6 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from tests import mavlink_spec, wpml_spec
+
 from citygrid.workcal import TZ
 from drone import broadcast, context, fleet, simulate
 from drone.simulate import distance_m
@@ -182,9 +184,12 @@ def test_simulated_flight_plays_broadcast_over_target(http, users, approved, eng
     mine = next(x for x in pos if x["drone_id"] == m["airframe_id"])
     assert mine["state"] == "landed" and mine["mission_id"] == m["id"]
     assert http.get(f"/api/drone/missions/{m['id']}", headers=users["op"]).json()["status"] == "completed"
+    check = {"plan": mavlink_spec.check_plan, "waypoints": mavlink_spec.check_wpl,
+             "kmz": lambda data: wpml_spec.check_kmz(data).problems}
     for fmt in ("plan", "waypoints", "kmz"):
         r = http.get(f"/api/drone/missions/{m['id']}/export.{fmt}", headers=users["op"])
         assert r.status_code == 200 and len(r.content) > 100
+        assert check[fmt](r.content) == [], fmt
 
 
 def test_planned_night_broadcast_needs_override_for_the_whole_flight(http, users, approved, engine, at):

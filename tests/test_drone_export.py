@@ -12,6 +12,7 @@ from lxml import etree
 from pymavlink import mavwp
 
 from citygrid.errors import InvalidInput
+from tests import mavlink_spec, wpml_spec
 from citygrid.workcal import TZ
 from drone import context, plan, rules, speaker
 from drone.export import export_file
@@ -56,6 +57,7 @@ def test_qgc_plan_fields(talk_plan, ctx, tmp_path, audio):
     path = tmp_path / "m.plan"
     files = export_file(talk_plan, ctx, path)
     doc = json.loads(path.read_text())
+    assert mavlink_spec.check_plan(doc) == []
     assert doc["fileType"] == "Plan" and doc["version"] == 1 and doc["groundStation"] == "QGroundControl"
     m = doc["mission"]
     assert m["version"] == 2 and len(m["plannedHomePosition"]) == 3
@@ -93,6 +95,7 @@ def test_wpl_read_back_by_pymavlink(talk_plan, ctx, tmp_path, audio):
     path = tmp_path / "m.waypoints"
     export_file(talk_plan, ctx, path)
     assert path.read_text().splitlines()[0] == "QGC WPL 110"
+    assert mavlink_spec.check_wpl(path.read_text()) == []
     loader = mavwp.MAVWPLoader()
     n = loader.load(str(path))
     wps = [loader.wp(i) for i in range(n)]
@@ -114,6 +117,7 @@ def test_wpl_read_back_by_pymavlink(talk_plan, ctx, tmp_path, audio):
 def test_kmz_parsed_with_lxml(talk_plan, ctx, tmp_path, audio):
     path = tmp_path / "m.kmz"
     export_file(talk_plan, ctx, path)
+    assert wpml_spec.check_kmz(str(path)).problems == []
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
         assert "wpmz/template.kml" in names and "wpmz/waylines.wpml" in names
@@ -155,6 +159,8 @@ def test_survey_exports(ctx, tmp_path):
     assert rules.check(p, ctx) == []
     export_file(p, ctx, tmp_path / "s.kmz")
     export_file(p, ctx, tmp_path / "s.waypoints")
+    assert wpml_spec.check_kmz(str(tmp_path / "s.kmz")).problems == []
+    assert mavlink_spec.check_wpl((tmp_path / "s.waypoints").read_text()) == []
     loader = mavwp.MAVWPLoader()
     n = loader.load(str(tmp_path / "s.waypoints"))
     cmds = [loader.wp(i).command for i in range(n)]

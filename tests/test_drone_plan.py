@@ -13,6 +13,7 @@ import shapely
 import sqlalchemy as sa
 
 from citygrid.errors import InvalidInput
+from tests import mavlink_spec, wpml_spec
 from citygrid.workcal import TZ
 from drone import context, fleet, plan, rules
 from drone.broadcast import seed_templates
@@ -224,7 +225,12 @@ def test_cli_plan_exports_and_refuses(drone_db, settings, tmp_path):
     out = tmp_path / "m.plan"
     r = _cli(settings, "drone", "plan", "--target", "119.55,35.44", "--start", DAY.isoformat(), "--out", str(out))
     assert r.returncode == 0, r.stdout + r.stderr
-    assert out.exists()
+    assert mavlink_spec.check_plan(out.read_text()) == []
+    # the example, as a new user would run it
+    kmz = tmp_path / "x.kmz"
+    r = _cli(settings, "drone", "plan", "--target", "119.548,35.445", "--start", DAY.isoformat(), "--out", str(kmz))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert wpml_spec.check_kmz(str(kmz)).problems == []
     r = _cli(settings, "drone", "plan", "--target", "119.55,35.44", "--altitude", "121",
              "--start", DAY.isoformat(), "--out", str(tmp_path / "bad.plan"))
     assert r.returncode == 2
