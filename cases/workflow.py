@@ -3,8 +3,8 @@ calendar, rework, overdue cases, and escalations ("the grid blows the whistle, d
 report in", 网格吹哨、部门报到).
 
 Decisions, and why:
-- An illegal move from the current state is a Conflict (409); a legal move by a role that may
-  not make it is Forbidden (403). Both messages name the moves the caller's role may make
+- An illegal move from the current state is a Conflict; a legal move by a role that may
+  not make it is Forbidden. Both messages name the moves the caller's role may make
   from the current state, so a client can recover without reading the docs.
 - The clock starts at the first dispatch: ``due_at = default_calendar().deadline(dispatched_at,
   category limit)``. A rework (feedback -> dispatched) does NOT restart it: the deadline
