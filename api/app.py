@@ -18,6 +18,8 @@ from citygrid.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The FastAPI app for ``settings`` (default: from the environment): every router, ``/static``,
+    the error handlers, the body-size and finite-JSON guards, and the database engine on ``app.state``."""
     settings = settings or get_settings()
 
     @asynccontextmanager

@@ -20,20 +20,24 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
 async def get_settings(request: Request) -> Settings:
+    """The app's settings (dependency)."""
     return request.app.state.settings
 
 
 async def get_engine(request: Request) -> Engine:
+    """The app's SQLAlchemy engine (dependency)."""
     return request.app.state.engine
 
 
 @dataclass(frozen=True)
 class Caller:
+    """Who is calling: the token's username and role (``anonymous`` / ``public`` without a token)."""
     username: str
     role: str
 
     @property
     def is_staff(self) -> bool:
+        """Whether the role is a staff role (any but ``public``): staff see reporters' personal data."""
         return self.role in STAFF_ROLES
 
 

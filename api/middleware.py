@@ -9,6 +9,8 @@ from citygrid.errors import InvalidInput, PayloadTooLarge
 
 
 class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, by their Content-Length or, without one,
+    as soon as the streamed body passes the limit."""
     def __init__(self, app, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes

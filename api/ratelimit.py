@@ -69,11 +69,14 @@ class SlidingWindow:
                 del self._events[key]
 
     def count(self, key: str) -> int:
+        """Events counted for ``key`` in the current window."""
         with self._lock:
             return len(self._prune(key, self.clock()))
 
 
 def open311_limits(device_id: str | None, api_key: str | None, address: str | None, settings) -> list[tuple[str, int]]:
+    """The ``(key, limit)`` pairs one intake request counts against: its client address always, its
+    ``api_key`` and ``device_id`` when sent."""
     limits = [(f"addr:{address or '?'}", settings.open311_rate_per_address)]
     if api_key:
         limits.append((f"key:{api_key}", settings.open311_rate_per_api_key))

@@ -21,7 +21,9 @@ class _OrjsonRequest(Request):
 
 
 class JSONRoute(APIRoute):
+    """The routers' route class: JSON request bodies parsed by orjson (invalid JSON is a 422)."""
     def get_route_handler(self):
+        """FastAPI's handler for the route, given a request whose ``json()`` parses with orjson."""
         handler = super().get_route_handler()
 
         async def orjson_handler(request: Request):

@@ -18,7 +18,9 @@ HTTP_PROTOCOL = "api.server:NoDelayH11Protocol"
 
 
 class NoDelayH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with TCP_NODELAY set on every TCP connection (see the module docstring)."""
     def connection_made(self, transport) -> None:
+        """Set TCP_NODELAY on an IPv4 or IPv6 connection's socket, then let h11 take the connection."""
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -26,6 +28,8 @@ class NoDelayH11Protocol(H11Protocol):
 
 
 def serve(host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
+    """Run the app with uvicorn on ``host``:``port`` in ``workers`` processes, TCP_NODELAY on every
+    connection; returns when the server stops."""
     import uvicorn
 
     uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, http=NoDelayH11Protocol,

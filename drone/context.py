@@ -73,6 +73,7 @@ def _xy(lon, lat):
 
 
 def load_applications(engine: Engine) -> list[Application]:
+    """The approved flight applications on record, areas in EPSG:4549; read on every call (not cached)."""
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT reference, status, valid_from, valid_to, approver, ST_AsBinary(geom) g "

@@ -46,6 +46,9 @@ def pick_posts(posts: list[tuple[str, str, str, float, float]], controlled, per_
 
 
 def station_rows(chosen) -> list[dict]:
+    """Station records for the posts ``pick_posts`` chose: per county the first becomes the
+    enforcement station ``UAS-<county>-01``, the rest service posts ``UAS-<county>-NN``; x, y
+    in EPSG:4549 metres."""
     out, count = [], {}
     for code, name, county, x, y in chosen:
         count[county] = count.get(county, 0) + 1
@@ -59,6 +62,8 @@ def station_rows(chosen) -> list[dict]:
 
 
 def fleet_from_rows(rows: list[dict]) -> tuple[list[Station], list[Airframe]]:
+    """Stations from ``station_rows`` records, and one ``DEFAULT_PROFILE`` airframe per station
+    (``UAS-...`` becomes ``UAV-...``)."""
     stations = [Station(r["id"], r["name"], r["kind"], r["county_code"], r["x"], r["y"]) for r in rows]
     frames = [Airframe(id=s.id.replace("UAS-", "UAV-"), station_id=s.id, **DEFAULT_PROFILE) for s in stations]
     return stations, frames

@@ -23,17 +23,20 @@ MAX_TRUE_HEIGHT_M = {"micro": 50.0, "light": 120.0, "small": 120.0}
 
 
 def xy(lon: float, lat: float) -> tuple[float, float]:
+    """WGS84 lon/lat -> (x, y) metres in EPSG:4549."""
     x, y = to_metric(lon, lat)
     return float(x), float(y)
 
 
 def lonlat(x: float, y: float) -> tuple[float, float]:
+    """EPSG:4549 (x, y) metres -> WGS84 (lon, lat)."""
     lon, lat = from_metric(x, y)
     return float(lon), float(lat)
 
 
 @dataclass(frozen=True)
 class Station:
+    """Where drones take off and land (enforcement station or service post); x, y in EPSG:4549 metres."""
     id: str
     name: str
     kind: str
@@ -43,11 +46,14 @@ class Station:
 
     @property
     def point(self) -> shapely.Point:
+        """The station as a shapely point in EPSG:4549."""
         return shapely.Point(self.x, self.y)
 
 
 @dataclass(frozen=True)
 class Airframe:
+    """A drone and its flight profile: speeds in m/s, endurance in minutes less ``reserve_pct``
+    percent kept in reserve, ``max_range_m`` the farthest it may fly from its station (the pilot)."""
     id: str
     model: str
     station_id: str
@@ -67,11 +73,15 @@ class Airframe:
 
     @property
     def max_height_m(self) -> float:
+        """True-height ceiling of the airframe's class, metres above take-off (micro 50; light,
+        small and an unknown class 120)."""
         return MAX_TRUE_HEIGHT_M.get(self.drone_class, 120.0)
 
 
 @dataclass(frozen=True)
 class Zone:
+    """An airspace zone between ``floor_m`` and ``ceiling_m`` (metres above take-off): ``prohibited``
+    (never flown) or ``controlled`` (flown only under an approved flight application)."""
     id: str
     name: str
     kind: str  # prohibited | controlled
@@ -141,6 +151,7 @@ class Crowd:
     geom: BaseGeometry  # the crowd's footprint
 
     def busy_during(self, t0: datetime, t1: datetime) -> bool:
+        """Whether [t0, t1] overlaps the place's busy hours (Asia/Shanghai wall time)."""
         return busy_overlap(self.busy, t0, t1)
 
 
@@ -155,11 +166,14 @@ class Application:
     status: str = "approved"
 
     def covers_time(self, t0: datetime, t1: datetime) -> bool:
+        """Whether the application is approved and its validity window holds all of [t0, t1]."""
         return self.status == "approved" and self.valid_from <= t0 and t1 <= self.valid_to
 
 
 @dataclass
 class Context:
+    """Everything a plan is checked against: airspace zones, crowds, approved flight applications and
+    the fleet (stations and airframes), geometry in EPSG:4549."""
     zones: list[Zone] = field(default_factory=list)
     crowds: list[Crowd] = field(default_factory=list)
     applications: list[Application] = field(default_factory=list)
@@ -168,23 +182,29 @@ class Context:
     _cache: dict = field(default_factory=dict, repr=False)
 
     def station(self, station_id: str) -> Station:
+        """The station with this id; KeyError when there is none."""
         for s in self.stations:
             if s.id == station_id:
                 return s
         raise KeyError(station_id)
 
     def airframes_at(self, station_id: str) -> list[Airframe]:
+        """The airframes based at the station (empty when it has none)."""
         return [a for a in self.airframes if a.station_id == station_id]
 
 
 @dataclass
 class Action:
+    """Something done at a waypoint: ``roi`` (point the camera), ``photo``, ``video`` or ``broadcast``
+    (``params`` holds the audio, its ``duration_s``, ``plays`` and volume)."""
     kind: str  # roi | photo | video | broadcast
     params: dict = field(default_factory=dict)
 
 
 @dataclass
 class Waypoint:
+    """A point of the route: x, y in EPSG:4549 metres, ``alt_m`` metres above take-off, ``hold_s``
+    seconds of hover, and the actions done there."""
     x: float
     y: float
     alt_m: float
@@ -194,9 +214,11 @@ class Waypoint:
 
     @property
     def lonlat(self) -> tuple[float, float]:
+        """The waypoint's WGS84 (lon, lat)."""
         return lonlat(self.x, self.y)
 
     def broadcasts(self) -> list[Action]:
+        """The waypoint's broadcast actions, in order."""
         return [a for a in self.actions if a.kind == "broadcast"]
 
     def dwell_s(self) -> float:
@@ -207,6 +229,10 @@ class Waypoint:
 
 @dataclass
 class Plan:
+    """A flight: one airframe from its station through ``waypoints`` (the first is the take-off, the
+    last lands), starting at ``start``; ``target`` is in EPSG:4549 metres, ``application_ref`` the
+    flight application(s) it flies under, ``quiet_override_by`` the commander who allowed
+    broadcasts in quiet hours."""
     kind: str  # target | survey
     station: Station
     airframe: Airframe
@@ -226,27 +252,36 @@ class Plan:
 
     @property
     def duration_s(self) -> float:
+        """Seconds from the start of the take-off to landing."""
         return self.times()[-1][1]
 
     @property
     def end(self) -> datetime:
+        """When the drone lands (``start`` plus ``duration_s``)."""
         return self.start + timedelta(seconds=self.duration_s)
 
     def at(self, seconds: float) -> datetime:
+        """The moment ``seconds`` after the start of the take-off."""
         return self.start + timedelta(seconds=seconds)
 
     def route(self) -> shapely.LineString:
+        """The horizontal route through the waypoints, in EPSG:4549."""
         return shapely.LineString([(w.x, w.y) for w in self.waypoints])
 
     @property
     def distance_m(self) -> float:
+        """Horizontal length of the route in metres (climbs and descents not counted)."""
         return float(self.route().length)
 
     @property
     def max_height_m(self) -> float:
+        """The highest waypoint, in metres above take-off."""
         return max(w.alt_m for w in self.waypoints)
 
     def to_dict(self) -> dict:
+        """The plan as JSON-ready data: WGS84 lon/lat (7 decimals), ISO times, seconds, metres; each
+        waypoint with its hover, arrival and departure seconds after the start and its actions (the
+        audio file itself left out)."""
         times = self.times()
         wps = []
         for i, (w, (ta, td)) in enumerate(zip(self.waypoints, times)):

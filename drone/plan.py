@@ -32,6 +32,8 @@ DEFAULT_HOLD_S = 30.0
 
 @dataclass(frozen=True)
 class Obstacle:
+    """A no-fly polygon a route goes around: ``poly`` is the area grown by ``MARGIN_M`` and simplified,
+    ``core`` the area itself (a route starting or ending in it cannot avoid it)."""
     id: str
     poly: shapely.Polygon      # buffered, simplified: its vertices are graph nodes
     shrunk: shapely.Polygon    # poly minus 0.5 m: an edge blocked iff it meets this
@@ -277,6 +279,8 @@ def sweep_lines(polygon, spacing: float, obs_union=None) -> list[tuple[tuple[flo
 
 
 def footprint_width(altitude_m: float, hfov_deg: float) -> float:
+    """Ground width in metres seen across track by a camera of ``hfov_deg`` degrees horizontal
+    field of view at ``altitude_m`` metres above flat ground."""
     return 2 * altitude_m * math.tan(math.radians(hfov_deg) / 2)
 
 

@@ -32,6 +32,7 @@ QUIET_END = time(6, 0)
 
 
 def in_quiet_hours(moment: datetime) -> bool:
+    """Whether the moment falls in quiet hours, 22:00-06:00 Asia/Shanghai."""
     t = moment.astimezone(TZ).time()
     return t >= QUIET_START or t < QUIET_END
 

@@ -18,6 +18,9 @@ from drone.model import Plan, lonlat
 
 @dataclass
 class Sample:
+    """One telemetry report: ``t_s`` seconds after the start of the take-off, x, y in EPSG:4549
+    metres, ``alt_m`` metres above take-off, battery percent and the flight state (climb,
+    transit, hold, land, landed)."""
     t_s: float
     x: float
     y: float
@@ -126,6 +129,7 @@ def serve_commands(engine: Engine, drone_id: str, operator: str = "simulator") -
 
 
 def distance_m(lon1, lat1, lon2, lat2) -> float:
+    """Geodesic distance in metres between two WGS84 points."""
     from gis.crs import geodesic_distance_m
 
     return float(geodesic_distance_m(lon1, lat1, lon2, lat2))

@@ -1,3 +1,4 @@
+"""Sign-in: ``POST /auth/token`` issues a signed token, ``GET /auth/me`` says whose it is."""
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
@@ -14,6 +15,8 @@ router = APIRouter(prefix="/auth", tags=["auth"], route_class=JSONRoute)
 
 
 class Token(BaseModel):
+    """A bearer token: send it as ``Authorization: Bearer <access_token>``; ``expires_in`` is its
+    lifetime in seconds, ``role`` the user's role."""
     access_token: str
     token_type: str = "bearer"
     expires_in: int
@@ -33,4 +36,6 @@ def token(form: OAuth2PasswordRequestForm = Depends(), engine: Engine = Depends(
 
 @router.get("/me")
 def me(caller: Caller = Depends(current_caller)) -> dict:
+    """The caller: username, role and whether the role counts as staff. Anyone may call; without
+    a token the answer is ``anonymous`` with role ``public``."""
     return {"username": caller.username, "role": caller.role, "staff": caller.is_staff}

@@ -53,6 +53,8 @@ def landing(request: Request, f: str | None = None):
 
 @router.get("/conformance")
 def conformance() -> dict:
+    """The OGC API - Features conformance classes implemented (Part 1 core, GeoJSON, OpenAPI 3.0;
+    Part 2 CRS). Public."""
     return {"conformsTo": CONFORMANCE}
 
 
@@ -73,6 +75,7 @@ def _collection_doc(base: str, coll: gc.Collection, extent: list[float] | None) 
 
 @router.get("/collections")
 def list_collections(request: Request, engine: Engine = Depends(get_engine)) -> dict:
+    """Every collection with its output CRSs, links and WGS84 extent (none for an empty one). Public."""
     base = _base(request)
     return {
         "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
@@ -82,6 +85,7 @@ def list_collections(request: Request, engine: Engine = Depends(get_engine)) -> 
 
 @router.get("/collections/{collection_id}")
 def describe_collection(collection_id: str, request: Request, engine: Engine = Depends(get_engine)) -> dict:
+    """One collection's description, output CRSs, links and WGS84 extent; 404 for an unknown id. Public."""
     coll = gc.get_collection(collection_id)
     return _collection_doc(_base(request), coll, gc.extent(engine, coll.id))
 
@@ -102,6 +106,12 @@ def items(
     engine: Engine = Depends(get_engine),
     caller: Caller = Depends(current_caller),
 ) -> Response:
+    """A page of the collection's features as a GeoJSON FeatureCollection with ``numberMatched``,
+    ``numberReturned`` and next/prev links. Filters: ``bbox``, ``datetime`` and any other query
+    parameter naming a property (equality, e.g. ``status=dispatched``; an unknown property is 422).
+    Coordinates in ``crs`` (CRS84 by default; EPSG 4326, 4490 or 4549, named in the Content-Crs
+    header), or shifted for a Gaode basemap with ``coord_sys=gcj02``. Anyone may call; staff-only
+    properties (reporters' personal data) only for signed-in staff."""
     out_crs, in_crs = gc.parse_crs(crs), gc.parse_crs(bbox_crs)
     box = gc.bbox_to_crs84(gc.parse_bbox(bbox, lonlat=in_crs == gc.CRS84), in_crs)
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
@@ -129,6 +139,8 @@ def items(
 def item(collection_id: str, feature_id: str, crs: str | None = Query(None),
          coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02"),
          engine: Engine = Depends(get_engine), caller: Caller = Depends(current_caller)) -> Response:
+    """One feature by id as GeoJSON, in ``crs`` / ``coord_sys`` as for the items; 404 for an unknown
+    collection or feature. Anyone may call; staff-only properties only for signed-in staff."""
     out_crs = gc.parse_crs(crs)
     return Response(gc.get_item(engine, collection_id, feature_id, staff=caller.is_staff, crs=out_crs,
                                 coord_sys=parse_coord_sys(coord_sys)),

@@ -38,6 +38,10 @@ def get_hotspots(
     unit: str = Query("grid", description="grid | h3_8 | h3_9 | fishnet_250m"),
     engine: Engine = Depends(get_engine),
 ) -> Response:
+    """Hot spots of located cases, computed now, as a GeoJSON FeatureCollection (WGS84): ``gi_star``
+    gives each unit its Getis-Ord Gi* z, p-value and bin; ``emerging`` each unit's trend pattern;
+    ``clusters`` one feature per DBSCAN cluster. Cases of ``category`` (all when absent)
+    reported in [start, end). Public."""
     return _geojson(_compute(engine, category, start, end, method, unit))
 
 
@@ -47,6 +51,9 @@ def store_run(
     method: str = Query("gi_star"), unit: str = Query("grid"),
     engine: Engine = Depends(get_engine), _: Caller = Depends(require_role("planner", "commander")),
 ) -> dict:
+    """Compute hot spots as the GET does and store them as the latest run for (method, unit,
+    category), replacing the previous one; returns the run id and feature count. Planners and
+    commanders only."""
     result = _compute(engine, category, start, end, method, unit)
     run_id = store.save_run(engine, result, method=method, unit=unit, category=category, start=start, end=end)
     return {"run_id": run_id, "features": len(result), "method": method, "unit": unit, "category": category or "all"}

@@ -30,11 +30,14 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=JSONRoute
 
 @router.get("/services.json")
 def services() -> list[dict]:
+    """GeoReport v2 service list: one service per problem category. Public."""
     return o311.services()
 
 
 @router.get("/services/{service_code}.json")
 def service_definition(service_code: str) -> dict:
+    """GeoReport v2 service definition: the attributes a request in this category takes; 404 for
+    an unknown code. Public."""
     return o311.service_definition(service_code)
 
 
@@ -145,6 +148,8 @@ def list_requests(
     jurisdiction_id: str | None = Query(None, description="ignored: one jurisdiction"),
     engine: Engine = Depends(get_engine),
 ) -> list[dict]:
+    """GeoReport v2 service requests, newest first, over at most 90 days (default the last 90 up to
+    now); ``service_request_id`` overrides every other filter. Public: no reporter contact data."""
     def split(text):
         return [p.strip() for p in text.split(",") if p.strip()] if text else None
 
@@ -156,4 +161,6 @@ def list_requests(
 
 @router.get("/requests/{service_request_id}.json")
 def get_request(service_request_id: str, engine: Engine = Depends(get_engine)) -> list[dict]:
+    """One service request by id (any letter case) in a one-element list, as the spec has it; 404
+    when there is none. Public."""
     return o311.get_request(engine, service_request_id)

@@ -23,6 +23,8 @@ STAFF = require_role(*vocab.STAFF_ROLES)
 
 
 class PatrolIn(BaseModel):
+    """An outing to start: the officer (a patrol officer's own by default), team, service date,
+    start time (default now; without an offset, UTC) and campaign."""
     officer_id: int | str | None = Field(None, description="id or badge; a patrol officer's own by default")
     team: int | str | None = Field(None, description="department id or code; the officer's by default")
     date: dt.date | None = Field(None, description="service date (Shanghai); the start's by default")
@@ -47,12 +49,16 @@ _FIX_SCHEMA = TypeAdapter(FixIn).json_schema()
 
 
 class BatchIn(BaseModel):
+    """GPS fixes from one phone (``device_id``), at most 10,000 a batch, lon/lat in ``coord_sys``
+    (wgs84, gcj02 or bd09); each fix: ``t`` (RFC 3339; no offset means UTC), ``lon``, ``lat``
+    and optionally ``accuracy_m`` (metres) and ``speed_mps`` (metres per second)."""
     device_id: str = Field(min_length=1, max_length=200)
     coord_sys: str = "wgs84"
     fixes: list[dict] = Field(max_length=store.MAX_BATCH, json_schema_extra={"items": _FIX_SCHEMA})
 
 
 class StopIn(BaseModel):
+    """When the outing ended: default the stored stop time, else now; without an offset, UTC."""
     stopped_at: datetime | None = None
 
 
@@ -72,6 +78,8 @@ def start(body: PatrolIn, engine: Engine = Depends(get_engine),
 def mileage_report(by: str = Query("officer", description="officer | team | grid | day | campaign"),
                    campaign: str | None = None, start: datetime | None = None, end: datetime | None = None,
                    engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> list[dict]:
+    """Outings, officers and kilometres of stopped outings per officer, team, grid, day or campaign,
+    for a campaign and/or outings started in [start, end). Staff only."""
     return report.mileage(engine, by, campaign=campaign, start=start, end=end)
 
 
@@ -92,6 +100,9 @@ def campaign(name: str, engine: Engine = Depends(get_engine), _: Caller = Depend
 
 @router.get("/{patrol_id}")
 def get_patrol(patrol_id: int, engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> dict:
+    """One outing: officer, team, status, times and, once stopped, its measures (distance in metres,
+    durations in seconds, metres per grid, dropped fixes); the track itself is in the
+    ``patrol_tracks`` collection. 404 when there is none. Staff only."""
     return store.get_patrol(engine, patrol_id)
 
 
@@ -108,5 +119,7 @@ def post_fixes(patrol_id: int, body: BatchIn, engine: Engine = Depends(get_engin
 @router.post("/{patrol_id}/stop")
 def stop(patrol_id: int, body: StopIn = Body(default_factory=StopIn), engine: Engine = Depends(get_engine),
          caller: Caller = Depends(require_role(*store.STOP_ROLES))) -> dict:
+    """Stop an outing (again, to take late fixes in): clean and measure its fixes, store the track
+    and return the outing as GET does. Patrol officers their own outings, commanders any."""
     return store.stop_patrol(engine, patrol_id, username=caller.username, role=caller.role,
                              stopped_at=body.stopped_at)

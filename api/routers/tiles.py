@@ -25,6 +25,8 @@ def _max_age(collection_id: str) -> int:
 def tilejson(collection_id: str, request: Request,
              coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02: tiles for a Gaode basemap"),
              engine: Engine = Depends(get_engine)) -> dict:
+    """TileJSON 3.0.0 for the collection's vector tiles: URL template, zooms 0-22, fields and WGS84
+    bounds; ``coord_sys=gcj02`` for tiles drawn on a Gaode basemap. 404 for an unknown collection. Public."""
     return gt.tilejson(engine, str(request.base_url).rstrip("/"), collection_id, parse_coord_sys(coord_sys))
 
 
@@ -34,6 +36,9 @@ def tile(collection_id: str, z: int, x: int, y: int, request: Request,
          datetime: str | None = Query(None),
          coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02: for a Gaode basemap"),
          engine: Engine = Depends(get_engine)) -> Response:
+    """One Mapbox vector tile (WebMercatorQuad z/x/y) of the collection, filtered by ``datetime`` and
+    property equality parameters; cached 1 h for reference layers, 30 s for operational ones. 422
+    for an address outside zoom 0-22 or its grid. Public: staff-only properties never enter tiles."""
     filters = {k: v for k, v in request.query_params.items() if k not in ("datetime", "coord_sys")}
     data = gt.tile(engine, collection_id, z, x, y, datetime_range=gc.parse_datetime(datetime), filters=filters,
                    coord_sys=parse_coord_sys(coord_sys))

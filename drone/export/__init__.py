@@ -44,10 +44,15 @@ def export_file(plan: Plan, ctx: Context, path: str | Path, *, check: bool = Tru
 
 
 def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 digest of the file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_sidecar(path: Path, items: list[dict], seq_of: dict[int, int], fmt: str) -> list[Path]:
+    """For the mission ``items`` that broadcast: copy each audio file into ``NAME.audio/`` and write
+    ``NAME.broadcasts.json`` (sequence number from ``seq_of``, hold seconds, SHA-256, volume 0-100,
+    plays; ``fmt`` names the mission file's format). Returns [sidecar, audio folder], or [] when
+    nothing is broadcast."""
     talks = [(k, it) for k, it in enumerate(items) if it.get("broadcast")]
     if not talks:
         return []

@@ -115,6 +115,9 @@ def fence_polygons(plan: Plan, ctx: Context) -> list[dict]:
 
 
 def plan_document(plan: Plan, ctx: Context, items: list[dict] | None = None) -> dict:
+    """The QGroundControl ``.plan`` document (PX4 quadrotor): the mission ``items`` (built from the plan
+    when None), the station as planned home at 0 m, ``fence_polygons`` as exclusion geofences and a
+    rally point above the station at the take-off waypoint's height (metres above take-off)."""
     items = mission_items(plan) if items is None else items
     st = plan.station
     lon, lat = lonlat(st.x, st.y)

@@ -11,6 +11,8 @@ def _num(v: float) -> str:
 
 
 def document(plan: Plan, items: list[dict]) -> str:
+    """The ``QGC WPL 110`` text: the station as home on line 0, then one line per mission item
+    (WGS84 lat/lon to 8 decimals; waypoint altitudes in metres above home, frame 3)."""
     lon, lat = lonlat(plan.station.x, plan.station.y)
     lines = ["QGC WPL 110", "\t".join(["0", "1", "0", "16", "0", "0", "0", "0",
                                          f"{lat:.8f}", f"{lon:.8f}", "0", "1"])]
