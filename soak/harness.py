@@ -36,6 +36,26 @@ def fresh_database(base: Settings, name: str, layers=None, **overrides) -> Setti
     return s
 
 
+def load_city_cases(engine, n: int) -> None:
+    """n synthetic cases spread over the 76 grids (random points inside each), a third open:
+    the whole city's load for the portal test and bench."""
+    import sqlalchemy as sa
+
+    per_grid = -(-n // 76)
+    with engine.begin() as conn:
+        conn.execute(sa.text("""
+            INSERT INTO cases (category, source, status, grid_code, subdistrict_code, county_code, post_code,
+                               reported_at, geom)
+            SELECT (ARRAY['occupied_road','noise','garbage_sorting','unlicensed_vendor'])[1 + (d.path[1] % 4)],
+                   'patrol', CASE WHEN d.path[1] % 3 = 0 THEN 'dispatched' ELSE 'closed' END,
+                   g.code, g.subdistrict_code, g.county_code,
+                   (SELECT p.code FROM posts p WHERE p.grid_code = g.code ORDER BY p.code LIMIT 1),
+                   now() - make_interval(hours => (d.path[1] * 7919) % (24 * 1000)), d.geom
+            FROM grids g, LATERAL ST_Dump(ST_GeneratePoints(g.geom, :k, 42)) d
+        """), {"k": per_grid})
+        conn.execute(sa.text("ANALYZE cases"))
+
+
 @contextlib.contextmanager
 def thread_server(settings: Settings):
     import uvicorn
