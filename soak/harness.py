@@ -62,13 +62,19 @@ def thread_server(settings: Settings):
 
     from api.app import create_app
 
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
+    # Bound here and handed over, so no other process can take the port between a free_port()
+    # and uvicorn's bind; IPPROTO_TCP so that asyncio sets TCP_NODELAY (see api/server.py).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.time() + 20
+    deadline = time.monotonic() + 120  # a limit for a server that never starts, not a speed
     while not srv.started:
-        if time.time() > deadline:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
             raise RuntimeError("server did not start")
         time.sleep(0.05)
     try:
@@ -76,6 +82,7 @@ def thread_server(settings: Settings):
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 def settings_env(settings: Settings) -> dict:
