@@ -118,3 +118,14 @@ def test_embedded_cluster_runs_with_its_server_settings(settings, engine):
     with engine.connect() as conn:
         for name, value in SERVER_SETTINGS.items():
             assert conn.execute(sa.text(f"SHOW {name}")).scalar() == value
+
+
+def test_shared_buffers_fit_the_machine():
+    from citygrid.db.cluster import shared_buffers_for
+
+    gib = 2**30
+    assert shared_buffers_for(24 * gib) == "4GB"  # the bench machine: capped
+    assert shared_buffers_for(8 * gib) == "2GB"
+    assert shared_buffers_for(3 * gib) == "768MB"
+    assert shared_buffers_for(256 * 2**20) == "128MB"  # PostgreSQL's own default as the floor
+    assert shared_buffers_for(None) == "4GB"
