@@ -65,6 +65,10 @@ CENTRE_IN_GRID = """code => { var c = window.citygridMap.getCenter(), ok = false
     window.citygridLayers.grids.eachLayer(function (l) {
         if (l.feature.id === code) { ok = l.getBounds().contains(c); } });
     return ok && !window.citygridMap._animatingZoom; }"""
+# [code, west, moved]: the grid's west edge has moved off ``west`` (moved) or is back on it.
+GRID_WEST = """([code, w, moved]) => { var b = null; window.citygridLayers.grids.eachLayer(function (l) {
+    if (l.feature.id === code) b = l.getBounds(); });
+    return b !== null && (Math.abs(b.getWest() - w) > 1e-7) === moved; }"""
 
 
 def _bounds(page, code: str) -> dict:
@@ -131,13 +135,13 @@ def test_portal_in_headless_chromium_offline(layers, server, make_user):
             page.select_option("#cg-period", "week")
         page.wait_for_function("window.citygridPortal.state.datetime !== null")
 
-        def dated():
+        def dated_so_far():
             later = [urlparse(r.url) for r in b.requests[n_before:]]
             return {u.path.split("/")[2] if u.path.startswith(("/collections/", "/tiles/")) else u.path
                     for u in later if "datetime" in parse_qs(u.query)}
 
-        wait_until(page, lambda: {"/api/portal/grid-stats", "cases"} <= dated(), "the dated requests")
-        dated = dated()
+        wait_until(page, lambda: {"/api/portal/grid-stats", "cases"} <= dated_so_far(), "the dated requests")
+        dated = dated_so_far()
         assert "/api/portal/grid-stats" in dated
         assert "cases" in dated  # the case tiles (zoomed in past 13 by the search)
         interval = page.evaluate("window.citygridPortal.state.datetime")
@@ -158,11 +162,11 @@ def test_portal_in_headless_chromium_offline(layers, server, make_user):
         assert "staff view" in page.locator("#cg-who").inner_text()
         assert page.evaluate("sessionStorage.getItem('citygrid.token')").count(".") == 2  # a JWT
 
-        def authed():
+        def authed_so_far():
             return [r for r in b.requests[n_before:] if "/collections/" in r.url or "/api/drone/positions" in r.url]
 
-        wait_until(page, lambda: any("/api/drone/positions" in r.url for r in authed()), "the staff requests")
-        authed = authed()
+        wait_until(page, lambda: any("/api/drone/positions" in r.url for r in authed_so_far()), "the staff requests")
+        authed = authed_so_far()
         assert authed and all(r.headers.get("authorization", "").startswith("Bearer ") for r in authed)
         assert any("/api/drone/positions" in r.url for r in authed)  # live drones: staff only
         assert page.locator(".leaflet-control-layers-overlays label", has_text="Drones live").count() == 1
@@ -195,9 +199,7 @@ def test_gaode_basemap_switches_overlays_to_gcj02(layers, server):
         n_before = len(b.requests)
         page.locator(".leaflet-control-layers-base label", has_text="Gaode").locator("input").click()
         page.wait_for_function("window.citygridPortal.state.coordSys === 'gcj02'")
-        page.wait_for_function("([code, w]) => { var b = null; window.citygridLayers.grids.eachLayer(function (l) {"
-                               " if (l.feature.id === code) b = l.getBounds(); }); return b && b.getWest() !== w; }",
-                               arg=[code, before["w"]], timeout=30_000)  # the grids came back shifted
+        page.wait_for_function(GRID_WEST, arg=[code, before["w"], True], timeout=30_000)  # back, shifted
         urls = [r.url for r in b.requests[n_before:] if "/collections/" in r.url]
         assert urls and all("coord_sys=gcj02" in u for u in urls)
         after = _bounds(page, code)
@@ -206,9 +208,7 @@ def test_gaode_basemap_switches_overlays_to_gcj02(layers, server):
         # Back to the plain background: WGS84 again.
         page.locator(".leaflet-control-layers-base label", has_text="Plain").locator("input").click()
         page.wait_for_function("window.citygridPortal.state.coordSys === 'wgs84'")
-        page.wait_for_function("([code, w]) => { var b = null; window.citygridLayers.grids.eachLayer(function (l) {"
-                               " if (l.feature.id === code) b = l.getBounds(); }); return b && Math.abs(b.getWest() - w) < 1e-7; }",
-                               arg=[code, before["w"]], timeout=30_000)
+        page.wait_for_function(GRID_WEST, arg=[code, before["w"], False], timeout=30_000)
         assert _bounds(page, code)["w"] == pytest.approx(before["w"], abs=1e-7)
         b.close()
     assert b.outside == []
