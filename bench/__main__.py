@@ -3,7 +3,7 @@ its named peer in the same run and prints the ratio."""
 import importlib
 import sys
 
-BENCHES = ["assign", "hotspots", "cases_load", "patrol", "drone", "patrol_ingest", "tipg"]
+BENCHES = ["assign", "hotspots", "cases_load", "patrol", "drone", "patrol_ingest", "tipg", "server", "layers_build", "portal"]
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or BENCHES:

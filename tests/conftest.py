@@ -13,6 +13,12 @@ from citygrid.db.engine import admin_url, drop_database, get_engine
 from citygrid.db.migrate import migrate
 from citygrid.settings import Settings
 
+# Every server the tests talk to is on loopback. A developer's HTTP(S)_PROXY (which httpx,
+# GDAL's curl and the CLI subprocesses honour) must not take those requests elsewhere.
+for _name in ("NO_PROXY", "no_proxy"):
+    _hosts = [h for h in os.environ.get(_name, "").split(",") if h.strip()]
+    os.environ[_name] = ",".join(_hosts + [h for h in ("127.0.0.1", "localhost", "::1") if h not in _hosts])
+
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:

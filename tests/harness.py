@@ -36,19 +36,45 @@ def fresh_database(base: Settings, name: str, layers=None, **overrides) -> Setti
     return s
 
 
+def load_city_cases(engine, n: int) -> None:
+    """n synthetic cases spread over the 76 grids (random points inside each), a third open:
+    the whole city's load for the portal test and bench."""
+    import sqlalchemy as sa
+
+    per_grid = -(-n // 76)
+    with engine.begin() as conn:
+        conn.execute(sa.text("""
+            INSERT INTO cases (category, source, status, grid_code, subdistrict_code, county_code, post_code,
+                               reported_at, geom)
+            SELECT (ARRAY['occupied_road','noise','garbage_sorting','unlicensed_vendor'])[1 + (d.path[1] % 4)],
+                   'patrol', CASE WHEN d.path[1] % 3 = 0 THEN 'dispatched' ELSE 'closed' END,
+                   g.code, g.subdistrict_code, g.county_code,
+                   (SELECT p.code FROM posts p WHERE p.grid_code = g.code ORDER BY p.code LIMIT 1),
+                   now() - make_interval(hours => (d.path[1] * 7919) % (24 * 1000)), d.geom
+            FROM grids g, LATERAL ST_Dump(ST_GeneratePoints(g.geom, :k, 42)) d
+        """), {"k": per_grid})
+        conn.execute(sa.text("ANALYZE cases"))
+
+
 @contextlib.contextmanager
 def thread_server(settings: Settings):
     import uvicorn
 
     from api.app import create_app
 
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
+    # Bound here and handed over, so no other process can take the port between a free_port()
+    # and uvicorn's bind; IPPROTO_TCP so that asyncio sets TCP_NODELAY (see api/server.py).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.time() + 20
+    deadline = time.monotonic() + 120  # a limit for a server that never starts, not a speed
     while not srv.started:
-        if time.time() > deadline:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
             raise RuntimeError("server did not start")
         time.sleep(0.05)
     try:
@@ -56,6 +82,7 @@ def thread_server(settings: Settings):
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 def settings_env(settings: Settings) -> dict:

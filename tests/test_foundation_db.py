@@ -1,6 +1,9 @@
 """The store: roles, grants, migrations, embedded cluster."""
 from __future__ import annotations
 
+import shutil
+import uuid
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, ProgrammingError
@@ -8,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from citygrid.db.cluster import Cluster
 from citygrid.db.engine import APP_ROLE
 from citygrid.settings import PROJECT_ROOT, Settings
+from tests.harness import free_port
 
 
 def test_app_role_is_unprivileged_and_owns_nothing(engine):
@@ -64,11 +68,13 @@ def test_migrate_is_idempotent(settings, owner_engine):
 
 
 @pytest.mark.skipif(bool(Settings().database_url), reason="embedded cluster only")
-def test_embedded_cluster_is_idempotent(tmp_path_factory):
+def test_embedded_cluster_is_idempotent():
     # The state folder must be reachable by the unprivileged server user, so keep it in the
-    # project's state folder rather than root's private pytest temp folder.
-    state = PROJECT_ROOT / ".state" / "test-cluster"
-    s = Settings(state_dir=state, db_port=55499)
+    # project's state folder rather than root's private pytest temp folder. A folder and a
+    # free port of its own each run: other clones on the machine run this test too, and the
+    # port is written into the cluster's configuration when it is created.
+    state = PROJECT_ROOT / ".state" / f"test-cluster-{uuid.uuid4().hex[:8]}"
+    s = Settings(state_dir=state, db_port=free_port())
     cluster = Cluster(s)
     try:
         assert cluster.start() in (True, False)
@@ -85,6 +91,7 @@ def test_embedded_cluster_is_idempotent(tmp_path_factory):
         assert cluster.running()
     finally:
         cluster.stop()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def test_missing_binaries_are_named(monkeypatch):
@@ -111,3 +118,14 @@ def test_embedded_cluster_runs_with_its_server_settings(settings, engine):
     with engine.connect() as conn:
         for name, value in SERVER_SETTINGS.items():
             assert conn.execute(sa.text(f"SHOW {name}")).scalar() == value
+
+
+def test_shared_buffers_fit_the_machine():
+    from citygrid.db.cluster import shared_buffers_for
+
+    gib = 2**30
+    assert shared_buffers_for(24 * gib) == "4GB"  # the bench machine: capped
+    assert shared_buffers_for(8 * gib) == "2GB"
+    assert shared_buffers_for(3 * gib) == "768MB"
+    assert shared_buffers_for(256 * 2**20) == "128MB"  # PostgreSQL's own default as the floor
+    assert shared_buffers_for(None) == "4GB"

@@ -32,8 +32,31 @@ class ClusterError(OperationFailed):
 # again; with 512 MB of shared buffers the indexes outgrew the cache halfway through. 4 GB of
 # WAL, lz4-compressed page images and 4 GB of buffers (of the machine's 24 GB): live batches
 # from 4 senders 58,479 -> 75,453 fixes/s, over HTTP 47,947 -> 51,284 (same bench, one after
-# the other).
-SERVER_SETTINGS = {"max_wal_size": "4GB", "wal_compression": "lz4", "shared_buffers": "4GB"}
+# the other). On a smaller machine the buffers are a quarter of its memory (at least 128 MB):
+# 4 GB of them on a 2 GB machine would stop PostgreSQL from starting at all.
+def shared_buffers_for(memory_bytes: int | None) -> str:
+    """A quarter of ``memory_bytes``, between 128 MB and 4 GB, as PostgreSQL's SHOW writes it."""
+    mb = 4096 if memory_bytes is None else max(128, min(4096, memory_bytes // 4 // 2**20))
+    return f"{mb // 1024}GB" if mb % 1024 == 0 else f"{mb}MB"
+
+
+def machine_memory() -> int | None:
+    """Physical memory in bytes, or the cgroup (container) limit when that is lower."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return total
+
+
+SERVER_SETTINGS = {"max_wal_size": "4GB", "wal_compression": "lz4",
+                   "shared_buffers": shared_buffers_for(machine_memory())}
 
 
 def find_bindir() -> Path:

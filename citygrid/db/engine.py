@@ -68,8 +68,10 @@ def app_url(settings: Settings) -> URL:
 # 1.1 s for a 0.5 s query (EXPLAIN ANALYZE, z12 tile); the service's queries are many and
 # short, and a compiled plan is not cached between them. No parallel workers: with requests
 # already running side by side, a tile's two workers only ship its rows through shared-memory
-# queues (16 clients on 2 cores, case tiles: 37 tiles/s with them, 57 without).
-SESSION_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
+# queues (16 clients on 2 cores, case tiles: 37 tiles/s with them, 57 without). Time zone
+# UTC: timestamps come back (and the API writes them) with the same offset whatever zone the
+# server was initialised in (initdb takes the machine's), the same on every machine.
+SESSION_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0 -c timezone=UTC"
 
 
 def session_settings() -> dict[str, str]:
