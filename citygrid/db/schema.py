@@ -43,6 +43,7 @@ officers = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("department_id", sa.Integer, sa.ForeignKey("departments.id")),
     sa.Column("county_code", sa.String(6)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),  # 0008
 )
 
 users = sa.Table(
@@ -55,6 +56,8 @@ users = sa.Table(
     sa.Column("officer_id", sa.Integer, sa.ForeignKey("officers.id")),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    # 0008: tokens issued before this instant are refused (set on deactivation)
+    sa.Column("tokens_revoked_at", sa.DateTime(timezone=True)),
     sa.CheckConstraint(
         "role IN ('commander','drone_operator','planner','patrol_officer','public')", name="user_role"
     ),
