@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.encoders import jsonable_encoder
@@ -33,7 +34,8 @@ MEDIA = {"plan": "application/json", "waypoints": "text/plain", "kmz": "applicat
 
 class BroadcastSpec(BaseModel):
     template: str | None = None
-    variables: dict[str, str] | None = None
+    # typed and bounded in drone.variables (a place from the layers, a time, a number of minutes)
+    variables: dict[str, Annotated[str, Field(max_length=80)] | int] | None = Field(default=None, max_length=10)
     text: str | None = Field(default=None, max_length=500)
     plays: int = Field(2, ge=1, le=20)
     volume: int = Field(80, ge=0, le=100)
