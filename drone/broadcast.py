@@ -25,7 +25,7 @@ from citygrid.vocab import CATEGORIES, Role
 from citygrid.workcal import TZ
 from drone import speaker
 from drone.variables import spoken_values
-from gis.crs import from_wgs84
+from gis.crs import check_coord_sys, from_wgs84, looks_swapped, to_wgs84
 from drone.rules import in_quiet_hours
 
 ORDER_ROLES = (Role.DRONE_OPERATOR,)
@@ -311,11 +311,16 @@ def audit_entries(engine: Engine, drone_id: str | None = None, limit: int = 200)
 
 # --- telemetry ---------------------------------------------------------------------
 
-def record_telemetry(engine: Engine, drone_id: str, reports: list[dict]) -> int:
-    """Store position reports; (drone, time) is the natural key, so a retry writes nothing."""
+def record_telemetry(engine: Engine, drone_id: str, reports: list[dict], coord_sys: str = "wgs84") -> int:
+    """Store position reports; (drone, time) is the natural key, so a retry writes nothing.
+    ``coord_sys``: the reports' frame (a ground station showing a Gaode map may send gcj02);
+    stored in WGS84."""
+    coord_sys = check_coord_sys(coord_sys)
     problems = []
     for k, r in enumerate(reports):
-        if not (-180 <= r["lon"] <= 180 and -90 <= r["lat"] <= 90):
+        if bool(looks_swapped(r["lon"], r["lat"])):
+            problems.append({"where": f"reports.{k}", "problem": "lon and lat look swapped"})
+        elif not (-180 <= r["lon"] <= 180 and -90 <= r["lat"] <= 90):
             problems.append({"where": f"reports.{k}", "problem": "lon/lat out of range"})
         if not 0 <= r.get("battery_pct", 0) <= 100:
             problems.append({"where": f"reports.{k}.battery_pct", "problem": "0..100"})
@@ -323,6 +328,10 @@ def record_telemetry(engine: Engine, drone_id: str, reports: list[dict]) -> int:
         raise InvalidInput("invalid telemetry", problems=problems)
     if not reports:
         return 0
+    if coord_sys != "wgs84":
+        lon, lat = to_wgs84(np.array([r["lon"] for r in reports], dtype=float),
+                            np.array([r["lat"] for r in reports], dtype=float), coord_sys)
+        reports = [{**r, "lon": float(x), "lat": float(y)} for r, x, y in zip(reports, lon, lat)]
     with engine.begin() as conn:
         _drone(conn, drone_id)
         res = conn.execute(pg_insert(drone_telemetry).values(

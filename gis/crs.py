@@ -223,3 +223,49 @@ def looks_swapped(lon, lat, bounds=RIZHAO_BOUNDS):
     """
     lon, lat = _as_arrays(lon, lat)
     return _in_bounds(lat, lon, bounds) & ~_in_bounds(lon, lat, bounds)
+
+
+# --- input in another frame -------------------------------------------------------
+
+def check_coord_sys(value: str | None, where: str = "coord_sys") -> str:
+    """``value`` normalised ("wgs84" when empty), or InvalidInput naming ``where``: how every
+    write that takes coordinates (cases, fixes, drone targets, telemetry, flight-application
+    areas, layer files) reads its ``coord_sys``."""
+    from citygrid.errors import InvalidInput
+
+    text = (value or "wgs84").strip().lower().replace("-", "")
+    if text not in COORD_SYSTEMS:
+        raise InvalidInput(f"unknown {where} {value!r}; valid: {', '.join(COORD_SYSTEMS)}",
+                           [{"where": where, "problem": f"unknown coord_sys {value!r}; valid: {', '.join(COORD_SYSTEMS)}"}])
+    return text
+
+
+def point_to_wgs84(lon: float, lat: float, coord_sys: str, where: str = "lon/lat") -> tuple[float, float]:
+    """One lon/lat in ``coord_sys`` as WGS84 floats; swapped or impossible numbers refused."""
+    import math
+
+    from citygrid.errors import InvalidInput
+
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise InvalidInput(f"{where}: not finite", [{"where": where, "problem": "not finite"}])
+    if bool(looks_swapped(lon, lat)):
+        raise InvalidInput(f"{where}: lon {lon}, lat {lat} look swapped (Rizhao is near lon 119.5, lat 35.4)",
+                           [{"where": where, "problem": "lon and lat look swapped"}])
+    if not (abs(lon) <= 180 and abs(lat) <= 90):
+        raise InvalidInput(f"{where}: lon/lat out of range", [{"where": where, "problem": "out of range"}])
+    x, y = to_wgs84(lon, lat, coord_sys)
+    return float(x), float(y)
+
+
+def geometry_to_wgs84(geom, coord_sys: str):
+    """A shapely geometry (or array of them) drawn in ``coord_sys`` lon/lat, in WGS84: every
+    vertex shifted in one vectorised call."""
+    if coord_sys == "wgs84":
+        return geom
+    import shapely
+
+    def shift(xy):
+        lon, lat = to_wgs84(xy[:, 0], xy[:, 1], coord_sys)
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geom, shift)

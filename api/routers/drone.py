@@ -47,6 +47,7 @@ class MissionIn(BaseModel):
     hotspot_id: str | None = None
     lon: float | None = None
     lat: float | None = None
+    coord_sys: str = Field("wgs84", description="frame of lon/lat: wgs84, gcj02 (Gaode) or bd09 (Baidu)")
     grid_code: str | None = None
     station_id: str | None = None
     airframe_id: str | None = None
@@ -61,6 +62,7 @@ class MissionIn(BaseModel):
 class ApplicationIn(BaseModel):
     reference: str = Field(min_length=1, max_length=100)
     area: dict
+    coord_sys: str = Field("wgs84", description="frame of the area's lon/lat: wgs84, gcj02 or bd09")
     valid_from: datetime
     valid_to: datetime
     approver: str | None = None
@@ -229,10 +231,11 @@ def command_status(command_id: int, body: CommandStatusIn, engine: Engine = Depe
 
 
 @router.post("/{drone_id}/telemetry")
-def telemetry(drone_id: str, body: list[TelemetryIn], engine: Engine = Depends(get_engine),
-              _: Caller = Depends(OPERATOR)) -> dict:
+def telemetry(drone_id: str, body: list[TelemetryIn],
+              coord_sys: str = Query("wgs84", description="frame of the reports: wgs84, gcj02 or bd09"),
+              engine: Engine = Depends(get_engine), _: Caller = Depends(OPERATOR)) -> dict:
     """Position reports; (drone, time) is the natural key, so retries write nothing."""
-    return {"stored": broadcast.record_telemetry(engine, drone_id, [t.model_dump() for t in body])}
+    return {"stored": broadcast.record_telemetry(engine, drone_id, [t.model_dump() for t in body], coord_sys)}
 
 
 @router.get("/positions")
