@@ -192,9 +192,10 @@ def client_for_key(engine: Engine, api_key: str) -> dict | None:
 
 
 def add_department(engine: Engine, code: str, name: str, kind: str, parent_code: str | None = None,
-                   county_code: str | None = None, grid_code: str | None = None) -> int:
-    """Add or rename a department (a city bureau), squad (执法中队, under a department) or
-    subteam (分队, under a squad, often stationed in a grid); its id."""
+                   county_code: str | None = None, grid_code: str | None = None,
+                   subdistrict_code: str | None = None) -> int:
+    """Add or rename a department (a city bureau), squad (执法中队, under a department, serving
+    ``subdistrict_code``) or subteam (分队, under a squad, often stationed in a grid); its id."""
     if kind not in ("department", "squad", "subteam"):
         raise InvalidInput(f"kind must be department, squad or subteam; got {kind!r}",
                            [{"where": "kind", "problem": "department|squad|subteam"}])
@@ -205,7 +206,8 @@ def add_department(engine: Engine, code: str, name: str, kind: str, parent_code:
             if parent_id is None:
                 raise InvalidInput(f"no department with code {parent_code!r} (parent_code)")
         stmt = pg_insert(departments).values(
-            code=code, name=name, kind=kind, parent_id=parent_id, county_code=county_code, grid_code=grid_code)
+            code=code, name=name, kind=kind, parent_id=parent_id, county_code=county_code, grid_code=grid_code,
+            subdistrict_code=subdistrict_code)
         stmt = stmt.on_conflict_do_update(index_elements=[departments.c.code],
                                           set_={"name": stmt.excluded.name}).returning(departments.c.id)
         return conn.execute(stmt).scalar_one()
@@ -250,6 +252,16 @@ def list_departments(engine: Engine) -> list[dict]:
     """Departments, squads and subteams with their parent's code and officer count."""
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
-            "SELECT d.id, d.code, d.name, d.kind, p.code AS parent_code, d.county_code, d.grid_code, "
+            "SELECT d.id, d.code, d.name, d.kind, p.code AS parent_code, d.county_code, d.subdistrict_code, "
+            "d.grid_code, "
             "(SELECT count(*) FROM officers o WHERE o.department_id = d.id) AS officers "
             "FROM departments d LEFT JOIN departments p ON p.id = d.parent_id ORDER BY d.code")).mappings()]
+
+
+def squads_by_subdistrict(engine: Engine) -> dict[str, int]:
+    """{subdistrict code: id of the squad serving it}: where a case in that town/street is
+    dispatched ("each town and street has a resident enforcement squad")."""
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(
+            "SELECT DISTINCT ON (subdistrict_code) subdistrict_code, id FROM departments "
+            "WHERE kind = 'squad' AND subdistrict_code IS NOT NULL ORDER BY subdistrict_code, id")).all())

@@ -15,7 +15,6 @@ from cli.layers import layers_app
 from cli.patrol import patrol_app
 from cli.simulate import simulate_app
 from citygrid.settings import get_settings
-from citygrid.vocab import ROLES
 
 app = typer.Typer(help="citygrid: the spatial heart of Rizhao's urban management.", no_args_is_help=True,
                   pretty_exceptions_enable=False, cls=HandledGroup)
@@ -176,12 +175,14 @@ def org_add_department(
     parent: str = typer.Option(None, "--parent", help="parent department's code (a squad's department)"),
     county: str = typer.Option(None, "--county", help="6-digit county code"),
     grid: str = typer.Option(None, "--grid", help="14-digit grid code (a subteam's station)"),
+    subdistrict: str = typer.Option(None, "--subdistrict", help="9-digit code of the town/street a squad serves "
+                                    "(cases there are dispatched to it)"),
 ) -> None:
     """Add (or rename) a department, squad or subteam."""
     from citygrid.db.engine import get_engine
     from citygrid.org import add_department
 
-    did = add_department(get_engine(), code, name, kind, parent, county, grid)
+    did = add_department(get_engine(), code, name, kind, parent, county, grid, subdistrict)
     console.print(f"{kind} {code} {name} id={did}")
 
 
@@ -232,54 +233,18 @@ def users_add_client(name: str) -> None:
 
 
 @demo_app.command("load")
-def demo_load() -> None:
-    """Load everything the demo shows: reference layers, then each capability's demo data."""
-    from citygrid.db.engine import get_engine
-    from citygrid.org import upsert_user
-    from gis.layers.build import build_all
-    from gis.layers.load import load_layers
+def demo_load(
+    n: int = typer.Option(191_000, "--n", min=1000, help="cases in the simulated history (the city's 191,000)"),
+) -> None:
+    """Load everything the demo shows: layers, organisation and sign-ins, the case history with
+    its workflow events, hotspot runs, a patrol campaign, drone missions with broadcasts."""
+    import time
 
-    settings = get_settings()
-    counts = load_layers(get_engine(settings, role="owner"), build_all())
-    console.print("layers:", counts)
-    # Demo sign-ins: one user per role, with a password generated into the state folder.
-    path = settings.state_dir / "demo_users.json"
-    if path.exists():
-        creds = json.loads(path.read_text())
-    else:
-        import secrets
+    from cli.demo import load_demo
 
-        creds = {f"demo_{r}": secrets.token_urlsafe(9) for r in ROLES}
-        path.write_text(json.dumps(creds, indent=1))
-        path.chmod(0o600)
-    for (name, password), role in zip(creds.items(), ROLES):
-        upsert_user(get_engine(settings), name, role, password)
-    console.print(f"demo users (passwords in {path}):", ", ".join(creds))
-    # Each capability's demo data, through the same commands a city would run.
-    from cli.drone import seed as drone_seed
-    from cli.simulate import cases as simulate_cases
-
-    simulate_cases(years=3, start=2023, seed=42, n=191_000, out=None, role="owner", attributes=True)
-    drone_seed()
-    _store_demo_hotspots(settings)
-
-
-def _store_demo_hotspots(settings) -> None:
-    """The latest hotspot runs the portal and drone planning read (2025, the main categories)."""
-    import pandas as pd
-
-    from citygrid.db.engine import get_engine
-    from citygrid.workcal import TZ
-    from gis.hotspots import hotspots, store
-
-    engine = get_engine(settings)
-    start, end = pd.Timestamp("2025-01-01", tz=TZ), pd.Timestamp("2026-01-01", tz=TZ)
-    for category in ("occupied_road", "illegal_construction", "noise"):
-        cases, grids = store.read_cases(engine, category, start, end)
-        for method, unit in (("gi_star", "h3_9"), ("clusters", "grid")):
-            result = hotspots(cases, method=method, unit=unit, category=category, start=start, end=end, grids=grids)
-            store.save_run(engine, result, method=method, unit=unit, category=category, start=start, end=end)
-    console.print("hotspot runs stored for 2025: occupied_road, illegal_construction, noise")
+    t0 = time.perf_counter()
+    load_demo(get_settings(), n_cases=n)
+    console.print(f"demo loaded in {time.perf_counter() - t0:.1f} s")
 
 
 @app.command("serve")

@@ -22,6 +22,8 @@ class DepartmentIn(BaseModel):
     parent_code: str | None = None
     county_code: str | None = Field(default=None, pattern=r"^\d{6}$")
     grid_code: str | None = Field(default=None, pattern=r"^\d{14}$")
+    subdistrict_code: str | None = Field(default=None, pattern=r"^\d{9}$",
+                                         description="the town/street a squad serves")
 
 
 class OfficerIn(BaseModel):
@@ -48,7 +50,7 @@ def list_departments(engine: Engine = Depends(get_engine), _: Caller = Depends(r
 @router.post("/departments", status_code=201)
 def create_department(body: DepartmentIn, engine: Engine = Depends(get_engine), _: Caller = Depends(COMMANDER)):
     dep_id = org.add_department(engine, body.code, body.name, body.kind, body.parent_code, body.county_code,
-                                body.grid_code)
+                                body.grid_code, body.subdistrict_code)
     return {"id": dep_id, **body.model_dump()}
 
 

@@ -33,6 +33,7 @@ departments = sa.Table(
     sa.Column("parent_id", sa.Integer, sa.ForeignKey("departments.id")),
     sa.Column("county_code", sa.String(6)),
     sa.Column("grid_code", sa.String(14)),
+    sa.Column("subdistrict_code", sa.String(9)),  # 0008: the town/street a squad serves
     sa.CheckConstraint("kind IN ('department','squad','subteam')", name="department_kind"),
 )
 
