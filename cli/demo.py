@@ -38,7 +38,10 @@ OUTINGS_PER_OFFICER = 4
 PORTAL_RUNS = (("gi_star", "grid", None), ("clusters", "grid", None))
 CATEGORY_RUNS = (("gi_star", "h3_9"), ("clusters", "grid"))
 HOTSPOT_CATEGORIES = ("occupied_road", "illegal_construction", "noise")
-MISSION_HOURS = (9.5, 11, 14, 15.5, 17, 18.5)  # local, daytime: no quiet-hour override needed
+MISSION_HOURS = (9.5, 11, 14, 15.5, 17, 18.5)
+# The place a warning names: the nearest place of a kind where that problem happens.
+PLACE_KINDS = {"occupied_road": ("market", "night_market"), "noise": ("nightlife", "night_market"),
+               "illegal_construction": ("construction_site", "urban_village")}  # local, daytime: no quiet-hour override needed
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 _GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "强", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平", "刚",
@@ -51,29 +54,31 @@ def officer_name(k: int) -> str:
 
 
 def load_demo(settings: Settings, *, n_cases: int = 191_000, seed: int = 42, years: int = 3,
-              start_year: int = 2023, now: datetime | None = None) -> dict:
+              start_year: int = 2023, now: datetime | None = None, layers=None, users_file=None) -> dict:
     """Load the whole demo into the configured database; a summary of what is there.
-    ``n_cases`` smaller than the city's 191,000 makes a quick demo (the browser test's)."""
+    ``n_cases`` smaller than the city's 191,000 makes a quick demo (the browser test's);
+    ``users_file``: where the demo passwords are kept (default: the state folder's
+    demo_users.json)."""
     from citygrid.db.engine import get_engine
     from gis.layers.build import build_all
     from gis.layers.load import load_layers
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    layers = build_all()
+    layers = layers if layers is not None else build_all()
     counts = load_layers(get_engine(settings, role="owner"), layers)
     console.print("layers:", counts)
     timings["layers"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    org = load_organisation(settings, layers)
+    org = load_organisation(settings, layers, users_file)
     timings["organisation"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    from cli.simulate import cases as simulate_cases
+    from cli.simulate import load_history
 
-    simulate_cases(years=years, start=start_year, seed=seed, n=n_cases, out=None, role="owner", attributes=True,
-                   events=True)
+    load_history(settings, years=years, start=start_year, seed=seed, n=n_cases, role="owner", attributes=True,
+                 events=True, layers=layers)
     timings["cases"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -93,7 +98,7 @@ def load_demo(settings: Settings, *, n_cases: int = 191_000, seed: int = 42, yea
 
 # --- organisation ----------------------------------------------------------------------------
 
-def load_organisation(settings: Settings, layers) -> dict:
+def load_organisation(settings: Settings, layers, users_file=None) -> dict:
     """Departments, squads, subteams, officers and the demo sign-ins (passwords generated once
     into the state folder). The patrol officer sign-ins are linked to officers."""
     import secrets
@@ -122,7 +127,9 @@ def load_organisation(settings: Settings, layers) -> dict:
             add_officer(engine, badge, officer_name(2 * k + j), f"SQ-{s['code']}")
             badges.append(badge)
     # sign-ins: one per role, plus the campaign's officers (linked to their officers)
-    path = settings.state_dir / "demo_users.json"
+    from pathlib import Path
+
+    path = Path(users_file) if users_file else settings.state_dir / "demo_users.json"
     creds = json.loads(path.read_text()) if path.exists() else {}
     roles = {f"demo_{r}": r for r in ROLES}
     patrol_badges = badges[:PATROL_OFFICERS]
@@ -132,7 +139,7 @@ def load_organisation(settings: Settings, layers) -> dict:
         links[f"demo_patrol_officer_{i}"] = badge
     for name in roles:
         creds.setdefault(name, secrets.token_urlsafe(9))
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(creds, indent=1))
     path.chmod(0o600)
     for name, role in roles.items():
@@ -140,7 +147,7 @@ def load_organisation(settings: Settings, layers) -> dict:
     console.print(f"organisation: {len(COUNTY_NAMES) + 1} departments, {len(subs)} squads, {len(dg)} subteams, "
                   f"{len(badges)} officers; demo users (passwords in {path}): {', '.join(roles)}")
     return {"squads": len(subs), "subteams": len(dg), "officers": len(badges), "patrol_badges": patrol_badges,
-            "users": list(roles)}
+            "users": list(roles), "users_file": str(path)}
 
 
 # --- hot spots -------------------------------------------------------------------------------
@@ -195,10 +202,19 @@ def load_patrol_campaign(settings: Settings, layers, badges: list[str], now: dat
     from patrol.simulate import simulate_patrols, write_gpx
     from patrol.store import import_files
 
+    import sqlalchemy as sa
+
     engine = get_engine(settings)
     n = len(badges) * OUTINGS_PER_OFFICER
+    now = now or datetime.now(TZ)
+    with engine.connect() as conn:
+        recent = conn.execute(sa.text("SELECT count(*) FROM patrols WHERE campaign = :c AND started_at > :t"),
+                              {"c": CAMPAIGN, "t": now - timedelta(days=1)}).scalar()
+    if recent:  # a demo loaded in the last day: its campaign still shows as today's and this week's
+        console.print(f"patrol campaign {CAMPAIGN}: {recent} outings of the last day already there")
+        return {"outings": n, "officers": len(badges), "new": 0}
     sim = simulate_patrols(layers, n_outings=n, seed=17, interval_s=5, campaign="demo",
-                           starts=campaign_starts(n, now or datetime.now(TZ)))
+                           starts=campaign_starts(n, now))
     stored, km = 0, 0.0
     with tempfile.TemporaryDirectory() as tmp:
         files = write_gpx(sim.fixes, Path(tmp))
@@ -240,8 +256,7 @@ def load_drone_missions(settings: Settings, now: datetime | None = None) -> dict
             console.print(f"drone: {done} demo missions already planned today")
             return {"missions": int(done), "new": 0}
         targets = conn.execute(sa.text("""
-            SELECT h.category, ST_X(c) AS lon, ST_Y(c) AS lat,
-                   (SELECT p.name FROM pois p ORDER BY p.geom <-> c LIMIT 1) AS place
+            SELECT h.category, ST_X(c) AS lon, ST_Y(c) AS lat
             FROM (SELECT category, statistic, ST_Centroid(geom) AS c,
                          row_number() OVER (PARTITION BY category ORDER BY statistic DESC) AS k
                   FROM hotspots WHERE method = 'gi_star' AND unit = 'h3_9' AND category = ANY(:cats)
@@ -251,8 +266,13 @@ def load_drone_missions(settings: Settings, now: datetime | None = None) -> dict
     for t in targets:
         if len(made) >= len(MISSION_HOURS) or per_cat.get(t.category, 0) >= 2:
             continue
+        with engine.connect() as conn:
+            place = conn.execute(sa.text(
+                "SELECT name FROM pois WHERE kind = ANY(:kinds) AND name IS NOT NULL "
+                "ORDER BY geom <-> ST_SetSRID(ST_Point(:x, :y), 4326) LIMIT 1"),
+                {"kinds": list(PLACE_KINDS[t.category]), "x": t.lon, "y": t.lat}).scalar()
         start = today + timedelta(hours=MISSION_HOURS[len(made)])
-        variables = {"place": t.place}
+        variables = {"place": place}
         if t.category == "noise":
             variables["time"] = f"{start:%H:%M}"
         spec = {"kind": "target", "lon": t.lon, "lat": t.lat, "start": start.isoformat(), "capture": "video",

@@ -33,13 +33,23 @@ def cases(
     and every case its workflow events. Loading is idempotent per seed: cases already loaded
     (same source system id sim-<seed>-<n>) are skipped, so a second run adds nothing.
     """
+    from citygrid.settings import get_settings
+
+    load_history(get_settings(), years=years, start=start, seed=seed, n=n, out=out, role=role,
+                 attributes=attributes, events=events)
+
+
+def load_history(settings, *, years: int = 3, start: int = 2023, seed: int = 42, n: int = 191_000,
+                 out: Path | None = None, role: str = "owner", attributes: bool = True, events: bool = True,
+                 layers=None) -> None:
+    """``citygrid simulate cases`` against ``settings``' database (or into ``out``)."""
     from cases.simulate.cases import Prepared, simulate_cases, stream_cases, write_cases
     from gis.layers.build import build_all
     from gis.location import Locator
 
     span = tuple(range(start, start + years))
     t0 = time.perf_counter()
-    layers = build_all()
+    layers = layers if layers is not None else build_all()
     prepared = Prepared.build(layers, span)
     locator = Locator.from_layers(layers)
     if out is not None:
@@ -59,9 +69,8 @@ def cases(
     from cases.simulate.load import bulk_load_cases
     from citygrid.db.engine import get_engine
     from citygrid.org import squads_by_subdistrict
-    from citygrid.settings import get_settings
 
-    engine = get_engine(get_settings(), role="owner" if role == "owner" else "app")
+    engine = get_engine(settings, role="owner" if role == "owner" else "app")
     stream = stream_cases(prepared, n=n, seed=seed)
     ids = stream.draw.columns(slice(0, 1))["external_id"].to_pylist() + \
         stream.draw.columns(slice(n - 1, n))["external_id"].to_pylist()

@@ -10,7 +10,8 @@ for that move), when, and for the dispatch, the responsible department.
 Feedback (处理反馈) has no time of its own in the simulator: it is put halfway between
 handling and closing (at handling for a case still awaiting verification). Rework loops
 (``rework_count``) are not replayed step by step: the events show the last pass, and the
-count stays on the case.
+count stays on the case; a case sent back and not yet handled again (status dispatched
+after handling) ends with its rework move, feedback -> dispatched.
 """
 from __future__ import annotations
 
@@ -27,7 +28,11 @@ _STEPS = f"""
   ('filed', 'dispatched', c.dispatched_at, 'sim:commander', 'commander'),
   ('dispatched', 'handled', c.handled_at, 'sim:patrol_officer', 'patrol_officer'),
   ('handled', 'feedback', CASE WHEN c.closed_at IS NOT NULL THEN c.handled_at + (c.closed_at - c.handled_at) / 2
-                               WHEN c.status = 'feedback' THEN c.handled_at END, 'sim:patrol_officer', 'patrol_officer'),
+                               WHEN c.status IN ('feedback', 'dispatched') THEN c.handled_at END,
+   'sim:patrol_officer', 'patrol_officer'),
+  ('feedback', 'dispatched', CASE WHEN c.status = 'dispatched' AND c.handled_at IS NOT NULL
+                                  THEN greatest(c.updated_at, c.handled_at + interval '1 minute') END,
+   'sim:commander', 'commander'),
   ('feedback', 'closed', c.closed_at, 'sim:commander', 'commander'),
   ('closed', 'evaluated', c.evaluated_at, 'sim:planner', 'planner')
 """
