@@ -182,7 +182,13 @@
     var styles = {};
     styles[spec.collection] = function () { return spec.style; };
     var opts = {vectorTileLayerStyles: styles, interactive: spec.key === 'cases', maxNativeZoom: 18,
-                rendererFactory: L.canvas.tile, pane: 'overlayPane'};
+                rendererFactory: L.canvas.tile, pane: 'overlayPane',
+                // with feature ids VectorGrid keeps each tile's renderer (layer._vectorTiles): what
+                // is drawn can be counted (tests, console) and restyled per feature
+                getFeatureId: function (f) {
+                  var p = f.properties || {};
+                  return p.service_request_id || p.id || p.code;
+                }};
     if (spec.minZoom) opts.minZoom = spec.minZoom;
     var layer = L.vectorGrid.protobuf(tilesUrl(spec), opts);
     if (spec.key === 'cases') layer.on('click', casePopup);
