@@ -290,6 +290,9 @@ def test_every_overlay_draws_features_on_the_demo(demo_server):
         lon, lat = conn.execute(sa.text(
             "SELECT ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)) FROM grids g "
             "JOIN cases c ON c.grid_code = g.code GROUP BY g.code, g.geom ORDER BY count(*) DESC LIMIT 1")).one()
+        case_id, squad = conn.execute(sa.text(
+            "SELECT c.service_request_id, d.name FROM cases c JOIN departments d ON d.id = c.department_id "
+            "WHERE c.status = 'closed' ORDER BY c.id LIMIT 1")).one()
     with sync_playwright() as p:
         b = Browser(p)
         page = b.page
@@ -313,10 +316,13 @@ def test_every_overlay_draws_features_on_the_demo(demo_server):
             pass  # the assertion below names what is missing
         drawn = page.evaluate(DRAWN_JS)
         page.screenshot(path=str(ARTEFACTS / "portal_demo.png"))
+        # a case's popup for staff: its responsible squad and its workflow history
+        details = page.evaluate("id => window.citygridPortal.caseDetails(id)", case_id)
         b.close()
     print("\ndrawn per overlay on the demo:", {k: v["drawn"] for k, v in drawn.items()})
     empty = {k: v for k, v in drawn.items() if not (v["shown"] and v["drawn"] > 0)}
     assert empty == {}, f"overlays drawing nothing: {empty}"
     assert drawn["grids"]["drawn"] == 76 and drawn["posts"]["drawn"] == 117
     assert drawn["hotspots"]["drawn"] == 76  # Gi* per grid, all categories: the portal's own request
+    assert squad in details and all(step in details for step in ("reported", "filed", "dispatched", "closed"))
     assert b.outside == [] and b.console_errors == []
