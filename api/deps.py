@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datetime import datetime, timezone
+
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from citygrid.auth import read_token
+from citygrid.org import caller_for_token
 from citygrid.errors import Forbidden, Unauthorized
 from citygrid.settings import Settings
 from citygrid.vocab import STAFF_ROLES
@@ -44,12 +48,19 @@ class Caller:
 ANONYMOUS = Caller("anonymous", "public")
 
 
-async def current_caller(token: str | None = Depends(oauth2), settings: Settings = Depends(get_settings)) -> Caller:
-    """The signed-in caller, or an anonymous public reader when no token is sent."""
+async def current_caller(token: str | None = Depends(oauth2), settings: Settings = Depends(get_settings),
+                         engine: Engine = Depends(get_engine)) -> Caller:
+    """The signed-in caller, or an anonymous public reader when no token is sent.
+
+    A valid signature is not enough: the user is looked up on every request (one indexed
+    read, in the thread pool), so a deactivated user's tokens stop working at once and a
+    changed role applies at once. Anonymous reads (the public map) pay nothing."""
     if not token:
         return ANONYMOUS
     claims = read_token(settings, token)
-    return Caller(claims["sub"], claims["role"])
+    issued = datetime.fromtimestamp(int(claims.get("iat", 0)), timezone.utc)
+    user = await run_in_threadpool(caller_for_token, engine, claims["sub"], issued)
+    return Caller(user["username"], user["role"])
 
 
 def require_role(*roles: str):

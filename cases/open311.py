@@ -9,6 +9,8 @@ What GeoReport v2 fields mean here:
 - ``address_id`` and ``zipcode`` stay null: the city has no address register we can cite.
 - Reporter contact never appears in these documents, for anyone: the Open311 request
   format has no field for it.
+- ``media_url`` (the first photo) is staff-only, like every photo (catalog.CASE_PERSONAL_COLUMNS):
+  photos show people, plates and homes. Public callers get ``media_url: null``.
 """
 from __future__ import annotations
 
@@ -129,9 +131,8 @@ def _iso(value) -> str | None:
     return local(value).isoformat() if value is not None else None
 
 
-def format_request(row) -> dict:
-    """A case row (``_REQUEST_SQL``) as a GeoReport v2 service request, times in Asia/Shanghai;
-    what each field means is in the module docstring."""
+def format_request(row, staff: bool = False) -> dict:
+    """One GeoReport v2 request document; ``staff`` callers also get the photo's URL."""
     cat = vocab.CATEGORIES.get(row["category"])
     state = row["status"]
     notes = state if not row["last_note"] else f"{state}: {row['last_note']}"
@@ -152,7 +153,7 @@ def format_request(row) -> dict:
         "zipcode": None,
         "lat": row["lat"],
         "long": row["lon"],
-        "media_url": (row["media_urls"] or [None])[0],
+        "media_url": (row["media_urls"] or [None])[0] if staff else None,
     }
 
 
@@ -171,7 +172,8 @@ def parse_datetime(text: str | None, name: str) -> datetime | None:
 
 def list_requests(engine: Engine, *, service_codes: list[str] | None = None, status: str | None = None,
                   start: datetime | None = None, end: datetime | None = None, ids: list[str] | None = None,
-                  page: int = 1, page_size: int = DEFAULT_PAGE_SIZE, now: datetime | None = None) -> list[dict]:
+                  page: int = 1, page_size: int = DEFAULT_PAGE_SIZE, now: datetime | None = None,
+                  staff: bool = False) -> list[dict]:
     """GeoReport v2 ``GET requests``: at most 90 days (default the last 90), newest first.
     ``ids`` (service_request_id list) overrides every other filter, as the spec says."""
     problems = []
@@ -208,16 +210,15 @@ def list_requests(engine: Engine, *, service_codes: list[str] | None = None, sta
     params = {**where.params, "limit": page_size, "offset": (page - 1) * page_size}
     with engine.connect() as conn:
         rows = conn.execute(sa.text(sql), params).mappings().all()
-    return [format_request(r) for r in rows]
+    return [format_request(r, staff) for r in rows]
 
 
-def get_request(engine: Engine, service_request_id: str) -> list[dict]:
-    """GeoReport v2 ``GET requests/{id}``: the case with that service_request_id (any letter
-    case) in a one-element list, as the spec has it; NotFound when there is none."""
+def get_request(engine: Engine, service_request_id: str, staff: bool = False) -> list[dict]:
+    """GeoReport v2 ``GET requests/{id}``: a one-element list, or NotFound."""
     with engine.connect() as conn:
         row = conn.execute(sa.text(f"{_REQUEST_SQL} WHERE c.service_request_id = :sid"),
                            {"sid": service_request_id.strip().upper()}).mappings().first()
     if row is None:
         raise NotFound(f"service request {service_request_id!r} not found")
-    return [format_request(row)]
+    return [format_request(row, staff)]
 

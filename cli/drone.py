@@ -42,6 +42,7 @@ def seed() -> None:
 @drone_app.command("plan")
 def plan_cmd(
     target: str = typer.Option(None, "--target", help="LON,LAT of the target (a case or hotspot point)"),
+    coord_sys: str = typer.Option("wgs84", "--coord-sys", help="frame of --target: wgs84|gcj02|bd09"),
     case: str = typer.Option(None, "--case", help="case id or RZ-YYYY-NNNNNN instead of --target"),
     hotspot: str = typer.Option(None, "--hotspot", help="hotspot cluster id instead of --target"),
     grid: str = typer.Option(None, "--grid", help="survey this grid (14-digit code) instead"),
@@ -75,6 +76,7 @@ def plan_cmd(
                                  for t in template]}
     if target:
         spec["lon"], spec["lat"] = _point(target)
+        spec["coord_sys"] = coord_sys
     eng = _engine()
     ctx = context.load(eng)
     plan, _ = missions.build_plan(eng, spec, ctx)

@@ -35,16 +35,18 @@ def import_layer(
     layer: str = typer.Argument(..., help="grids|posts|subdistricts|communities|roads|airspace"),
     file: Path = typer.Argument(..., exists=False),
     crs: str = typer.Option(None, "--crs", help="CRS of a file that declares none, e.g. EPSG:4549"),
+    coord_sys: str = typer.Option("wgs84", "--coord-sys", help="lon/lat drawn on a Chinese basemap: gcj02 "
+                                  "(Gaode/Tencent) or bd09 (Baidu); shifted to WGS84 before validation"),
 ) -> None:
     """Validate a GeoJSON/GeoPackage/Shapefile and, only if it has no problem, replace the layer."""
     import geopandas as gpd
 
     from citygrid.db.engine import get_engine
     from gis.layers.load import load_layers
-    from gis.layers.validate import read_layer_file, validate_layer
+    from gis.layers.validate import read_layer_file, shift_to_wgs84, validate_layer
 
     engine = get_engine(get_settings(), role="owner")
-    frame = read_layer_file(file, crs)
+    frame = shift_to_wgs84(read_layer_file(file, crs), coord_sys)
     with engine.connect() as conn:
         area = gpd.read_postgis("SELECT geom FROM service_area", conn, geom_col="geom")
     service_area = area.union_all() if len(area) else None

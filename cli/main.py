@@ -15,14 +15,15 @@ from cli.layers import layers_app
 from cli.patrol import patrol_app
 from cli.simulate import simulate_app
 from citygrid.settings import get_settings
-from citygrid.vocab import ROLES
 
 app = typer.Typer(help="citygrid: the spatial heart of Rizhao's urban management.", no_args_is_help=True,
                   pretty_exceptions_enable=False, cls=HandledGroup)
 db_app = typer.Typer(help="The database: embedded cluster and migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, roles and Open311 API clients.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisation: departments, squads and officers.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(org_app, name="org")
 app.add_typer(layers_app, name="layers")
 app.add_typer(cases_app, name="cases")
 app.add_typer(drone_app, name="drone")
@@ -107,26 +108,117 @@ def users_add(
     role: str = typer.Option(..., "--role", help="commander|drone_operator|planner|patrol_officer|public"),
     password: str = typer.Option(None, "--password", help="Prompted for when not given.", envvar="CITYGRID_NEW_USER_PASSWORD"),
     display_name: str = typer.Option(None, "--display-name"),
+    officer: str = typer.Option(None, "--officer", help="badge (or id) of the officer this user is; "
+                                "required for patrol_officer. With --officer-name the officer is created."),
+    officer_name: str = typer.Option(None, "--officer-name", help="create (or rename) the officer --officer"),
+    department: str = typer.Option(None, "--department", help="the new officer's department/squad code"),
 ) -> None:
-    """Add a user with a role (or reset the password and role of an existing one)."""
+    """Add a user with a role, linked to an officer (or reset the password, role and link of an
+    existing one)."""
     from citygrid.db.engine import get_engine
-    from citygrid.org import upsert_user
+    from citygrid.org import add_officer, add_user
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    uid = upsert_user(get_engine(), name, role, password, display_name)
-    console.print(f"user {name} ({role}) id={uid}")
+    engine = get_engine()
+    if officer_name:
+        if not officer:
+            raise typer.BadParameter("--officer-name needs --officer BADGE")
+        add_officer(engine, officer, officer_name, department)
+    u = add_user(engine, name, role, password, display_name=display_name, officer=officer, actor="cli")
+    linked = f", officer {u['officer_badge']} {u['officer_name']}" if u["officer_badge"] else ""
+    dep = f" in {u['department_code']}" if u["department_code"] else ""
+    console.print(f"user {name} ({role}) id={u['id']}{linked}{dep}")
 
 
 @users_app.command("list")
-def users_list() -> None:
-    """List every user: id, username, role and whether the account is active."""
+def users_list(
+    active: bool = typer.Option(None, "--active/--inactive", help="only active (or only deactivated) users"),
+) -> None:
+    """Users with their role, officer, department and whether they are active."""
     from citygrid.db.engine import get_engine
     from citygrid.org import list_users
 
-    table = Table("id", "username", "role", "active")
-    for u in list_users(get_engine()):
-        table.add_row(str(u["id"]), u["username"], u["role"], str(u["active"]))
+    table = Table("id", "username", "role", "officer", "department", "active")
+    for u in list_users(get_engine(), active=active):
+        officer = f"{u['officer_badge']} {u['officer_name']}" if u["officer_badge"] else ""
+        table.add_row(str(u["id"]), u["username"], u["role"], officer, u["department_code"] or "",
+                      str(u["active"]))
+    console.print(table)
+
+
+@users_app.command("deactivate")
+def users_deactivate(name: str) -> None:
+    """Deactivate a user: no more sign-ins, and every token they hold stops working now."""
+    from citygrid.db.engine import get_engine
+    from citygrid.org import set_user_active
+
+    set_user_active(get_engine(), name, False, actor="cli")
+    console.print(f"user {name} deactivated; their tokens are revoked")
+
+
+@users_app.command("activate")
+def users_activate(name: str) -> None:
+    """Reactivate a user (they sign in again: older tokens stay revoked)."""
+    from citygrid.db.engine import get_engine
+    from citygrid.org import set_user_active
+
+    set_user_active(get_engine(), name, True, actor="cli")
+    console.print(f"user {name} active")
+
+
+# --- organisation -------------------------------------------------------------
+@org_app.command("add-department")
+def org_add_department(
+    code: str, name: str,
+    kind: str = typer.Option("department", "--kind", help="department | squad (执法中队) | subteam (分队)"),
+    parent: str = typer.Option(None, "--parent", help="parent department's code (a squad's department)"),
+    county: str = typer.Option(None, "--county", help="6-digit county code"),
+    grid: str = typer.Option(None, "--grid", help="14-digit grid code (a subteam's station)"),
+    subdistrict: str = typer.Option(None, "--subdistrict", help="9-digit code of the town/street a squad serves "
+                                    "(cases there are dispatched to it)"),
+) -> None:
+    """Add (or rename) a department, squad or subteam."""
+    from citygrid.db.engine import get_engine
+    from citygrid.org import add_department
+
+    did = add_department(get_engine(), code, name, kind, parent, county, grid, subdistrict)
+    console.print(f"{kind} {code} {name} id={did}")
+
+
+@org_app.command("add-officer")
+def org_add_officer(
+    badge: str, name: str,
+    department: str = typer.Option(None, "--department", help="department/squad/subteam code"),
+    county: str = typer.Option(None, "--county", help="6-digit county code (default: the department's)"),
+) -> None:
+    """Add an officer (or rename one / move them to --department)."""
+    from citygrid.db.engine import get_engine
+    from citygrid.org import add_officer
+
+    oid = add_officer(get_engine(), badge, name, department, county)
+    console.print(f"officer {badge} {name} id={oid}")
+
+
+@org_app.command("list")
+def org_list(what: str = typer.Argument("officers", help="officers | departments")) -> None:
+    """List officers (with their squad and user) or departments (with their parent)."""
+    from citygrid.db.engine import get_engine
+    from citygrid.errors import InvalidInput
+    from citygrid.org import list_departments, list_officers
+
+    if what == "officers":
+        table = Table("badge", "name", "department", "county", "user", "active")
+        for o in list_officers(get_engine()):
+            table.add_row(o["badge"], o["name"], o["department_code"] or "", o["county_code"] or "",
+                          o["username"] or "", str(o["active"]))
+    elif what == "departments":
+        table = Table("code", "name", "kind", "parent", "county", "officers")
+        for d in list_departments(get_engine()):
+            table.add_row(d["code"], d["name"], d["kind"], d["parent_code"] or "", d["county_code"] or "",
+                          str(d["officers"]))
+    else:
+        raise InvalidInput(f"list officers or departments, not {what!r}")
     console.print(table)
 
 
@@ -141,54 +233,18 @@ def users_add_client(name: str) -> None:
 
 
 @demo_app.command("load")
-def demo_load() -> None:
-    """Load everything the demo shows: reference layers, then each capability's demo data."""
-    from citygrid.db.engine import get_engine
-    from citygrid.org import upsert_user
-    from gis.layers.build import build_all
-    from gis.layers.load import load_layers
+def demo_load(
+    n: int = typer.Option(191_000, "--n", min=1000, help="cases in the simulated history (the city's 191,000)"),
+) -> None:
+    """Load everything the demo shows: layers, organisation and sign-ins, the case history with
+    its workflow events, hotspot runs, a patrol campaign, drone missions with broadcasts."""
+    import time
 
-    settings = get_settings()
-    counts = load_layers(get_engine(settings, role="owner"), build_all())
-    console.print("layers:", counts)
-    # Demo sign-ins: one user per role, with a password generated into the state folder.
-    path = settings.state_dir / "demo_users.json"
-    if path.exists():
-        creds = json.loads(path.read_text())
-    else:
-        import secrets
+    from cli.demo import load_demo
 
-        creds = {f"demo_{r}": secrets.token_urlsafe(9) for r in ROLES}
-        path.write_text(json.dumps(creds, indent=1))
-        path.chmod(0o600)
-    for (name, password), role in zip(creds.items(), ROLES):
-        upsert_user(get_engine(settings), name, role, password)
-    console.print(f"demo users (passwords in {path}):", ", ".join(creds))
-    # Each capability's demo data, through the same commands a city would run.
-    from cli.drone import seed as drone_seed
-    from cli.simulate import cases as simulate_cases
-
-    simulate_cases(years=3, start=2023, seed=42, n=191_000, out=None, role="owner", attributes=True)
-    drone_seed()
-    _store_demo_hotspots(settings)
-
-
-def _store_demo_hotspots(settings) -> None:
-    """The latest hotspot runs the portal and drone planning read (2025, the main categories)."""
-    import pandas as pd
-
-    from citygrid.db.engine import get_engine
-    from citygrid.workcal import TZ
-    from gis.hotspots import hotspots, store
-
-    engine = get_engine(settings)
-    start, end = pd.Timestamp("2025-01-01", tz=TZ), pd.Timestamp("2026-01-01", tz=TZ)
-    for category in ("occupied_road", "illegal_construction", "noise"):
-        cases, grids = store.read_cases(engine, category, start, end)
-        for method, unit in (("gi_star", "h3_9"), ("clusters", "grid")):
-            result = hotspots(cases, method=method, unit=unit, category=category, start=start, end=end, grids=grids)
-            store.save_run(engine, result, method=method, unit=unit, category=category, start=start, end=end)
-    console.print("hotspot runs stored for 2025: occupied_road, illegal_construction, noise")
+    t0 = time.perf_counter()
+    load_demo(get_settings(), n_cases=n)
+    console.print(f"demo loaded in {time.perf_counter() - t0:.1f} s")
 
 
 @app.command("serve")

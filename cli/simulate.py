@@ -23,19 +23,33 @@ def cases(
                              "rebuild for a history load) or app."),
     attributes: bool = typer.Option(True, "--attributes/--no-attributes",
                                     help="Tag loaded cases {simulated, driver, hotspot} in attributes."),
+    events: bool = typer.Option(True, "--events/--no-events",
+                                help="Also write each case's workflow events (case_events)."),
 ) -> None:
     """Generate the history; load it into the database (default) or write it to a file.
 
-    Loading is idempotent per seed: cases already loaded (same source system id
-    sim-<seed>-<n>) are skipped, so a second run adds nothing.
+    Dispatched cases get the squad of their subdistrict as responsible department (when the
+    organisation has squads: `citygrid org add-department ... --kind squad --subdistrict`),
+    and every case its workflow events. Loading is idempotent per seed: cases already loaded
+    (same source system id sim-<seed>-<n>) are skipped, so a second run adds nothing.
     """
+    from citygrid.settings import get_settings
+
+    load_history(get_settings(), years=years, start=start, seed=seed, n=n, out=out, role=role,
+                 attributes=attributes, events=events)
+
+
+def load_history(settings, *, years: int = 3, start: int = 2023, seed: int = 42, n: int = 191_000,
+                 out: Path | None = None, role: str = "owner", attributes: bool = True, events: bool = True,
+                 layers=None) -> None:
+    """``citygrid simulate cases`` against ``settings``' database (or into ``out``)."""
     from cases.simulate.cases import Prepared, simulate_cases, stream_cases, write_cases
     from gis.layers.build import build_all
     from gis.location import Locator
 
     span = tuple(range(start, start + years))
     t0 = time.perf_counter()
-    layers = build_all()
+    layers = layers if layers is not None else build_all()
     prepared = Prepared.build(layers, span)
     locator = Locator.from_layers(layers)
     if out is not None:
@@ -51,24 +65,31 @@ def cases(
 
     import sqlalchemy as sa
 
-    from citygrid.db.engine import get_engine
-    from citygrid.settings import get_settings
+    from cases.simulate.history import add_workflow_events
     from cases.simulate.load import bulk_load_cases
+    from citygrid.db.engine import get_engine
+    from citygrid.org import squads_by_subdistrict
 
-    engine = get_engine(get_settings(), role="owner" if role == "owner" else "app")
+    engine = get_engine(settings, role="owner" if role == "owner" else "app")
     stream = stream_cases(prepared, n=n, seed=seed)
     ids = stream.draw.columns(slice(0, 1))["external_id"].to_pylist() + \
         stream.draw.columns(slice(n - 1, n))["external_id"].to_pylist()
     with engine.connect() as conn:
         loaded_before = conn.execute(sa.text(
             "SELECT count(*) FROM cases WHERE external_id = ANY(:ids)"), {"ids": ids}).scalar()
+    squads = squads_by_subdistrict(engine)
     written = bulk_load_cases(engine, stream, locator=locator, posts=prepared.scene.posts,
-                              on_conflict="skip" if loaded_before else "error", attributes=attributes)
+                              on_conflict="skip" if loaded_before else "error", attributes=attributes,
+                              departments=squads)
+    t_events = time.perf_counter()
+    n_events = add_workflow_events(engine, f"sim-{seed}-") if events else 0
     frame = stream.draw.frame()
     _print_kpis(frame, span)
     console.print(f"{written:,} of {len(frame):,} cases ({span[0]}-{span[-1]}, seed {seed}) loaded "
                   f"in {time.perf_counter() - t0:.1f} s"
-                  + (f"; {len(frame) - written:,} were already there" if written < len(frame) else ""))
+                  + (f"; {len(frame) - written:,} were already there" if written < len(frame) else "")
+                  + (f"; {n_events:,} workflow events in {time.perf_counter() - t_events:.1f} s" if events else "")
+                  + (f"; dispatched to {len(squads)} squads" if squads else "; no squads: no responsible departments"))
 
 
 def _print_kpis(frame, span) -> None:

@@ -24,7 +24,8 @@ from citygrid.idempotency import run_once
 from citygrid.vocab import CATEGORIES, Role
 from citygrid.workcal import TZ
 from drone import speaker
-from gis.crs import from_wgs84
+from drone.variables import spoken_values
+from gis.crs import from_wgs84, parse_coord_sys, screen_lonlat, to_wgs84
 from drone.rules import in_quiet_hours
 
 ORDER_ROLES = (Role.DRONE_OPERATOR,)
@@ -129,7 +130,9 @@ def approve_template(engine: Engine, code: str, username: str, role: str) -> dic
 
 
 def resolve_text(conn: Connection, template: str | None, variables: dict | None, text: str | None):
-    """(template code, exact text, who approved it); refuses unapproved texts."""
+    """(template code, exact text to be spoken, who approved it); refuses unapproved texts and
+    variables out of their type or bounds (drone.variables: a place from the layers, a time,
+    a number), naming each bad variable."""
     if bool(template) == bool(text):
         raise InvalidInput("give either an approved template code (with its variables) or an approved free text")
     if template:
@@ -138,7 +141,11 @@ def resolve_text(conn: Connection, template: str | None, variables: dict | None,
             raise NotFound(f"template {template!r} not found")
         if row.status != "approved":
             raise Forbidden(f"template {template!r} is not approved by a commander")
-        return row.code, speaker.render(row.text_zh, variables), row.approved_by
+        spoken = spoken_values(conn, speaker.variables_of(row.text_zh), variables)
+        return row.code, speaker.render(row.text_zh, spoken), row.approved_by
+    if variables:
+        raise InvalidInput("a free text has no variables", [{"where": "variables", "problem": "not allowed "
+                                                             "with a free text"}])
     row = conn.execute(sa.select(broadcast_templates).where(
         broadcast_templates.c.kind == "free_text", broadcast_templates.c.text_zh == text,
         broadcast_templates.c.status == "approved")).first()
@@ -196,8 +203,9 @@ def order_broadcast(engine: Engine, drone_id: str, username: str, role: str, *, 
                     idempotency_key: str | None = None) -> tuple[int, dict, bool]:
     """Queue a broadcast on a drone; (command, replayed). Refusals are audited."""
     now = clock()
+    # the operator's chosen variables go into every audit row of this order, refused or not
     base = dict(drone_id=drone_id, ordered_by=username, ordered_role=role, template_code=template, text=text,
-                mission_id=mission_id)
+                mission_id=mission_id, detail={"variables": variables or {}})
     with engine.connect() as conn:
         lon, lat = position(conn, drone_id)
     base.update(lon=lon, lat=lat)
@@ -229,7 +237,7 @@ def order_broadcast(engine: Engine, drone_id: str, username: str, role: str, *, 
             if ov is None:
                 _refuse(engine, Forbidden(f"quiet hours (22:00-06:00, now {now.astimezone(TZ):%H:%M}): a broadcast "
                                           "needs a commander's valid override for this drone"),
-                        **base, detail={"override_id": override_id})
+                        **{**base, "detail": {**base["detail"], "override_id": override_id}})
             override_by = ov.granted_by
     audio = speaker.synthesize(spoken)
     payload = {"drone": drone_id, "template": template, "variables": variables, "text": text, "plays": plays,
@@ -242,9 +250,11 @@ def order_broadcast(engine: Engine, drone_id: str, username: str, role: str, *, 
             volume=volume, plays=plays, ordered_by=username, text_approved_by=approved_by,
             override_id=override_id if override_by else None, lon=lon, lat=lat)
             .returning(*broadcast_commands.c)).one()
-        audit(conn, **{**base, "override_by": override_by}, command_id=cmd.id, audio_sha256=audio.sha256,
-              outcome="queued", detail={"plays": plays, "volume": volume, "duration_s": audio.duration_s,
-                                        "override_id": override_id if override_by else None})
+        # text: exactly what the audio says (the template filled with the variables' spoken forms)
+        audit(conn, **{**base, "override_by": override_by, "detail": {
+                  **base["detail"], "plays": plays, "volume": volume, "duration_s": audio.duration_s,
+                  "override_id": override_id if override_by else None}},
+              command_id=cmd.id, audio_sha256=audio.sha256, outcome="queued")
         return _command_dict(cmd)
 
     return run_once(engine, "drone.broadcast", f"user:{username}", idempotency_key, payload, work)
@@ -301,18 +311,27 @@ def audit_entries(engine: Engine, drone_id: str | None = None, limit: int = 200)
 
 # --- telemetry ---------------------------------------------------------------------
 
-def record_telemetry(engine: Engine, drone_id: str, reports: list[dict]) -> int:
-    """Store position reports; (drone, time) is the natural key, so a retry writes nothing."""
-    problems = []
-    for k, r in enumerate(reports):
-        if not (-180 <= r["lon"] <= 180 and -90 <= r["lat"] <= 90):
-            problems.append({"where": f"reports.{k}", "problem": "lon/lat out of range"})
-        if not 0 <= r.get("battery_pct", 0) <= 100:
-            problems.append({"where": f"reports.{k}.battery_pct", "problem": "0..100"})
-    if problems:
-        raise InvalidInput("invalid telemetry", problems=problems)
+def record_telemetry(engine: Engine, drone_id: str, reports: list[dict], coord_sys: str = "wgs84") -> int:
+    """Store position reports; (drone, time) is the natural key, so a retry writes nothing.
+    ``coord_sys``: the reports' frame (a ground station showing a Gaode map may send gcj02);
+    stored in WGS84."""
+    coord_sys = parse_coord_sys(coord_sys)
     if not reports:
         return 0
+    # where a drone flies is the airspace rules' business; here only numbers that cannot be a position
+    screen = screen_lonlat(np.array([r["lon"] for r in reports], dtype=float),
+                           np.array([r["lat"] for r in reports], dtype=float), coord_sys)
+    problems = [{"where": f"reports.{k}", "problem": "lon and lat look swapped"} for k in np.flatnonzero(screen.swapped)]
+    problems += [{"where": f"reports.{k}", "problem": "lon/lat out of range"}
+                 for k in np.flatnonzero(screen.missing | screen.off_globe)]
+    problems += [{"where": f"reports.{k}.battery_pct", "problem": "0..100"}
+                 for k, r in enumerate(reports) if not 0 <= r.get("battery_pct", 0) <= 100]
+    if problems:
+        raise InvalidInput("invalid telemetry", problems=problems)
+    if coord_sys != "wgs84":
+        lon, lat = to_wgs84(np.array([r["lon"] for r in reports], dtype=float),
+                            np.array([r["lat"] for r in reports], dtype=float), coord_sys)
+        reports = [{**r, "lon": float(x), "lat": float(y)} for r, x, y in zip(reports, lon, lat)]
     with engine.begin() as conn:
         _drone(conn, drone_id)
         res = conn.execute(pg_insert(drone_telemetry).values(

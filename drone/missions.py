@@ -28,6 +28,7 @@ from drone import plan as planner
 from drone import rules, speaker
 from drone.broadcast import resolve_text
 from drone.model import Action, Context, Plan, Waypoint, xy
+from gis.crs import parse_coord_sys, geometry_to_wgs84, point_to_wgs84
 
 MISSIONS_COLLECTION = BY_ID[vocab.MISSIONS]
 
@@ -39,13 +40,16 @@ APPLICATION_ROLES = (vocab.Role.COMMANDER,)
 
 def record_application(engine: Engine, *, reference: str, area_geojson: dict, valid_from: datetime,
                        valid_to: datetime, approver: str | None, recorded_by: str, role: str,
-                       status: str = "approved", purpose: str | None = None) -> dict:
-    """Record a flight application decided by the air-traffic authority (by a commander)."""
+                       status: str = "approved", purpose: str | None = None, coord_sys: str = "wgs84") -> dict:
+    """Record a flight application decided by the air-traffic authority (by a commander).
+    ``coord_sys``: the frame the area's lon/lat are drawn in (wgs84, gcj02 from a Gaode map,
+    bd09); it is stored in WGS84."""
     if role not in APPLICATION_ROLES:
         raise Forbidden("only a commander records flight applications")
     problems = []
+    coord_sys = parse_coord_sys(coord_sys)
     try:
-        g = shape(area_geojson)
+        g = geometry_to_wgs84(shape(area_geojson), coord_sys)
     except Exception as exc:  # noqa: BLE001 -- any malformed GeoJSON
         g = None
         problems.append({"where": "area", "problem": f"not a GeoJSON geometry: {exc}"})
@@ -170,7 +174,9 @@ def build_plan(engine: Engine, spec: dict, ctx: Context | None = None) -> tuple[
             elif spec.get("hotspot_id") is not None:
                 lon, lat = hotspot_point(conn, spec["hotspot_id"])
             elif spec.get("lon") is not None and spec.get("lat") is not None:
-                lon, lat = float(spec["lon"]), float(spec["lat"])
+                # a target picked on a Gaode (gcj02) or Baidu (bd09) map: stored and flown in WGS84
+                lon, lat = point_to_wgs84(float(spec["lon"]), float(spec["lat"]),
+                                          parse_coord_sys(spec.get("coord_sys")))
             else:
                 raise InvalidInput("a target flight needs case_id, hotspot_id or lon/lat")
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):

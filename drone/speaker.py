@@ -15,9 +15,9 @@ from pathlib import Path
 
 from citygrid.errors import InvalidInput
 from citygrid.vocab import CATEGORIES
+from drone.variables import NAMES as VARIABLES  # typed and bounded: drone.variables
 
 VOICE = "cmn"
-VARIABLES = ("place", "time", "deadline")
 MAX_TEXT = 500
 
 # code -> (category slug, Chinese text, English gloss)
@@ -96,7 +96,8 @@ def validate_template(text: str) -> None:
 
 
 def render(text: str, variables: dict[str, str] | None) -> str:
-    """Fill the template's variables; every one it uses must be given."""
+    """Fill the template's variables with their spoken forms (``drone.variables.spoken_values``
+    makes them from what the operator chose); every one it uses must be given."""
     variables = {k: str(v) for k, v in (variables or {}).items()}
     need = variables_of(text)
     missing = sorted(need - set(variables))

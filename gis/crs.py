@@ -170,12 +170,15 @@ def _lookup(table, coord_sys):
     return func
 
 
-def parse_coord_sys(text: str | None) -> str:
+def parse_coord_sys(text: str | None, where: str = "coord_sys") -> str:
     """A ``coord_sys`` parameter normalised (``GCJ-02`` -> ``gcj02``; none -> ``wgs84``), or
-    InvalidInput naming the frames there are."""
+    InvalidInput naming ``where`` and the frames there are: how every read and write that takes
+    coordinates (cases, fixes, drone targets, telemetry, flight-application areas, layer files,
+    map output) reads its ``coord_sys``."""
     value = (text or "wgs84").strip().lower().replace("-", "").replace("_", "")
     if value not in COORD_SYSTEMS:
-        raise InvalidInput(f"unsupported coord_sys {text!r}; supported: {', '.join(COORD_SYSTEMS)}")
+        problem = f"unknown coord_sys {text!r}; valid: {', '.join(COORD_SYSTEMS)}"
+        raise InvalidInput(f"{where}: {problem}", [{"where": where, "problem": problem}])
     return value
 
 
@@ -291,3 +294,32 @@ def screen_lonlat(lon, lat, coord_sys: str = "wgs84", bounds=RIZHAO_BOUNDS) -> L
     outside = usable & ~_in_bounds(wlon, wlat, bounds)
     return LonLatScreen(np.where(usable, wlon, 0.0), np.where(usable, wlat, 0.0), missing, swapped, off_globe,
                         outside)
+
+
+# --- input in another frame -------------------------------------------------------
+
+def point_to_wgs84(lon: float, lat: float, coord_sys: str, where: str = "lon/lat") -> tuple[float, float]:
+    """One lon/lat in ``coord_sys`` as WGS84 floats, through ``screen_lonlat``: missing,
+    swapped or impossible numbers refused (InvalidInput naming ``where``). Whether the point is
+    in the city is the caller's rule (a service area, an airspace), not a bounding box."""
+    s = screen_lonlat(lon, lat, coord_sys)
+    problem = ("not finite" if s.missing.item() else
+               f"lon {lon}, lat {lat} look swapped (Rizhao is near lon 119.5, lat 35.4)" if s.swapped.item() else
+               "lon/lat out of range" if s.off_globe.item() else None)
+    if problem:
+        raise InvalidInput(f"{where}: {problem}", [{"where": where, "problem": problem}])
+    x, y = to_wgs84(lon, lat, coord_sys)
+    return float(x), float(y)
+
+
+def geometry_to_wgs84(geom, coord_sys: str):
+    """A shapely geometry (or array of them) drawn in ``coord_sys`` lon/lat, in WGS84: every
+    vertex shifted in one vectorised call."""
+    if coord_sys == "wgs84":
+        return geom
+
+    def shift(xy):
+        lon, lat = to_wgs84(xy[:, 0], xy[:, 1], coord_sys)
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geom, shift)

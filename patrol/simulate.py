@@ -87,7 +87,12 @@ def _ar1_scan(eta, rho, track):
 
 
 def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: float = 1,
-                     campaign: str = "spring") -> Simulation:
+                     campaign: str = "spring", starts: list | None = None) -> Simulation:
+    """``n_outings`` simulated outings of ``campaign``: four a day from the campaign's first
+    day (CAMPAIGNS), or at ``starts`` (UTC timestamps, one per outing) when given, e.g. a
+    demo's outings of the last few days."""
+    if starts is not None and len(starts) != n_outings:
+        raise ValueError(f"starts has {len(starts)} times for {n_outings} outings")
     rng = np.random.default_rng(seed)
     adj, nodes = _road_graph(layers)
     posts = layers["posts"]
@@ -139,6 +144,8 @@ def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: fl
         true_geod = float(GEOD.line_length(lon_true, lat_true))
         start_utc = (day0 + pd.Timedelta(days=int(k // 4)) + pd.Timedelta(hours=8 + 2 * (k % 4))
                      + pd.Timedelta(minutes=int(rng.integers(0, 30))) - CN_OFFSET)
+        if starts is not None:  # (the draw above still happens: the same seed walks the same paths)
+            start_utc = pd.Timestamp(starts[k]).tz_convert("UTC").tz_localize(None)
         tid = f"{campaign}-{k + 1:04d}"
         tracks.append(pd.DataFrame({"track_id": tid, "device_id": f"phone-{int(p) % 40:02d}",
                                     "t_s": ts[keep], "x": x[keep], "y": y[keep],

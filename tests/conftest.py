@@ -100,3 +100,37 @@ def locator(built_layers):
     from gis.location import Locator
 
     return Locator.from_layers(built_layers)
+
+
+DEMO_CASES = 20_000  # the demo's shape at a tenth of its history: quick enough for the suite
+
+
+@pytest.fixture(scope="session")
+def demo(settings, built_layers, tmp_path_factory):
+    """A database loaded by ``citygrid demo load`` itself (cli.demo.load_demo) with a smaller
+    history; yields (settings, summary). The demo passwords go to a temporary file."""
+    from citygrid.db.engine import drop_database, get_engine
+    from cli.demo import load_demo
+
+    s = settings.model_copy(update={"db_name": settings.db_name + "_demo"})
+    drop_database(s)
+    migrate(s)
+    summary = load_demo(s, n_cases=DEMO_CASES, layers=built_layers,
+                        users_file=tmp_path_factory.mktemp("demo") / "demo_users.json")
+    yield s, summary
+    get_engine(s).dispose()
+    get_engine(s, role="owner").dispose()
+    drop_database(s)
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo):
+    """A live server over the demo database; yields (base URL, settings, {user: password})."""
+    import json
+
+    from tests.harness import thread_server
+
+    s, summary = demo
+    creds = json.loads(open(summary["organisation"]["users_file"]).read())
+    with thread_server(s) as url:
+        yield url, s, creds

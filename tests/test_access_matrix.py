@@ -25,6 +25,7 @@ ROLES = ("anonymous", "public", "patrol_officer", "planner", "drone_operator", "
 STAFF = ("patrol_officer", "planner", "drone_operator", "commander")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 OPEN = "open"  # anyone, signed in or not
+PHOTO = "https://photos.example.cn/matrix/face-and-plate.jpg"
 API_KEY = "api_key"  # Open311 clients: refused (403) without a registered api_key, whatever the token
 
 # (method, path) -> roles allowed. Literal on purpose: a change of policy must show up here.
@@ -32,6 +33,10 @@ WRITES = {
     ("POST", "/auth/token"): OPEN,
     ("POST", "/open311/v2/requests.json"): API_KEY,
     ("POST", "/api/org/departments"): ("commander",),
+    ("POST", "/api/org/officers"): ("commander",),
+    ("POST", "/api/org/users"): ("commander",),
+    ("POST", "/api/org/users/{username}/deactivate"): ("commander",),
+    ("POST", "/api/org/users/{username}/activate"): ("commander",),
     ("POST", "/api/cases"): STAFF,
     ("POST", "/api/cases/{case_id}/transitions"): ("commander", "patrol_officer", "planner"),
     ("POST", "/api/cases/{case_id}/escalations"): ("commander", "patrol_officer"),
@@ -54,7 +59,9 @@ WRITES = {
 # or the domain itself refuses with 403 (a made-up drone; broadcasts are audited; a patrol
 # needs a user linked to an officer).
 NOT_CALLED_WHEN_ALLOWED = {("POST", "/api/hotspots/runs"), ("POST", "/api/drone/{drone_id}/broadcast"),
-                           ("POST", "/api/patrols")}
+                           ("POST", "/api/patrols"),
+                           # the matrix's own callers must keep working: nobody is deactivated here
+                           ("POST", "/api/org/users/{username}/deactivate")}
 
 # Reads only staff may make; (method, path) -> roles allowed.
 STAFF_READS = {
@@ -62,6 +69,8 @@ STAFF_READS = {
     "/api/escalations/unacknowledged": STAFF,
     "/api/kpi": STAFF,
     "/api/org/departments": STAFF,
+    "/api/org/officers": STAFF,
+    "/api/org/users": ("commander",),
     "/api/drone/stations": STAFF,
     "/api/drone/applications": STAFF,
     "/api/drone/templates": STAFF,
@@ -84,14 +93,15 @@ def callers(make_user) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def reported_case(layers, engine, http) -> str:
-    """A citizen's case with name and phone, through Open311."""
+    """A citizen's case with name, phone and a photo, through Open311."""
     from citygrid.org import add_api_client
 
     key = add_api_client(engine, f"matrix-{uuid.uuid4().hex[:6]}")
     c = layers["grids"].iloc[2].geometry.representative_point()
     r = http.post("/open311/v2/requests.json", data={
         "api_key": key, "service_code": "noise", "lat": c.y, "long": c.x, "description": "matrix test",
-        "first_name": "Li", "last_name": "Matrix", "phone": "13800001234", "email": "li@example.cn"})
+        "first_name": "Li", "last_name": "Matrix", "phone": "13800001234", "email": "li@example.cn",
+        "media_url": PHOTO})
     assert r.status_code == 201, r.text
     return r.json()[0]["service_request_id"]
 
@@ -103,7 +113,7 @@ def _routes(app) -> list[tuple[str, str]]:
 def _fill(path: str, case_id: str, grid_code: str) -> str:
     values = {"collection_id": "grids", "feature_id": grid_code, "case_id": case_id, "service_request_id": case_id,
               "service_code": "noise", "z": "13", "x": "6814", "y": "3232", "fmt": "plan", "drone_id": "D-none",
-              "code": "T-none", "name": "none"}
+              "code": "T-none", "name": "none", "username": "nobody-none"}
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values.get(m.group(1), "999999"), path)
 
 
@@ -186,9 +196,22 @@ def test_case_reporter_contact_only_for_staff(layers, http, callers, reported_ca
         assert item.json()["properties"]["reporter_phone"] == "13800001234"
     else:
         assert "reporter_phone" not in item.json()["properties"]
+    # Photos (they show faces, plates, homes) only for staff, on every read path.
+    for r in (one, item, listing, items):
+        assert (PHOTO in r.text) is staff, (role, r.request.url)
+    if staff:
+        assert one.json()["media_urls"] == [PHOTO]
+        assert item.json()["properties"]["media_urls"] == [PHOTO]
+    else:
+        assert "media_urls" not in one.json() and "media_urls" not in item.json()["properties"]
     # Open311 and the vector tiles are public views: never the contact, whoever asks.
     o = http.get(f"/open311/v2/requests/{reported_case}.json", headers=headers)
     assert o.status_code == 200 and "13800001234" not in o.text
+    assert o.json()[0]["media_url"] == (PHOTO if staff else None)
+    listed = http.get("/open311/v2/requests.json", params={"service_request_id": reported_case}, headers=headers)
+    assert listed.status_code == 200 and listed.json()[0]["service_request_id"] == reported_case
+    assert listed.json()[0]["media_url"] == (PHOTO if staff else None)
+    assert (PHOTO in listed.text) is staff
     c = layers["grids"].iloc[2].geometry.representative_point()
     z = 15
     x = int((c.x + 180) / 360 * 2 ** z)
@@ -197,7 +220,8 @@ def test_case_reporter_contact_only_for_staff(layers, http, callers, reported_ca
     assert t.status_code == 200 and t.content
     props = [f["properties"] for f in mapbox_vector_tile.decode(t.content)["cases"]["features"]]
     assert reported_case in {p["service_request_id"] for p in props}
-    assert all("reporter_phone" not in p and "reporter_name" not in p for p in props)
+    assert all("reporter_phone" not in p and "reporter_name" not in p and "media_urls" not in p for p in props)
+    assert PHOTO.encode() not in t.content
     # tiles carry the collection's map columns; filters may still name any public column
     from cases import CASES_COLLECTION
 

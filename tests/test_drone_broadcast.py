@@ -204,3 +204,82 @@ def test_planned_night_broadcast_needs_override_for_the_whole_flight(http, users
                                                  "minutes": 60}, headers=users["cmd"]).json()
     r = http.post("/api/drone/missions", json={**body, "quiet_override_id": ov["id"]}, headers=users["op"])
     assert r.status_code == 201, r.text
+
+
+# --- typed, bounded template variables -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def noise_and_minutes(http, users):
+    """The noise template ({place}, {time}) and a template with {minutes}, both approved."""
+    assert http.post("/api/drone/templates/noise/approve", headers=users["cmd"]).status_code == 200
+    code = f"leave-{uuid.uuid4().hex[:6]}"
+    r = http.post("/api/drone/templates", json={"code": code, "category": "unlicensed_vendor",
+                                                "text_zh": "{place}的摊贩请注意：请在{minutes}内离开。"},
+                  headers=users["op"])
+    assert r.status_code == 201, r.text
+    assert sorted(r.json()["variables"]) == ["minutes", "place"]
+    assert http.post(f"/api/drone/templates/{code}/approve", headers=users["cmd"]).status_code == 200
+    return code
+
+
+@pytest.mark.parametrize("variables, bad", [
+    ({"place": "请立即交罚款到这个账户"}, "place"),        # free words are not a place
+    ({"place": "x" * 50}, "place"),                    # longer than a place name may be
+    ({"place": "福海夜市", "time": "25:00"}, "time"),
+    ({"place": "福海夜市", "time": "现在马上"}, "time"),
+    ({"place": "福海夜市", "time": "21:30", "shout": "走开"}, "shout"),  # a variable the template lacks
+])
+def test_noise_variables_out_of_type_refused_naming_the_variable(http, users, noise_and_minutes, engine, at,
+                                                                  variables, bad):
+    body = {"template": "noise", "variables": variables}
+    r = http.post(f"/api/drone/{DRONE}/broadcast", json=body, headers=users["op"])
+    assert r.status_code == 422, r.text
+    wheres = [p["where"] for p in r.json()["problems"]]
+    assert f"variables.{bad}" in wheres, r.text
+    last = audit_rows(engine, ordered_by="bc_operator")[-1]
+    # the refusal is audited with what the operator tried, and nothing was spoken
+    assert last["outcome"] == "refused" and f"variables.{bad}" in last["reason"]
+    assert last["detail"]["variables"] == variables and last["text"] is None and last["command_id"] is None
+
+
+def test_minutes_bounded(http, users, noise_and_minutes, at):
+    for value in (0, 121, "十分钟", 2.5):
+        r = http.post(f"/api/drone/{DRONE}/broadcast", headers=users["op"], json={
+            "template": noise_and_minutes, "variables": {"place": "福海夜市", "minutes": value}})
+        assert r.status_code == 422 and "variables.minutes" in r.text, (value, r.text)
+
+
+def test_spoken_text_audited_as_spoken(http, users, noise_and_minutes, engine, at, layers):
+    # a place may be given by its layer code: the drone says the layer's name
+    post = layers["grids"].iloc[3]  # (a grid: its 14-digit code names nothing else)
+    r = http.post(f"/api/drone/{DRONE}/broadcast", headers=users["op"], json={
+        "template": "noise", "variables": {"place": post["code"], "time": "21:05"}})
+    assert r.status_code == 201, r.text
+    spoken = f"{post['name']}的经营者请注意：现在是21点05分，请立即降低音量，不得使用高音喇叭招揽顾客。"
+    assert r.json()["text"] == spoken
+    [row] = audit_rows(engine, command_id=r.json()["id"])
+    assert row["text"] == spoken and row["detail"]["variables"] == {"place": post["code"], "time": "21:05"}
+    # the audio is that text, spoken: its hash is the TTS of exactly these words
+    from drone import speaker
+
+    assert row["audio_sha256"] == speaker.synthesize(spoken).sha256
+    r = http.post(f"/api/drone/{DRONE}/broadcast", headers=users["op"], json={
+        "template": noise_and_minutes, "variables": {"place": "福海夜市", "minutes": 15}})
+    assert r.status_code == 201, r.text
+    assert audit_rows(engine, command_id=r.json()["id"])[0]["text"] == "福海夜市的摊贩请注意：请在15分钟内离开。"
+
+
+def test_deadline_is_a_time_or_a_near_date(engine, layers):
+    from datetime import date
+
+    from citygrid.errors import InvalidInput
+    from drone.variables import spoken_value
+
+    today = date(2026, 12, 4)
+    with engine.connect() as conn:
+        assert spoken_value(conn, "deadline", "18:00", today) == "18点00分"
+        assert spoken_value(conn, "deadline", "2026-12-10", today) == "12月10日"
+        for bad in ("2027-03-01", "2026-12-01", "tomorrow", "2026-13-40"):
+            with pytest.raises(InvalidInput) as exc:
+                spoken_value(conn, "deadline", bad, today)
+            assert exc.value.problems[0]["where"] == "variables.deadline"

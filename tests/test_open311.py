@@ -68,7 +68,7 @@ def test_api_key_is_required_and_checked(http, layers):
     assert_spec_error(post(http, {"service_code": "noise", "lat": lat, "long": lon, "api_key": "forged"}), 403)
 
 
-def test_post_form_and_read_back(http, engine, layers, api_key):
+def test_post_form_and_read_back(http, engine, layers, api_key, make_user):
     lon, lat, grid, sub = grid_point(layers, 10)
     phone = "13811112222"
     r = post(http, {"api_key": api_key, "service_code": "noise", "lat": f"{lat}", "long": f"{lon}",
@@ -82,7 +82,10 @@ def test_post_form_and_read_back(http, engine, layers, api_key):
     [req] = http.get(f"{BASE}/requests/{sid}.json").json()
     assert req["service_request_id"] == sid and req["status"] == "open" and req["service_code"] == "noise"
     assert req["lat"] == pytest.approx(lat) and req["long"] == pytest.approx(lon)
-    assert req["media_url"] == "https://img.example.cn/a.jpg" and req["expected_datetime"] is None
+    # the photo is staff-only: public readers get null, staff the URL
+    assert req["media_url"] is None and req["expected_datetime"] is None
+    [staff_req] = http.get(f"{BASE}/requests/{sid}.json", headers=make_user("o311-planner", "planner")).json()
+    assert staff_req["media_url"] == "https://img.example.cn/a.jpg"
     assert req["requested_datetime"].endswith("+08:00")
     assert phone not in str(req) and "li@example.cn" not in str(req)
     with engine.connect() as conn:

@@ -385,6 +385,20 @@ def test_streamed_load_matches_the_frame_load(layers, engine, owner_engine, prep
     cols = stream.draw.columns(slice(0, 1_000))
     cols.update(_location_columns(locator.assign(cols["lon"], cols["lat"]), prepared.scene.posts))
     assert copy_chunk(cols, attributes=True) == copy_chunk(frame.iloc[:1_000], attributes=True)
+    # with responsible departments (a squad per subdistrict) too; dictionary-encoded columns
+    # (the worker path) give the same bytes as plain ones
+    from cases.simulate.load import _unpack
+
+    squads = {code: 100 + k for k, code in enumerate(sorted(layers["subdistricts"]["code"]))}
+    assert copy_chunk(cols, departments=squads) == copy_chunk(frame.iloc[:1_000], departments=squads)
+    assert copy_chunk(cols, departments=squads) != copy_chunk(cols)
+    codes = locator.assign(cols["lon"], cols["lat"])
+    packed = {c: pd.factorize(codes[c].astype(object), use_na_sentinel=True) for c in
+              ("grid_code", "community_code", "subdistrict_code", "county_code")}
+    dict_cols = {**stream.draw.columns(slice(0, 1_000)),
+                 **_unpack(({c: (k.astype(np.int32), np.asarray(u, dtype=object)) for c, (k, u) in packed.items()},
+                            codes["in_service_area"].to_numpy()), prepared.scene.posts)}
+    assert copy_chunk(dict_cols, departments=squads) == copy_chunk(cols, departments=squads)
     try:
         assert bulk_load_cases(engine, stream, locator=locator, posts=prepared.scene.posts, workers=2) == 3_000
         with engine.connect() as conn:

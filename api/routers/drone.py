@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.encoders import jsonable_encoder
@@ -33,7 +34,8 @@ MEDIA = {"plan": "application/json", "waypoints": "text/plain", "kmz": "applicat
 
 class BroadcastSpec(BaseModel):
     template: str | None = None
-    variables: dict[str, str] | None = None
+    # typed and bounded in drone.variables (a place from the layers, a time, a number of minutes)
+    variables: dict[str, Annotated[str, Field(max_length=80)] | int] | None = Field(default=None, max_length=10)
     text: str | None = Field(default=None, max_length=500)
     plays: int = Field(2, ge=1, le=20)
     volume: int = Field(80, ge=0, le=100)
@@ -45,6 +47,7 @@ class MissionIn(BaseModel):
     hotspot_id: str | None = None
     lon: float | None = None
     lat: float | None = None
+    coord_sys: str = Field("wgs84", description="frame of lon/lat: wgs84, gcj02 (Gaode) or bd09 (Baidu)")
     grid_code: str | None = None
     station_id: str | None = None
     airframe_id: str | None = None
@@ -59,6 +62,7 @@ class MissionIn(BaseModel):
 class ApplicationIn(BaseModel):
     reference: str = Field(min_length=1, max_length=100)
     area: dict
+    coord_sys: str = Field("wgs84", description="frame of the area's lon/lat: wgs84, gcj02 or bd09")
     valid_from: datetime
     valid_to: datetime
     approver: str | None = None
@@ -227,10 +231,11 @@ def command_status(command_id: int, body: CommandStatusIn, engine: Engine = Depe
 
 
 @router.post("/{drone_id}/telemetry")
-def telemetry(drone_id: str, body: list[TelemetryIn], engine: Engine = Depends(get_engine),
-              _: Caller = Depends(OPERATOR)) -> dict:
+def telemetry(drone_id: str, body: list[TelemetryIn],
+              coord_sys: str = Query("wgs84", description="frame of the reports: wgs84, gcj02 or bd09"),
+              engine: Engine = Depends(get_engine), _: Caller = Depends(OPERATOR)) -> dict:
     """Position reports; (drone, time) is the natural key, so retries write nothing."""
-    return {"stored": broadcast.record_telemetry(engine, drone_id, [t.model_dump() for t in body])}
+    return {"stored": broadcast.record_telemetry(engine, drone_id, [t.model_dump() for t in body], coord_sys)}
 
 
 @router.get("/positions")

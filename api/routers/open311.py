@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_engine
+from api.deps import Caller, current_caller, get_engine
 from api.ratelimit import enforce_open311
 from api.routing import JSONRoute
 from citygrid import vocab
@@ -146,21 +146,20 @@ def list_requests(
     page: int = Query(1),
     page_size: int = Query(o311.DEFAULT_PAGE_SIZE, description=f"at most {o311.MAX_PAGE_SIZE}"),
     jurisdiction_id: str | None = Query(None, description="ignored: one jurisdiction"),
-    engine: Engine = Depends(get_engine),
+    engine: Engine = Depends(get_engine), caller: Caller = Depends(current_caller),
 ) -> list[dict]:
-    """GeoReport v2 service requests, newest first, over at most 90 days (default the last 90 up to
-    now); ``service_request_id`` overrides every other filter. Public: no reporter contact data."""
+    """Requests of at most 90 days; ``media_url`` only for signed-in staff (photos are personal data)."""
     def split(text):
         return [p.strip() for p in text.split(",") if p.strip()] if text else None
 
     return o311.list_requests(
         engine, service_codes=split(service_code), status=status,
         start=o311.parse_datetime(start_date, "start_date"), end=o311.parse_datetime(end_date, "end_date"),
-        ids=split(service_request_id), page=page, page_size=page_size)
+        ids=split(service_request_id), page=page, page_size=page_size, staff=caller.is_staff)
 
 
 @router.get("/requests/{service_request_id}.json")
-def get_request(service_request_id: str, engine: Engine = Depends(get_engine)) -> list[dict]:
-    """One service request by id (any letter case) in a one-element list, as the spec has it; 404
-    when there is none. Public."""
-    return o311.get_request(engine, service_request_id)
+def get_request(service_request_id: str, engine: Engine = Depends(get_engine),
+                caller: Caller = Depends(current_caller)) -> list[dict]:
+    """One request; ``media_url`` only for signed-in staff."""
+    return o311.get_request(engine, service_request_id, staff=caller.is_staff)

@@ -168,21 +168,36 @@
       ['reported', p.reported_at], ['grid', p.grid_code], ['address', p.address_string]]);
     var popup = L.popup().setLatLng(e.latlng).setContent(html).openOn(map);
     if (isStaff() && id) {  // staff see the case details, reporter contact included
-      getJSON('/collections/cases/items/' + encodeURIComponent(id)).then(function (f) {
-        if (!f) return;
-        var q = f.properties || {};
-        popup.setContent('<b>Case ' + esc(id) + '</b>' + table([['category', q.category], ['status', q.status],
-          ['reported', q.reported_at], ['due', q.due_at], ['grid', q.grid_code], ['address', q.address_string],
-          ['description', q.description], ['reporter', q.reporter_name], ['phone', q.reporter_phone],
-          ['source', q.source]]));
-      });
+      caseDetails(id).then(function (h) { if (h) popup.setContent(h); });
     }
+  }
+  // A staff member's view of a case: details, the responsible department and the workflow
+  // history (GET /api/cases/{id}: events with who, when and the department dispatched to).
+  function caseDetails(id) {
+    return getJSON('/api/cases/' + encodeURIComponent(id)).then(function (q) {
+      if (!q) return null;
+      var events = (q.events || []).map(function (ev) {
+        return [String(ev.at || '').slice(0, 16).replace('T', ' '), ev.to_state + (ev.department_code
+          ? ' → ' + ev.department_code : '') + (ev.actor ? ' (' + ev.actor + ')' : '')];
+      });
+      return '<b>Case ' + esc(id) + '</b>' + table([['category', q.category], ['status', q.status],
+        ['reported', q.reported_at], ['due', q.due_at], ['department', q.department_name], ['grid', q.grid_code],
+        ['address', q.address_string], ['description', q.description], ['reporter', q.reporter_name],
+        ['phone', q.reporter_phone], ['source', q.source]]) +
+        (events.length ? '<div class="cg-msg">History 处置过程</div>' + table(events) : '');
+    });
   }
   function makeTilesLayer(spec) {
     var styles = {};
     styles[spec.collection] = function () { return spec.style; };
     var opts = {vectorTileLayerStyles: styles, interactive: spec.key === 'cases', maxNativeZoom: 18,
-                rendererFactory: L.canvas.tile, pane: 'overlayPane'};
+                rendererFactory: L.canvas.tile, pane: 'overlayPane',
+                // with feature ids VectorGrid keeps each tile's renderer (layer._vectorTiles): what
+                // is drawn can be counted (tests, console) and restyled per feature
+                getFeatureId: function (f) {
+                  var p = f.properties || {};
+                  return p.service_request_id || p.id || p.code;
+                }};
     if (spec.minZoom) opts.minZoom = spec.minZoom;
     var layer = L.vectorGrid.protobuf(tilesUrl(spec), opts);
     if (spec.key === 'cases') layer.on('click', casePopup);
@@ -430,5 +445,5 @@
   }, 15000);
 
   window.citygridPortal = {state: state, ready: ready, setPeriod: setPeriod, searchGrid: searchGrid,
-                           signIn: signIn, signOut: signOut, reload: reload, config: cfg};
+                           signIn: signIn, signOut: signOut, reload: reload, caseDetails: caseDetails, config: cfg};
 })();

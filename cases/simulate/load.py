@@ -55,10 +55,31 @@ COPY_COLUMNS = (TEXT_COLUMNS + ("geom",) + LOCATION_COLUMNS + ("post_code", "out
 CHUNK_ROWS = 25_000
 
 
-def copy_columns(attributes: bool = False) -> tuple[str, ...]:
-    """The ``cases`` columns of the COPY stream, in order: COPY_COLUMNS, then ``attributes`` when
-    asked for."""
-    return COPY_COLUMNS + (("attributes",) if attributes else ())
+def copy_columns(attributes: bool = False, departments: bool = False) -> tuple[str, ...]:
+    """The COPY column list: the fixed ones, then attributes and department_id when asked for."""
+    return COPY_COLUMNS + (("attributes",) if attributes else ()) + (("department_id",) if departments else ())
+
+
+def _department_ids(source, departments: dict[str, int]) -> list[pa.Array]:
+    """department_id of each case: the squad serving its subdistrict (``departments``), for
+    cases that were dispatched; NULL otherwise."""
+    sub = source["subdistrict_code"]
+    if isinstance(sub, pa.DictionaryArray):
+        lookup = np.array([departments.get(v, -1) for v in sub.dictionary.to_pylist()] or [-1], dtype=np.int64)
+        idx = sub.indices.to_numpy(zero_copy_only=False)
+        null_idx = np.asarray(sub.indices.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        ids = np.where(null_idx, -1, lookup[np.where(null_idx, 0, np.nan_to_num(idx)).astype(np.int64)])
+    else:
+        ids = pd.Series(np.asarray(sub, dtype=object)).map(departments).fillna(-1).to_numpy(dtype=np.int64)
+    dispatched = source["dispatched_at"] if "dispatched_at" in source else None
+    if dispatched is None:
+        not_dispatched = np.ones(len(ids), dtype=bool)
+    elif isinstance(dispatched, np.ndarray) and dispatched.dtype.kind == "i":
+        not_dispatched = dispatched < 0
+    else:
+        not_dispatched = np.asarray(pd.isna(pd.Series(dispatched)), dtype=bool)
+    null = (ids < 0) | not_dispatched
+    return fixed(np.where(null, 0, ids), ">i4", null)
 
 
 def _attributes(source) -> np.ndarray:
@@ -83,8 +104,9 @@ def _attributes(source) -> np.ndarray:
     return texts[codes]
 
 
-def copy_chunk(source, attributes: bool = False) -> bytes:
-    """One chunk of the binary COPY stream (rows only), columns as ``copy_columns(attributes)``.
+def copy_chunk(source, attributes: bool = False, departments: dict[str, int] | None = None) -> bytes:
+    """One chunk of the binary COPY stream (rows only), columns as ``copy_columns(attributes,
+    bool(departments))``.
 
     ``source``: a DataFrame of cases, or plain columns (``Draw.columns`` plus the location
     columns): Arrow/NumPy arrays, times as int64 local seconds. With ``attributes``, JSONB
@@ -110,7 +132,9 @@ def copy_chunk(source, attributes: bool = False) -> bytes:
             cols[c] = null_field(n)
     rework = np.asarray(source["rework_count"], dtype=np.int64) if "rework_count" in source else np.zeros(n, np.int64)
     cols["rework_count"] = fixed(rework, ">i4")
-    return encode_rows([cols[c] for c in copy_columns(attributes)], n)
+    if departments:
+        cols["department_id"] = _department_ids(source, departments)
+    return encode_rows([cols[c] for c in copy_columns(attributes, bool(departments))], n)
 
 
 def _location_columns(codes: pd.DataFrame, posts: dict | None) -> dict:
@@ -151,6 +175,12 @@ FROM pg_index i
 WHERE i.indrelid = 'cases'::regclass
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
 ORDER BY 1
+"""
+# Foreign keys of ``cases`` (department, API client): checked row by row they cost more than
+# the COPY itself; dropped with the indexes and re-added (validated by one join) after.
+_FK_SQL = """
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid = 'cases'::regclass AND contype = 'f' ORDER BY 1
 """
 REBUILD_MIN_ROWS = 50_000
 INDEX_BUILD_WORKERS = 2  # parallel workers per btree build (the leader works too): 2 cores
@@ -235,7 +265,7 @@ def _default_workers(n: int, chunk_rows: int) -> int:
 def bulk_load_cases(engine: Engine, frame, *, locator=None, posts: dict | None = None,
                     chunk_rows: int = CHUNK_ROWS, on_conflict: str = "error",
                     indexes: str = "auto", workers: int | None = None, attributes: bool = False,
-                    timings: dict | None = None) -> int:
+                    departments: dict[str, int] | None = None, timings: dict | None = None) -> int:
     """COPY ``frame`` into ``cases`` in one transaction; return the number of rows written.
 
     ``frame``: a DataFrame of cases (columns as ``simulate_cases`` makes them), or a
@@ -256,6 +286,9 @@ def bulk_load_cases(engine: Engine, frame, *, locator=None, posts: dict | None =
 
     ``attributes``: also write the JSONB attributes (simulation driver, planted hotspot);
     off by default, it costs the server ~40% more.
+
+    ``departments``: {subdistrict code: department id} (``citygrid.org.squads_by_subdistrict``):
+    dispatched cases get the squad of their subdistrict as responsible department.
 
     ``workers``: processes that locate chunks in parallel (default: 2 for 100,000+ rows on a
     POSIX machine from a single-threaded process, e.g. the CLI; else 0 = in this process).
@@ -295,7 +328,7 @@ def bulk_load_cases(engine: Engine, frame, *, locator=None, posts: dict | None =
         (frame.iloc[i:i + chunk_rows] for i in range(0, len(frame), chunk_rows))
     try:
         return _load(engine, chunks, len(frame), locator, posts, need_location, on_conflict, indexes,
-                     clock, t0, futures, attributes)
+                     clock, t0, futures, attributes, departments or None)
     except psycopg.errors.UniqueViolation as exc:
         raise Conflict(f"cases already loaded (nothing written): {exc.diag.message_detail or exc}; "
                        "load with on_conflict='skip' to add only the new ones") from None
@@ -305,8 +338,8 @@ def bulk_load_cases(engine: Engine, frame, *, locator=None, posts: dict | None =
 
 
 def _load(engine, chunks, n_rows, locator, posts, need_location, on_conflict, indexes, clock, t0,
-          futures=None, attributes=False) -> int:
-    columns = ", ".join(copy_columns(attributes))
+          futures=None, attributes=False, departments=None) -> int:
+    columns = ", ".join(copy_columns(attributes, bool(departments)))
     target = "cases"
     with engine.begin() as conn:
         dbapi = conn.connection.driver_connection
@@ -314,7 +347,7 @@ def _load(engine, chunks, n_rows, locator, posts, need_location, on_conflict, in
             # (a skipping load needs the unique index for ON CONFLICT: it always keeps them)
             rebuild = on_conflict == "error" and (
                 indexes == "rebuild" or (indexes == "auto" and _rebuild_worth_it(cur, n_rows)))
-            dropped = []
+            dropped, dropped_fks = [], []
             if rebuild and indexes == "rebuild" and not _owns_cases(cur):
                 raise Forbidden("rebuilding the indexes of cases needs the table owner: load with "
                                 "get_engine(settings, role='owner') or indexes='keep'")
@@ -326,6 +359,10 @@ def _load(engine, chunks, n_rows, locator, posts, need_location, on_conflict, in
                 dropped = cur.fetchall()
                 for name, _ in dropped:
                     cur.execute(f"DROP INDEX {name}")
+                cur.execute(_FK_SQL)
+                dropped_fks = cur.fetchall()
+                for name, _ in dropped_fks:
+                    cur.execute(f'ALTER TABLE cases DROP CONSTRAINT "{name}"')
             if on_conflict == "skip":
                 target = "_cases_load"
                 cur.execute(f"CREATE TEMP TABLE {target} ON COMMIT DROP AS "
@@ -351,7 +388,7 @@ def _load(engine, chunks, n_rows, locator, posts, need_location, on_conflict, in
                         chunk = {**columns_of, **located}
                         clock["locate"] = clock.get("locate", 0.0) + time.perf_counter() - t
                     t = time.perf_counter()
-                    data = copy_chunk(chunk, attributes)
+                    data = copy_chunk(chunk, attributes, departments)
                     clock["encode"] = clock.get("encode", 0.0) + time.perf_counter() - t
                     copy.write(data)
                 copy.write(COPY_TRAILER)
@@ -365,6 +402,8 @@ def _load(engine, chunks, n_rows, locator, posts, need_location, on_conflict, in
             t = time.perf_counter()
             for _, definition in dropped:
                 cur.execute(definition)
+            for name, definition in dropped_fks:
+                cur.execute(f'ALTER TABLE cases ADD CONSTRAINT "{name}" {definition}')
             clock["index_rebuild"] = time.perf_counter() - t
             t = time.perf_counter()
         clock["rebuilt_indexes"] = len(dropped)

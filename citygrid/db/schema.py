@@ -36,6 +36,7 @@ departments = sa.Table(
     sa.Column("parent_id", sa.Integer, sa.ForeignKey("departments.id")),
     sa.Column("county_code", sa.String(6)),
     sa.Column("grid_code", sa.String(14)),
+    sa.Column("subdistrict_code", sa.String(9)),  # 0008: the town/street a squad serves
     sa.CheckConstraint("kind IN ('department','squad','subteam')", name="department_kind"),
 )
 
@@ -46,6 +47,7 @@ officers = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("department_id", sa.Integer, sa.ForeignKey("departments.id")),
     sa.Column("county_code", sa.String(6)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),  # 0008
 )
 
 users = sa.Table(
@@ -58,6 +60,8 @@ users = sa.Table(
     sa.Column("officer_id", sa.Integer, sa.ForeignKey("officers.id")),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
+    # 0008: tokens issued before this instant are refused (set on deactivation)
+    sa.Column("tokens_revoked_at", sa.DateTime(timezone=True)),
     sa.CheckConstraint(
         "role IN ('commander','drone_operator','planner','patrol_officer','public')", name="user_role"
     ),

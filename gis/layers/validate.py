@@ -93,6 +93,24 @@ def read_layer_file(path: Path, crs: str | None = None) -> gpd.GeoDataFrame:
     return frame
 
 
+def shift_to_wgs84(frame: gpd.GeoDataFrame, coord_sys: str) -> gpd.GeoDataFrame:
+    """A layer digitised on a Chinese basemap (lon/lat in GCJ-02 or BD-09, though the file
+    says EPSG:4326) moved to true WGS84; without this its features sit a few hundred metres
+    off. Only for geographic (lon/lat) files: a projected file has no such offset."""
+    from gis.crs import parse_coord_sys, geometry_to_wgs84
+
+    coord_sys = parse_coord_sys(coord_sys)
+    if coord_sys == "wgs84":
+        return frame
+    if frame.crs is None or not CRS(frame.crs).is_geographic:
+        raise InvalidInput(f"coord_sys {coord_sys} applies to lon/lat files only; this file is in "
+                           f"{frame.crs.to_string() if frame.crs is not None else 'no CRS'}",
+                           [{"where": "coord_sys", "problem": "needs a lon/lat (geographic) file"}])
+    out = frame.to_crs(4326) if CRS(frame.crs).to_epsg() not in (4326, 4490) else frame.copy()
+    shifted = gpd.GeoSeries(geometry_to_wgs84(out.geometry.to_numpy(), coord_sys), index=out.index, crs=4326)
+    return out.set_geometry(shifted.rename(out.geometry.name)).set_crs(4326, allow_override=True)
+
+
 def check_zip(path: Path) -> None:
     """Refuse a zip that is not a plain archive of a few layer files: unreadable, too many
     members, names that climb out (``..``, absolute), or more than MAX_UNZIPPED_BYTES
