@@ -40,6 +40,8 @@ def clock() -> datetime:
 
 
 def audit(conn_or_engine, **row) -> int:
+    """Append one row to the loudspeaker audit log (in ``conn``'s transaction, or a transaction of its
+    own on an Engine); its id."""
     row.setdefault("detail", {})
     stmt = sa.insert(broadcast_audit).values(**row).returning(broadcast_audit.c.id)
     if isinstance(conn_or_engine, Engine):
@@ -75,6 +77,7 @@ def _template_dict(r) -> dict:
 
 
 def list_templates(engine: Engine, status: str | None = None) -> list[dict]:
+    """Loudspeaker templates by id, optionally only those with ``status``."""
     q = sa.select(broadcast_templates).order_by(broadcast_templates.c.id)
     if status:
         q = q.where(broadcast_templates.c.status == status)
@@ -112,6 +115,8 @@ def create_template(engine: Engine, *, text_zh: str, created_by: str, code: str 
 
 
 def approve_template(engine: Engine, code: str, username: str, role: str) -> dict:
+    """Approve template ``code`` as a commander (audited; a refused attempt is audited too); the
+    approved template."""
     if role not in APPROVE_ROLES:  # the refused attempt is audited too
         _refuse(engine, Forbidden("only a commander approves broadcast texts"), ordered_by=username,
                 ordered_role=role, template_code=code)
@@ -159,6 +164,8 @@ def resolve_text(conn: Connection, template: str | None, variables: dict | None,
 
 def grant_override(engine: Engine, drone_id: str, username: str, role: str, reason: str,
                    minutes: float = 60, now: datetime | None = None) -> dict:
+    """A commander's quiet-hours permission for ``drone_id``, valid ``minutes`` from ``now``; needs a
+    reason."""
     if role not in APPROVE_ROLES:
         raise Forbidden("only a commander may override quiet hours")
     if not reason or not reason.strip():
@@ -270,6 +277,7 @@ def _command_dict(r) -> dict:
 
 
 def list_commands(engine: Engine, drone_id: str, status: str | None = None) -> list[dict]:
+    """Broadcast commands of ``drone_id`` in order, optionally only those with ``status``."""
     q = sa.select(broadcast_commands).where(broadcast_commands.c.drone_id == drone_id).order_by(broadcast_commands.c.id)
     if status:
         q = q.where(broadcast_commands.c.status == status)
@@ -302,6 +310,7 @@ def set_command_status(engine: Engine, command_id: int, status: str, username: s
 
 
 def audit_entries(engine: Engine, drone_id: str | None = None, limit: int = 200) -> list[dict]:
+    """The newest ``limit`` audit rows, of one drone or all, as JSON-able dicts."""
     q = sa.select(broadcast_audit).order_by(broadcast_audit.c.id.desc()).limit(limit)
     if drone_id:
         q = q.where(broadcast_audit.c.drone_id == drone_id)

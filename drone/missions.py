@@ -81,6 +81,7 @@ def record_application(engine: Engine, *, reference: str, area_geojson: dict, va
 
 
 def get_application(engine: Engine, reference: str) -> dict:
+    """Flight application ``reference`` with its area as GeoJSON; NotFound when there is none."""
     with engine.connect() as conn:
         r = conn.execute(sa.text(
             "SELECT reference, status, valid_from, valid_to, approver, purpose, recorded_by, "
@@ -91,6 +92,7 @@ def get_application(engine: Engine, reference: str) -> dict:
 
 
 def list_applications(engine: Engine) -> list[dict]:
+    """Every flight application, in the order recorded."""
     with engine.connect() as conn:
         refs = conn.execute(sa.text("SELECT reference FROM flight_applications ORDER BY id")).scalars().all()
     return [get_application(engine, r) for r in refs]
@@ -255,11 +257,13 @@ def _mission(conn: Connection, mission_id) -> dict:
 
 
 def get_mission(engine: Engine, mission_id) -> dict:
+    """Stored mission ``mission_id`` (plan, route, checks, status); NotFound when there is none."""
     with engine.connect() as conn:
         return _mission(conn, mission_id)
 
 
 def set_status(engine: Engine, mission_id: int, status: str) -> None:
+    """Set a stored mission's status (planned, flying, done, ...)."""
     with engine.begin() as conn:
         conn.execute(sa.update(missions).where(missions.c.id == mission_id).values(status=status))
 

@@ -74,10 +74,13 @@ assert set(c for c, _, _ in DEFAULT_TEMPLATES.values()) <= set(CATEGORIES)
 
 
 def variables_of(text: str) -> set[str]:
+    """The ``{name}`` fields a template text uses."""
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
 def validate_template(text: str) -> None:
+    """Refuse a template text that is empty, too long, malformed or uses variables that are not typed
+    (InvalidInput listing every problem)."""
     problems = []
     try:
         names = variables_of(text)
@@ -111,12 +114,15 @@ def render(text: str, variables: dict[str, str] | None) -> str:
 
 @dataclass(frozen=True)
 class Audio:
+    """Synthesized speech: the WAV file, its SHA-256 (what the audit log records) and its length in
+    seconds."""
     path: Path
     sha256: str
     duration_s: float
 
 
 def wav_duration(path: str | Path) -> float:
+    """Length of a WAV file in seconds."""
     with wave.open(str(path), "rb") as w:
         return w.getnframes() / float(w.getframerate())
 

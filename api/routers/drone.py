@@ -33,6 +33,8 @@ MEDIA = {"plan": "application/json", "waypoints": "text/plain", "kmz": "applicat
 
 
 class BroadcastSpec(BaseModel):
+    """What a drone should say: an approved template with its typed variables, or free text a commander
+    approved."""
     template: str | None = None
     # typed and bounded in drone.variables (a place from the layers, a time, a number of minutes)
     variables: dict[str, Annotated[str, Field(max_length=80)] | int] | None = Field(default=None, max_length=10)
@@ -42,6 +44,8 @@ class BroadcastSpec(BaseModel):
 
 
 class MissionIn(BaseModel):
+    """A mission to plan: its kind and target (a case, a hot spot or a lon/lat in ``coord_sys``), start
+    time and optional broadcasts."""
     kind: str = "target"
     case_id: str | None = None
     hotspot_id: str | None = None
@@ -60,6 +64,8 @@ class MissionIn(BaseModel):
 
 
 class ApplicationIn(BaseModel):
+    """A flight application decided by the air-traffic authority: its reference, area (GeoJSON in
+    ``coord_sys``) and validity."""
     reference: str = Field(min_length=1, max_length=100)
     area: dict
     coord_sys: str = Field("wgs84", description="frame of the area's lon/lat: wgs84, gcj02 or bd09")
@@ -71,6 +77,7 @@ class ApplicationIn(BaseModel):
 
 
 class TemplateIn(BaseModel):
+    """A loudspeaker text to be approved by a commander before any drone may say it."""
     text_zh: str = Field(max_length=500)
     code: str | None = Field(default=None, max_length=64)
     category: str | None = None
@@ -79,17 +86,21 @@ class TemplateIn(BaseModel):
 
 
 class OverrideIn(BaseModel):
+    """A commander's permission for one drone to broadcast in quiet hours (22:00-06:00), with the reason."""
     drone_id: str
     reason: str = Field(min_length=1, max_length=1000)
     minutes: float = 60
 
 
 class LiveBroadcastIn(BroadcastSpec):
+    """A broadcast ordered now on a drone in the air, with the quiet-hours override and mission it
+    belongs to."""
     override_id: int | None = None
     mission_id: int | None = None
 
 
 class CommandStatusIn(BaseModel):
+    """A drone's report on a broadcast command: sent, acknowledged, played or failed (with where and why)."""
     status: str
     lon: float | None = None
     lat: float | None = None
@@ -97,6 +108,7 @@ class CommandStatusIn(BaseModel):
 
 
 class TelemetryIn(BaseModel):
+    """One position report of a drone: time, lon/lat, height in metres and battery."""
     at: datetime
     lon: float
     lat: float
@@ -115,6 +127,7 @@ def _spec(body: MissionIn) -> dict:
 # --- fleet and applications --------------------------------------------------------
 @router.get("/stations")
 def stations(engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> dict:
+    """Drone stations and airframes with their usable flight minutes. Staff only."""
     ctx = drone_context.load(engine)
     return {"stations": [{"id": s.id, "name": s.name, "kind": s.kind, "county_code": s.county_code}
                          for s in ctx.stations],
@@ -124,12 +137,15 @@ def stations(engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -
 @router.post("/applications", status_code=201)
 def record_application(body: ApplicationIn, engine: Engine = Depends(get_engine),
                        caller: Caller = Depends(COMMANDER)) -> dict:
+    """Record a flight application the air-traffic authority decided; its area counts for planning
+    while valid. Commanders only."""
     return missions.record_application(engine, area_geojson=body.area, recorded_by=caller.username,
                                        role=caller.role, **body.model_dump(exclude={"area"}))
 
 
 @router.get("/applications")
 def applications(engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> list[dict]:
+    """Every recorded flight application with its area and validity. Staff only."""
     return missions.list_applications(engine)
 
 
@@ -151,6 +167,7 @@ def create_mission(body: MissionIn, engine: Engine = Depends(get_engine), caller
 
 @router.get("/missions/{mission_id}")
 def get_mission(mission_id: str, engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> dict:
+    """One stored mission: plan, route, checks and status (404 when there is none). Staff only."""
     return missions.get_mission(engine, mission_id)
 
 
@@ -175,6 +192,7 @@ def export_mission(mission_id: str, fmt: str, engine: Engine = Depends(get_engin
 @router.get("/templates")
 def templates(status: str | None = None, engine: Engine = Depends(get_engine),
               _: Caller = Depends(STAFF)) -> list[dict]:
+    """Loudspeaker templates, optionally only those with ``status`` (draft, approved). Staff only."""
     return jsonable_encoder(broadcast.list_templates(engine, status))
 
 
@@ -219,6 +237,7 @@ def live_broadcast(drone_id: str, body: LiveBroadcastIn, engine: Engine = Depend
 @router.get("/{drone_id}/commands")
 def commands(drone_id: str, status: str | None = None, engine: Engine = Depends(get_engine),
              _: Caller = Depends(STAFF)) -> list[dict]:
+    """Broadcast commands queued for a drone, optionally by ``status``. Staff only."""
     return broadcast.list_commands(engine, drone_id, status)
 
 
@@ -241,6 +260,7 @@ def telemetry(drone_id: str, body: list[TelemetryIn],
 @router.get("/positions")
 def positions(coord_sys: str | None = Query(None, description="wgs84 (default), or gcj02 for a Gaode basemap"),
               engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> list[dict]:
+    """Each drone's latest position (in ``coord_sys``: gcj02 for a Gaode basemap). Staff only."""
     return broadcast.positions(engine, parse_coord_sys(coord_sys))
 
 

@@ -16,6 +16,7 @@ COMMANDER = require_role("commander")
 
 
 class DepartmentIn(BaseModel):
+    """A city bureau, a squad (执法中队, serving a subdistrict) or a subteam (分队, often stationed in a grid)."""
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["department", "squad", "subteam"]
@@ -27,6 +28,7 @@ class DepartmentIn(BaseModel):
 
 
 class OfficerIn(BaseModel):
+    """An officer: badge, name, and the department, squad or subteam they serve in."""
     badge: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     department_code: str | None = Field(default=None, description="the officer's department, squad or subteam")
@@ -34,6 +36,7 @@ class OfficerIn(BaseModel):
 
 
 class UserIn(BaseModel):
+    """A sign-in with its role; a patrol officer's must be linked to an officer."""
     username: str = Field(min_length=1, max_length=64)
     role: Literal[ROLES]  # type: ignore[valid-type]
     password: str = Field(min_length=8, max_length=200)
@@ -44,11 +47,13 @@ class UserIn(BaseModel):
 
 @router.get("/departments")
 def list_departments(engine: Engine = Depends(get_engine), _: Caller = Depends(require_role(*STAFF_ROLES))):
+    """Departments, squads and subteams with their parents. Staff only."""
     return org.list_departments(engine)
 
 
 @router.post("/departments", status_code=201)
 def create_department(body: DepartmentIn, engine: Engine = Depends(get_engine), _: Caller = Depends(COMMANDER)):
+    """Add a department, squad or subteam (or rename one). Commanders only."""
     dep_id = org.add_department(engine, body.code, body.name, body.kind, body.parent_code, body.county_code,
                                 body.grid_code, body.subdistrict_code)
     return {"id": dep_id, **body.model_dump()}
@@ -56,17 +61,20 @@ def create_department(body: DepartmentIn, engine: Engine = Depends(get_engine), 
 
 @router.get("/officers")
 def list_officers(engine: Engine = Depends(get_engine), _: Caller = Depends(require_role(*STAFF_ROLES))):
+    """Officers with their department and whether they are active. Staff only."""
     return org.list_officers(engine)
 
 
 @router.post("/officers", status_code=201)
 def create_officer(body: OfficerIn, engine: Engine = Depends(get_engine), _: Caller = Depends(COMMANDER)):
+    """Add an officer (or rename one and move them to a department). Commanders only."""
     oid = org.add_officer(engine, body.badge, body.name, body.department_code, body.county_code)
     return {"id": oid, **body.model_dump()}
 
 
 @router.get("/users")
 def list_users(active: bool | None = None, engine: Engine = Depends(get_engine), _: Caller = Depends(COMMANDER)):
+    """Users (no password hashes) with their officer and department; ``active`` filters. Commanders only."""
     return org.list_users(engine, active=active)
 
 
