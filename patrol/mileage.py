@@ -25,6 +25,15 @@ from patrol.clean import EARTH_R_M, Cleaned, CleanParams, clean
 OUTSIDE = "outside"
 SIMPLIFY_M = 4.0
 SEGMENT_M = 20.0
+VERTEX = "corner"
+EPS_K = 4.0
+EPS_MAX = 16.0
+VTX_INNER = "smooth"
+CORNER_SIN = 0.42
+CORNER_SHIFT_M = 20.0
+TURN_HALF_S = 30.0
+TURN_MIN_M = 10.0
+TURN_COS = -0.3
 
 
 def geodesic_steps_m(lon, lat, track):
@@ -46,25 +55,157 @@ def raw_distance_m(fixes: pd.DataFrame) -> pd.Series:
     return pd.Series(np.bincount(codes, d, minlength=len(ids)), index=pd.Index(ids, name="track_id"))
 
 
+def noise_m(c: Cleaned) -> np.ndarray:
+    """Per track, the GPS noise the smoothing left out: per-axis scale of the unsmoothed minus
+    smoothed positions of the moving fixes (robust: from the median of the squared 2-D
+    residual). It grows with sigma^2 / tau of a Gauss-Markov error, which is what draws
+    wiggles into the smoothed path; 0 for a track with no moving fix."""
+    nt = len(c.track_ids)
+    mv = c.run < 0
+    if not mv.any():
+        return np.zeros(nt)
+    r2 = (c.xr - c.x)[mv] ** 2 + (c.yr - c.y)[mv] ** 2
+    tr = c.track[mv]
+    order = np.lexsort((r2, tr))
+    r2, tr = r2[order], tr[order]
+    cnt = np.bincount(tr, minlength=nt)
+    start = np.cumsum(cnt) - cnt
+    med = np.zeros(nt)
+    has = cnt > 0
+    med[has] = r2[start[has] + (cnt[has] - 1) // 2]
+    return np.sqrt(med / (2 * np.log(2)))
+
+
+def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN_M,
+                cos_max: float = TURN_COS):
+    """Indices of the kept fixes where the walk turns back on itself (U-turns, the sharp
+    ends of zig-zags): the smoothed displacements over the ``half_s`` seconds before and after
+    the fix are both longer than ``min_m`` and point apart (cosine below ``cos_max``). One fix
+    per such run: the one with the longest way in plus way out (the tip)."""
+    n = len(c.t_s)
+    if n < 3:
+        return np.zeros(0, np.int64)
+    first = np.r_[True, c.track[1:] != c.track[:-1]]
+    t0 = c.t_s[np.flatnonzero(first)][np.cumsum(first) - 1]
+    key = c.track * 1e9 + (c.t_s - t0)
+    lo = np.searchsorted(key, key - half_s, side="left")
+    hi = np.searchsorted(key, key + half_s, side="right") - 1
+    ax, ay = c.x - c.x[lo], c.y - c.y[lo]
+    bx, by = c.x[hi] - c.x, c.y[hi] - c.y
+    la, lb = np.hypot(ax, ay), np.hypot(bx, by)
+    turn = (la > min_m) & (lb > min_m) & (ax * bx + ay * by < cos_max * la * lb)
+    if not turn.any():
+        return np.zeros(0, np.int64)
+    start = turn & (first | ~np.r_[False, turn[:-1]])
+    run = np.cumsum(start) - 1
+    idx = np.flatnonzero(turn)
+    score = (la + lb)[idx]
+    # per run, the fix with the highest score: sort by (run, -score), take each run's first
+    order = np.lexsort((-score, run[idx]))
+    r = run[idx][order]
+    return idx[order][np.r_[True, r[1:] != r[:-1]]]
+
+
+def _vertices(c: Cleaned, vi, li, min_sin: float | None = None, max_shift_m: float | None = None):
+    """Where the path's vertices go (plane metres). ``vi`` are the kept fixes Douglas-Peucker
+    chose on the smoothed path (``li`` their line). A vertex is the unsmoothed position of its
+    fix (the smoothing rounds corners; the raw fix is the true corner plus GPS error), except
+    at a corner: there it is the intersection of the straight lines fitted (total least
+    squares) to the unsmoothed fixes of the two legs, when the legs turn by more than
+    asin(``min_sin``), each has >= 2 fixes spanning >= 5 m, and the intersection lies within
+    ``max_shift_m`` of the raw fix. (The fix nearest a corner is up to half a sampling
+    interval, and the chosen fix sometimes one fix, away from it: a chord cut the corner.)"""
+    min_sin = CORNER_SIN if min_sin is None else min_sin
+    max_shift_m = CORNER_SHIFT_M if max_shift_m is None else max_shift_m
+    xr, yr = c.xr, c.yr
+    seg_ok = li[1:] == li[:-1]  # segment s: vertex s -> s + 1
+    end = ~np.r_[seg_ok, False] | ~np.r_[False, seg_ok]
+    xy = np.where(end[:, None] | (VTX_INNER == "raw"), np.column_stack([xr[vi], yr[vi]]),
+                  np.column_stack([c.x[vi], c.y[vi]]))
+    m = len(vi)
+    if m < 3:
+        return xy
+    # interior fixes of each segment (no vertex): segment = last vertex at or before the fix
+    j = np.arange(int(vi[0]), int(vi[-1]) + 1)
+    j = j[~np.isin(j, vi)]
+    s = np.searchsorted(vi, j, side="right") - 1
+    keep = (s >= 0) & (s < m - 1)
+    j, s = j[keep], s[keep]
+    keep = seg_ok[s]
+    j, s = j[keep], s[keep]
+    ns = m - 1
+    dx, dy = xr[j] - xy[s, 0], yr[j] - xy[s, 1]  # relative to the segment's first vertex
+    cnt = np.bincount(s, minlength=ns)
+    w = np.maximum(cnt, 1)
+    mx, my = np.bincount(s, dx, ns) / w, np.bincount(s, dy, ns) / w
+    sxx = np.bincount(s, dx * dx, ns) / w - mx * mx
+    syy = np.bincount(s, dy * dy, ns) / w - my * my
+    sxy = np.bincount(s, dx * dy, ns) / w - mx * my
+    th = 0.5 * np.arctan2(2 * sxy, sxx - syy)
+    ux, uy = np.cos(th), np.sin(th)
+    spread = np.sqrt(np.maximum(sxx + syy, 0.0)) * np.sqrt(12.0)  # ~ length covered
+    good = seg_ok & (cnt >= 2) & (spread >= 5.0)
+    px, py = mx + xy[:-1, 0], my + xy[:-1, 1]  # a point on each fitted line
+    # vertex k (1..m-2): the last good leg before it and the first good leg after it (short
+    # legs between them, e.g. around a rounded corner, collapse onto the intersection)
+    seg = np.arange(ns)
+    # a line break stops the search, except where a line was cut at a turn-back fix (the same
+    # fix ends one line and starts the next): the legs either side of the tip meet there
+    junction = ~seg_ok & (vi[1:] == vi[:-1])
+    stop = good | (~seg_ok & ~junction)
+    a = np.maximum.accumulate(np.where(stop, seg, -1))[:-1]  # for k = 1..m-2: <= k-1
+    b = np.minimum.accumulate(np.where(stop, seg, ns)[::-1])[::-1][1:]  # >= k
+    k = np.arange(1, m - 1)
+    has = (a >= 0) & (b < ns)
+    a, b = np.where(has, a, 0), np.where(has, b, 0)
+    has &= good[a] & good[b]
+    cross = ux[a] * uy[b] - uy[a] * ux[b]
+    ok = has & (np.abs(cross) >= min_sin)
+    rx, ry = px[b] - px[a], py[b] - py[a]
+    t1 = (rx * uy[b] - ry * ux[b]) / np.where(ok, cross, 1.0)
+    ix, iy = px[a] + t1 * ux[a], py[a] + t1 * uy[a]
+    ok &= np.hypot(ix - xr[vi[k]], iy - yr[vi[k]]) <= max_shift_m
+    xy[k[ok], 0], xy[k[ok], 1] = ix[ok], iy[ok]
+    return xy
+
+
 def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = SEGMENT_M):
     """<= segment_m pieces of the cleaned path: (track index, lon0, lat0, lon1, lat1, metres)."""
-    split = c.gap_before if c.params.gaps == "split" else np.zeros(len(c.t_s), bool)
-    first = np.r_[True, c.track[1:] != c.track[:-1]] if len(c.t_s) else np.zeros(0, bool)
-    piece = np.cumsum(first | split) - 1
+    n = len(c.t_s)
+    split = c.gap_before.copy()
+    if c.params.gaps == "bridge" and n > 1:
+        # bridged gaps: only when the two sides are farther apart than a stop's radius (a
+        # phone that lost the signal indoors comes back a GPS error away from where it was)
+        d = np.r_[np.inf, np.hypot(np.diff(c.x), np.diff(c.y))]
+        split &= d < c.params.stop_radius_m
+    first = np.r_[True, c.track[1:] != c.track[:-1]] if n else np.zeros(0, bool)
+    # a turn-back fix ends one line and starts the next (Douglas-Peucker would drop the tip
+    # of an out-and-back that lies on the chord)
+    src = np.sort(np.r_[np.arange(n), turn_points(c)], kind="stable")
+    dup = np.r_[False, src[1:] == src[:-1]] if len(src) else np.zeros(0, bool)
+    piece = np.cumsum(((first | split)[src] & ~dup) | dup) - 1
     n_pieces = int(piece.max()) + 1 if len(piece) else 0
     size = np.bincount(piece, minlength=n_pieces)
     ok = size[piece] >= 2
     piece_track = np.zeros(n_pieces, np.int64)
-    piece_track[piece] = c.track
+    piece_track[piece] = c.track[src]
     ok_pieces = np.flatnonzero(size >= 2)
     if not len(ok_pieces):
         return (np.zeros(0, np.int64),) + tuple(np.zeros(0) for _ in range(5))
     remap = np.full(n_pieces, -1)
     remap[ok_pieces] = np.arange(len(ok_pieces))
-    lines = shapely.linestrings(np.column_stack([c.x[ok], c.y[ok]]), indices=remap[piece[ok]])
+    at = src[ok]  # fix index carried as z through the simplification
+    lines = shapely.linestrings(np.column_stack([c.x[at], c.y[at], at.astype(float)]),
+                                indices=remap[piece[ok]])
     if simplify_m > 0:
-        lines = shapely.simplify(lines, simplify_m, preserve_topology=False)
-    xy, li = shapely.get_coordinates(lines, return_index=True)
+        tol = np.clip(EPS_K * noise_m(c), simplify_m, EPS_MAX)[piece_track[ok_pieces]]
+        lines = shapely.simplify(lines, tol, preserve_topology=False)
+    xyz, li = shapely.get_coordinates(lines, include_z=True, return_index=True)
+    vi = xyz[:, 2].astype(np.int64)
+    global _DBG; _DBG = (vi, li, None)
+    xy = _vertices(c, vi, li) if VERTEX == "corner" else (
+        np.column_stack([c.xr[vi], c.yr[vi]]) if VERTEX == "raw" else xyz[:, :2])
+    _DBG = (vi, li, xy)
     tr = piece_track[ok_pieces][li]
     lon0, lat0 = c.origin
     kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0))

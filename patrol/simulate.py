@@ -44,6 +44,7 @@ class Simulation:
     truth: pd.DataFrame  # track_id, true_length_m, stop_time_s, n_stops, post_code, curved, zigzag,
     #                      doubled_back, sigma_m, tau_s
     paths: dict  # track_id -> true path LineString (lon/lat)
+    true_xy: pd.DataFrame | None = None  # track_id, t_s, x, y: true EPSG:4549 position per fix
 
     def write_gpx(self, directory) -> list[Path]:
         return write_gpx(self.fixes, directory)
@@ -246,7 +247,8 @@ def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: fl
         "lon": lon, "lat": lat, "accuracy_m": accuracy.round(1)})
     truth["sigma_m"] = sigma[first]
     truth["tau_s"] = tau[first]
-    return Simulation(fixes, truth, paths)
+    true_xy = df[["track_id", "t_s", "x", "y"]]
+    return Simulation(fixes, truth, paths, true_xy)
 
 
 def write_gpx(fixes: pd.DataFrame, directory) -> list[Path]:
