@@ -8,18 +8,23 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
 2. ``outlier``: multipath jumps and spikes. Fixes near a suspicious step (longer than the
    mode's speed cap allows plus ``noise_step_m``, or a jump > ``jump_m``) are compared with
    the coordinate-wise median of the fixes within +-``median_window_s`` (2 to ``median_half``
-   fixes a side, slid inside
-   the track at its ends); farther than ``outlier_m`` -> dropped. Up to three passes (the
-   rest of overlapping bursts).
+   fixes a side, slid inside the track at its ends); farther than ``outlier_m`` -> dropped.
+   Up to three passes (the rest of overlapping bursts).
 3. ``speed``: what is left of a spike: a fix reached and left faster than the speed cap
    while its neighbours are close to each other (two passes).
 4. smoothing: a centred moving average over +-``smooth_s`` seconds, weighted by
    1/accuracy^2 where the device reports accuracy (nothing is dropped).
 5. ``stationary``: standing still adds no distance. A fix is stationary when the smoothed
    positions ``stop_window_s/2`` before and after it are within ``stop_radius_m`` of each
-   other (as a rate: radius per window, so one-sided windows at gaps and ends still work);
-   the fixes at a run's edges within ``stop_radius_m/2`` of its centre join it. Each run of
-   stationary fixes collapses to its first and last fix placed on the run's centroid. Runs
+   other (as a rate: radius per window, so one-sided windows at gaps and ends still work)
+   and each within ``stop_half_m`` of the fix itself (a U-turn brings the walker back to
+   where they were, but the fix between is far from both: without this the tip of every
+   doubling back collapsed), or the same over ``stop_long_s`` with ``stop_long_radius_m`` /
+   ``stop_long_half_m`` (high, fast-wandering GPS error breaks the short test). The fixes
+   at a run's edges within ``stop_radius_m/2`` of its centre join it (stop time). Each run
+   collapses onto the centroid of its core (not of its edges, which lie on the way in and
+   out and pulled a stop made at a corner into a short cut): its first and last core fix
+   are kept there, its first and last fix, when edges, where they were measured. Runs
    lasting >= ``min_stop_s`` are reported as stops.
 6. gaps: consecutive kept fixes more than ``gap_s`` apart (signal lost). ``bridge`` counts
    the straight line across; ``split`` leaves it out (distance and moving time). Reported.
@@ -79,7 +84,7 @@ class Cleaned:
     t_s: np.ndarray  # seconds since the epoch (float)
     lon: np.ndarray
     lat: np.ndarray
-    x: np.ndarray  # local plane metres (per track origin)
+    x: np.ndarray  # local plane metres (per track origin), smoothed
     y: np.ndarray
     run: np.ndarray  # stationary run id per kept fix, -1 when moving
     gap_before: np.ndarray  # bool: the step into this fix spans a gap > gap_s

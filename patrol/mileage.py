@@ -1,11 +1,46 @@
 """Patrol mileage: geodesic metres per track, times, stops and distance per grid.
 
-Path: the cleaned fixes (see :mod:`patrol.clean`) become one LineString per continuous piece
-(a track, or its parts between ``split`` gaps) in the track's local metric plane, simplified
-with Douglas-Peucker at ``simplify_m`` (removes the residual few-metre wiggle that correlated
-GPS error draws along a straight street, keeps corners). Distance = the sum of the geodesic
-(WGS84 ellipsoid) lengths of the simplified segments. For the grid split each segment is cut
-into k equal pieces of at most ``segment_m`` (20 m), each carrying 1/k of its geodesic length.
+Path. The cleaned fixes (see :mod:`patrol.clean`: outliers out, smoothed, stops collapsed)
+become one LineString per continuous piece in the track's local metric plane:
+
+1. Pieces: a track, cut at ``split`` gaps, at bridged gaps shorter than a stop radius (a
+   phone that lost the signal indoors comes back a GPS error away: no distance), and at
+   turn-back fixes (:func:`turn_points`: U-turns, the sharp ends of zig-zags), because
+   Douglas-Peucker drops the tip of an out-and-back that lies on its chord.
+2. Vertices: Douglas-Peucker on the smoothed path, tolerance per track ``SIMPLIFY_K`` x
+   :func:`noise_m` (the part of the GPS error the smoothing left out; it grows with
+   sigma^2/tau of a Gauss-Markov error, which is what draws wiggles into the smoothed path)
+   within [``simplify_m``, ``SIMPLIFY_MAX_M``] = 4-16 m.
+3. Where the vertices go (:func:`_vertices`): interior vertices at the smoothed position;
+   piece ends at the unsmoothed fix; corners (legs turning by > ~25 degrees, each with >= 2
+   fixes over >= 5 m) at the intersection of straight lines fitted (total least squares) to
+   the unsmoothed fixes of the legs either side - short legs between, as around a rounded
+   corner or at a turn-back tip, collapse onto it. The smoothing rounds corners; chords
+   through them were the main loss (-1 to -3 % per track before).
+4. With a street layer (``streets=``, optional): a corner turning by >= 35 degrees within
+   25 m of a street junction moves onto the junction (its GPS error there is gone).
+
+Distance = the sum of the geodesic (WGS84 ellipsoid) lengths of the segments. For the grid
+split each segment is cut into k equal pieces of at most ``segment_m`` (20 m), each carrying
+1/k of its geodesic length.
+
+Assumes: people walk in mostly straight legs between corners (streets, paths across a
+square); the GPS error is smooth over ~10-20 s (a Gauss-Markov error with a correlation time
+of 30 s or more plus small white noise), so a moving average removes the white part and the
+rest is a slowly wandering offset. Measured per track on :mod:`patrol.simulate` (sigma 3-10
+m, tau 30-180 s, curved streets, zig-zags, doubling back, stops, dropouts, multipath):
+median |error| 0.66 % (1 s fixes) / 0.69 % (5 s), worst of 388 tracks 4.3 % / 4.5 %; with
+the street layer 0.61 % / 0.54 %, worst 3.7 % / 3.6 % (``python -m patrol.accuracy``).
+
+Where it breaks: (a) the error at each corner is a GPS offset no smoothing can see (it moves
+the corner by up to ~sigma); over 20-30 corners it adds up to about 1 % per track at sigma
+10 m, hence the worst tracks, all with sigma > 8 m, and a +0.5 % mean there (wiggles of the
+wandering error longer than the tolerance); the street layer removes it only at junctions.
+(b) A dropout is bridged by a straight line: a corner or zig-zag walked unseen is cut.
+(c) Curves are drawn as chords or tangent polygons (a bend of radius R loses or gains about
+tolerance / 3R). (d) Legs shorter than ~2 tolerances (a 40 m jog across an arterial at high
+noise) are cut. (e) A real walk of less than a stop radius across a long gap counts 0.
+(f) Slow walking (< ~0.6 m/s) tests as standing (see :mod:`patrol.clean`).
 
 Per grid: each <= 20 m piece goes to the grid covering its midpoint by the location rule
 (lowest covering code, gis.location.UnitIndex.assign). Because every piece lands in exactly
@@ -19,21 +54,21 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.crs import GEOD
+from gis.crs import GEOD, from_metric, to_metric
 from patrol.clean import EARTH_R_M, Cleaned, CleanParams, clean
 
 OUTSIDE = "outside"
 SIMPLIFY_M = 4.0
 SEGMENT_M = 20.0
-VERTEX = "corner"
-EPS_K = 4.0
-EPS_MAX = 16.0
-VTX_INNER = "smooth"
-CORNER_SIN = 0.42
-CORNER_SHIFT_M = 20.0
-TURN_HALF_S = 30.0
-TURN_MIN_M = 10.0
-TURN_COS = -0.3
+SIMPLIFY_K = 4.0  # Douglas-Peucker tolerance per track: SIMPLIFY_K x noise_m, in
+SIMPLIFY_MAX_M = 16.0  # [simplify_m, SIMPLIFY_MAX_M]
+CORNER_SIN = 0.42  # legs turning by > ~25 degrees meet at their intersection
+CORNER_SHIFT_M = 20.0  # ... when it is this close to the corner fix
+TURN_HALF_S = 30.0  # turn-back test: displacement over 30 s before and after a fix,
+TURN_MIN_M = 10.0  # each longer than 10 m,
+TURN_COS = -0.3  # pointing apart (> ~107 degrees)
+SNAP_M = 25.0  # with a street layer: a corner within 25 m of a junction moves onto it
+SNAP_TURN_DEG = 35.0  # (corners turning by >= 35 degrees)
 
 
 def geodesic_steps_m(lon, lat, track):
@@ -120,7 +155,7 @@ def _vertices(c: Cleaned, vi, li, min_sin: float | None = None, max_shift_m: flo
     xr, yr = c.xr, c.yr
     seg_ok = li[1:] == li[:-1]  # segment s: vertex s -> s + 1
     end = ~np.r_[seg_ok, False] | ~np.r_[False, seg_ok]
-    xy = np.where(end[:, None] | (VTX_INNER == "raw"), np.column_stack([xr[vi], yr[vi]]),
+    xy = np.where(end[:, None], np.column_stack([xr[vi], yr[vi]]),
                   np.column_stack([c.x[vi], c.y[vi]]))
     m = len(vi)
     if m < 3:
@@ -169,7 +204,50 @@ def _vertices(c: Cleaned, vi, li, min_sin: float | None = None, max_shift_m: flo
     return xy
 
 
-def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = SEGMENT_M):
+def street_nodes(roads) -> np.ndarray:
+    """Junctions and ends of a street layer (GeoDataFrame of LineStrings, WGS84) as EPSG:4549
+    metres, one row each (the end points of the street pieces, de-duplicated to 0.1 m)."""
+    geoms = np.asarray(roads.geometry if hasattr(roads, "geometry") else roads)
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(geoms, 0)),
+                      shapely.get_coordinates(shapely.get_point(geoms, -1))])
+    x, y = to_metric(ends[:, 0], ends[:, 1])
+    return np.unique(np.round(np.column_stack([x, y]), 1), axis=0)
+
+
+def _snap_corners(c: Cleaned, xy, li, tr, nodes, radius_m: float, min_turn_deg: float):
+    """Corners of the path (turning by >= min_turn_deg between legs >= 10 m) that have a
+    street junction within radius_m move onto it (xy: plane metres, changed in place)."""
+    from scipy.spatial import cKDTree
+
+    m = len(xy)
+    if m < 3 or nodes is None or not len(nodes):
+        return xy
+    a, k, b = np.arange(m - 2), np.arange(1, m - 1), np.arange(2, m)
+    inner = (li[a] == li[k]) & (li[k] == li[b])
+    v1, v2 = xy[k] - xy[a], xy[b] - xy[k]
+    l1, l2 = np.hypot(*v1.T), np.hypot(*v2.T)
+    cos = np.einsum("ij,ij->i", v1, v2) / np.maximum(l1 * l2, 1e-9)
+    corner = inner & (l1 >= 10) & (l2 >= 10) & (cos <= np.cos(np.radians(min_turn_deg)))
+    kc = k[corner]
+    if not len(kc):
+        return xy
+    lon0, lat0 = c.origin
+    t = tr[kc]
+    kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t]))
+    ky = np.radians(1.0) * EARTH_R_M
+    lon, lat = lon0[t] + xy[kc, 0] / kx, lat0[t] + xy[kc, 1] / ky
+    mx, my = to_metric(lon, lat)
+    d, j = cKDTree(nodes).query(np.column_stack([mx, my]), distance_upper_bound=radius_m)
+    hit = np.isfinite(d)
+    if hit.any():
+        nlon, nlat = from_metric(nodes[j[hit], 0], nodes[j[hit], 1])
+        xy[kc[hit], 0] = (nlon - lon0[t[hit]]) * kx[hit]
+        xy[kc[hit], 1] = (nlat - lat0[t[hit]]) * ky
+    return xy
+
+
+def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = SEGMENT_M,
+                nodes=None):
     """<= segment_m pieces of the cleaned path: (track index, lon0, lat0, lon1, lat1, metres)."""
     n = len(c.t_s)
     split = c.gap_before.copy()
@@ -198,14 +276,13 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     lines = shapely.linestrings(np.column_stack([c.x[at], c.y[at], at.astype(float)]),
                                 indices=remap[piece[ok]])
     if simplify_m > 0:
-        tol = np.clip(EPS_K * noise_m(c), simplify_m, EPS_MAX)[piece_track[ok_pieces]]
+        tol = np.clip(SIMPLIFY_K * noise_m(c), simplify_m, max(simplify_m, SIMPLIFY_MAX_M))[piece_track[ok_pieces]]
         lines = shapely.simplify(lines, tol, preserve_topology=False)
     xyz, li = shapely.get_coordinates(lines, include_z=True, return_index=True)
     vi = xyz[:, 2].astype(np.int64)
-    global _DBG; _DBG = (vi, li, None)
-    xy = _vertices(c, vi, li) if VERTEX == "corner" else (
-        np.column_stack([c.xr[vi], c.yr[vi]]) if VERTEX == "raw" else xyz[:, :2])
-    _DBG = (vi, li, xy)
+    xy = _vertices(c, vi, li)
+    if nodes is not None:
+        xy = _snap_corners(c, xy, li, piece_track[ok_pieces][li], nodes, SNAP_M, SNAP_TURN_DEG)
     tr = piece_track[ok_pieces][li]
     lon0, lat0 = c.origin
     kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0))
@@ -245,7 +322,8 @@ def per_grid_m(tr, lon_a, lat_a, lon_b, lat_b, dist, grid_index, n_tracks):
 
 
 def mileage(fixes: pd.DataFrame, grid_index=None, params: CleanParams | None = None,
-            simplify_m: float = SIMPLIFY_M, segment_m: float = SEGMENT_M, **kw) -> tuple[pd.DataFrame, Cleaned]:
+            simplify_m: float = SIMPLIFY_M, segment_m: float = SEGMENT_M, streets=None,
+            **kw) -> tuple[pd.DataFrame, Cleaned]:
     """Per-track summary (one row per track_id) and the cleaning result.
 
     Columns: distance_m, raw_distance_m, duration_s, moving_time_s, stop_time_s, points,
@@ -255,7 +333,8 @@ def mileage(fixes: pd.DataFrame, grid_index=None, params: CleanParams | None = N
     fixes = fixes.sort_values(["track_id", "t"], kind="stable")
     c = clean(fixes, params, presorted=True, **kw)
     nt = len(c.track_ids)
-    tr, la, pa, lb, pb, dist = path_pieces(c, simplify_m, segment_m)
+    nodes = None if streets is None else (streets if isinstance(streets, np.ndarray) else street_nodes(streets))
+    tr, la, pa, lb, pb, dist = path_pieces(c, simplify_m, segment_m, nodes)
     distance = np.bincount(tr, dist, minlength=nt)
 
     codes = c.input_track
