@@ -213,6 +213,7 @@ def _stop_edges(stat, first, track, t, x, y, half_s, radius_m):
         out |= close & (between_far == 0)
     return out
 
+
 def _stationary(x, y, t, key, window_s, radius_m, half_m):
     """Fixes whose smoothed positions ``window_s/2`` before and after are within ``radius_m``
     of each other (as a rate: radius per window, so one-sided windows at gaps and ends still
