@@ -16,22 +16,18 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def _grid_index():
-    from gis.layers.build import build_all
-    from gis.location import UnitIndex
-
-    return UnitIndex.from_frame(build_all()["grids"])
-
-
 def mileage_report(files, mode="foot", gaps="bridge", coord_sys="wgs84", grid_index=None) -> list[dict]:
     """Per-track mileage dicts for the given files (the CLI's --json output)."""
+    from gis.layers.build import build_all
+    from gis.location import UnitIndex
     from patrol.clean import CleanParams
     from patrol.mileage import mileage
     from patrol.readers import read_track_files
 
     fixes, reads = read_track_files(files, coord_sys)
-    table, _ = mileage(fixes, grid_index if grid_index is not None else _grid_index(),
-                       CleanParams(mode=mode, gaps=gaps))
+    layers = build_all()  # grids, and the streets whose junctions corners snap to
+    table, _ = mileage(fixes, grid_index if grid_index is not None else UnitIndex.from_frame(layers["grids"]),
+                       CleanParams(mode=mode, gaps=gaps), streets=layers["roads"])
     file_of = {tid: f for f, r in reads.items() for tid in r.fixes["track_id"].unique()}
     out = []
     for row in table.to_dict("records"):

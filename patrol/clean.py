@@ -6,17 +6,25 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
 
 1. ``accuracy``: fixes whose reported accuracy is worse than ``max_accuracy_m`` (50 m).
 2. ``outlier``: multipath jumps and spikes. Fixes near a suspicious step (longer than the
-   mode's speed cap allows plus ``noise_step_m``, or a jump > ``jump_m``) are compared with the coordinate-wise median of
-   the +-``median_half`` fixes around them; farther than ``outlier_m`` -> dropped.
+   mode's speed cap allows plus ``noise_step_m``, or a jump > ``jump_m``) are compared with
+   the coordinate-wise median of the fixes within +-``median_window_s`` (2 to ``median_half``
+   fixes a side, slid inside the track at its ends); farther than ``outlier_m`` -> dropped.
+   Up to three passes (the rest of overlapping bursts).
 3. ``speed``: what is left of a spike: a fix reached and left faster than the speed cap
    while its neighbours are close to each other (two passes).
 4. smoothing: a centred moving average over +-``smooth_s`` seconds, weighted by
    1/accuracy^2 where the device reports accuracy (nothing is dropped).
 5. ``stationary``: standing still adds no distance. A fix is stationary when the smoothed
    positions ``stop_window_s/2`` before and after it are within ``stop_radius_m`` of each
-   other (as a rate: radius per window, so one-sided windows at gaps and ends still work);
-   the fixes at a run's edges within ``stop_radius_m/2`` of its centre join it. Each run of
-   stationary fixes collapses to its first and last fix placed on the run's centroid. Runs
+   other (as a rate: radius per window, so one-sided windows at gaps and ends still work)
+   and each within ``stop_half_m`` of the fix itself (a U-turn brings the walker back to
+   where they were, but the fix between is far from both: without this the tip of every
+   doubling back collapsed), or the same over ``stop_long_s`` with ``stop_long_radius_m`` /
+   ``stop_long_half_m`` (high, fast-wandering GPS error breaks the short test). The fixes
+   at a run's edges within ``stop_radius_m/2`` of its centre join it (stop time). Each run
+   collapses onto the centroid of its core (not of its edges, which lie on the way in and
+   out and pulled a stop made at a corner into a short cut): its first and last core fix
+   are kept there, its first and last fix, when edges, where they were measured. Runs
    lasting >= ``min_stop_s`` are reported as stops.
 6. gaps: consecutive kept fixes more than ``gap_s`` apart (signal lost). ``bridge`` counts
    the straight line across; ``split`` leaves it out (distance and moving time). Reported.
@@ -44,12 +52,17 @@ class CleanParams:
     max_accuracy_m: float = 50.0
     jump_m: float = 40.0
     noise_step_m: float = 5.0
-    median_half: int = 10
+    median_half: int = 15
+    median_window_s: float = 15.0
     outlier_m: float = 25.0
     smooth_s: float = 10.0
     stop_window_s: float = 60.0
     stop_radius_m: float = 35.0
     min_stop_s: float = 60.0
+    stop_half_m: float = 20.0
+    stop_long_s: float = 120.0
+    stop_long_radius_m: float = 50.0
+    stop_long_half_m: float = 35.0
     gap_s: float = 120.0
 
     def __post_init__(self):
@@ -71,7 +84,7 @@ class Cleaned:
     t_s: np.ndarray  # seconds since the epoch (float)
     lon: np.ndarray
     lat: np.ndarray
-    x: np.ndarray  # local plane metres (per track origin)
+    x: np.ndarray  # local plane metres (per track origin), smoothed
     y: np.ndarray
     run: np.ndarray  # stationary run id per kept fix, -1 when moving
     gap_before: np.ndarray  # bool: the step into this fix spans a gap > gap_s
@@ -80,6 +93,8 @@ class Cleaned:
     origin: tuple  # (lon0, lat0) per track
     params: CleanParams = field(default_factory=CleanParams)
     input_track: np.ndarray | None = None  # track index of every input fix, sorted order
+    xr: np.ndarray | None = None  # unsmoothed plane metres of the kept fixes (stop centroid in runs)
+    yr: np.ndarray | None = None
 
 
 def _group_bounds(track, n_tracks):
@@ -109,17 +124,31 @@ def _median_outliers(x, y, t, track, start, end, p: CleanParams):
     jump = ~first & ((d > p.speed_cap_mps * dt + p.noise_step_m) | (d > p.jump_m))
     sus = jump.copy()
     sus[:-1] |= jump[1:]
-    # dilate by median_half fixes (cumsum window count)
+    # window: +-median_window_s seconds in fixes (per track, from its typical interval),
+    # at least 2 and at most median_half fixes a side
+    nt = len(start)
+    small = ~first & (dt <= 60)
+    cnt = np.bincount(track[small], minlength=nt)
+    mdt = np.bincount(track[small], dt[small], minlength=nt) / np.maximum(cnt, 1)
+    ht = np.clip(np.round(p.median_window_s / np.maximum(mdt, 1e-3)), 2, p.median_half).astype(np.int64)
+    ht = np.where(cnt > 0, ht, p.median_half)
+    # dilate by the window (cumsum window count)
     c = np.r_[0, np.cumsum(sus)]
     i = np.arange(n)
-    h = p.median_half
+    h = ht[track]
     cand = np.flatnonzero(c[np.minimum(i + h + 1, n)] - c[np.maximum(i - h, 0)] > 0)
     if not len(cand):
         return np.zeros(n, bool)
     g = track[cand]
-    idx = np.clip(cand[:, None] + np.arange(-h, h + 1)[None, :], start[g][:, None], end[g][:, None] - 1)
-    mx = np.median(x[idx], axis=1)
-    my = np.median(y[idx], axis=1)
+    h = ht[g]
+    # a window of 2h+1 fixes, slid inside the track at its ends (clipping would repeat the end
+    # fix h+1 times and make a jump there its own median)
+    lo = np.clip(cand - h, start[g], np.maximum(start[g], end[g] - (2 * h + 1)))
+    k = np.arange(2 * p.median_half + 1)[None, :]
+    idx = np.minimum(lo[:, None] + k, end[g][:, None] - 1)
+    inside = k <= 2 * h[:, None]
+    mx = np.nanmedian(np.where(inside, x[idx], np.nan), axis=1)
+    my = np.nanmedian(np.where(inside, y[idx], np.nan), axis=1)
     out = np.zeros(n, bool)
     out[cand] = np.hypot(x[cand] - mx, y[cand] - my) > p.outlier_m
     return out
@@ -184,6 +213,25 @@ def _stop_edges(stat, first, track, t, x, y, half_s, radius_m):
         out |= close & (between_far == 0)
     return out
 
+
+def _stationary(x, y, t, key, window_s, radius_m, half_m):
+    """Fixes whose smoothed positions ``window_s/2`` before and after are within ``radius_m``
+    of each other (as a rate: radius per window, so one-sided windows at gaps and ends still
+    work; over at least half a window), and each within ``half_m`` of the fix itself (a turn
+    back on the spot brings the walker back to where they were a window ago, but the fix
+    between is far from both)."""
+    half = window_s / 2
+    lo = np.searchsorted(key, key - half, side="left")
+    hi = np.searchsorted(key, key + half, side="right") - 1
+    span = t[hi] - t[lo]
+    moved = np.hypot(x[hi] - x[lo], y[hi] - y[lo])
+    stat = (span >= half) & (moved < radius_m * np.maximum(span, 1.0) / window_s)
+    if half_m > 0:
+        far = np.maximum(np.hypot(x - x[lo], y - y[lo]), np.hypot(x[hi] - x, y[hi] - y))
+        stat &= far < half_m
+    return stat
+
+
 def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: bool = False,
           **kw) -> Cleaned:
     """Clean ``fixes`` (sorted by track_id, t unless ``presorted`` says they already are)."""
@@ -216,12 +264,16 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: boo
     x = (lon - lon0[track]) * kx[track]
     y = (lat - lat0[track]) * ky
 
-    # 2. outliers against the running median
-    start, end = _group_bounds(track, nt)
-    bad = _median_outliers(x, y, t, track, start, end, p)
-    _count(track_ids, track, bad, "outlier", dropped)
-    keep = ~bad
-    track, t, x, y, acc = track[keep], t[keep], x[keep], y[keep], acc[keep]
+    # 2. outliers against the running median; again on what is left (bursts that overlap
+    # can fill more than half a window: the first pass takes their majority)
+    for _ in range(3):
+        start, end = _group_bounds(track, nt)
+        bad = _median_outliers(x, y, t, track, start, end, p)
+        if not bad.any():
+            break
+        _count(track_ids, track, bad, "outlier", dropped)
+        keep = ~bad
+        track, t, x, y, acc = track[keep], t[keep], x[keep], y[keep], acc[keep]
 
     # 3. residual spikes over the speed cap
     for _ in range(2):
@@ -239,39 +291,53 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: boo
     t0[has] = t[start[has]]
     key = track * 1e9 + (t - t0[track])
     w = np.where(np.isfinite(acc), 1.0 / np.maximum(acc, 3.0) ** 2, 1.0 / 100.0)
+    xr, yr = x.copy(), y.copy()
     if p.smooth_s > 0 and len(x):
         x, y = _moving_average(x, y, w, key, p.smooth_s)
 
     # 5. stationary runs collapse to their centroid
     half = p.stop_window_s / 2
-    lo = np.searchsorted(key, key - half, side="left")
-    hi = np.searchsorted(key, key + half, side="right") - 1
-    # moved less than stop_radius_m per stop_window_s (the window is one-sided at track
-    # ends and gaps, hence a rate), over at least half a window
-    span = t[hi] - t[lo]
-    moved = np.hypot(x[hi] - x[lo], y[hi] - y[lo])
-    stat = (span >= half) & (moved < p.stop_radius_m * np.maximum(span, 1.0) / p.stop_window_s)
+    stat = _stationary(x, y, t, key, p.stop_window_s, p.stop_radius_m, p.stop_half_m)
+    if p.stop_long_s > 0:
+        stat |= _stationary(x, y, t, key, p.stop_long_s, p.stop_long_radius_m, p.stop_long_half_m)
     n = len(x)
     first = np.r_[True, track[1:] != track[:-1]] if n else np.zeros(0, bool)
+    core = stat
     stat = _stop_edges(stat, first, track, t, x, y, half, p.stop_radius_m / 2)
     run_start = stat & (first | ~np.r_[False, stat[:-1]])
     run = np.where(stat, np.cumsum(run_start) - 1, -1)
     n_runs = int(run_start.sum())
     in_run = run >= 0
-    r_idx = run[in_run]
-    rc = np.bincount(r_idx, minlength=n_runs)
-    cx = np.bincount(r_idx, x[in_run], minlength=n_runs) / np.maximum(rc, 1)
-    cy = np.bincount(r_idx, y[in_run], minlength=n_runs) / np.maximum(rc, 1)
     r_first = np.flatnonzero(run_start)
-    r_last = r_first + rc - 1
-    x[in_run], y[in_run] = cx[r_idx], cy[r_idx]
-    keep = ~in_run
-    keep[r_first] = True
-    keep[r_last] = True
+    r_last = r_first + np.bincount(run[in_run], minlength=n_runs) - 1
+    # the stop's place: the centroid of its core (its edges, on the way in and out, would
+    # pull it off a corner it was made at)
+    ci = np.flatnonzero(core & in_run)
+    cr = run[ci]
+    rc = np.bincount(cr, minlength=n_runs)
+    cx = np.bincount(cr, x[ci], minlength=n_runs) / np.maximum(rc, 1)
+    cy = np.bincount(cr, y[ci], minlength=n_runs) / np.maximum(rc, 1)
+    # the run collapses onto the centroid: its first and last core fix are kept there; its
+    # first and last fix, when edges (on the way in and out), are kept where measured
+    fc = np.full(n_runs, n)
+    lc = np.full(n_runs, -1)
+    np.minimum.at(fc, cr, ci)
+    np.maximum.at(lc, cr, ci)
+    edge_end = np.zeros(n, bool)
+    edge_end[r_first[r_first < fc]] = True
+    edge_end[r_last[(r_last > lc) & (lc >= 0)]] = True
+    inner = in_run & ~edge_end
+    r_idx = run[inner]
+    x[inner], y[inner] = cx[r_idx], cy[r_idx]
+    xr[inner], yr[inner] = cx[r_idx], cy[r_idx]
+    keep = ~in_run | edge_end
+    keep[fc[rc > 0]] = True
+    keep[lc[rc > 0]] = True
     _count(track_ids, track, ~keep, "stationary", dropped)
     r_track = track[r_first]
     r_t0, r_t1 = t[r_first], t[r_last]
     track, t, x, y, run = track[keep], t[keep], x[keep], y[keep], run[keep]
+    xr, yr = xr[keep], yr[keep]
 
     # 6. gaps
     gap_before = np.zeros(len(t), bool)
@@ -293,4 +359,4 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: boo
     })
     dropped_df = pd.DataFrame(dropped, index=pd.Index(track_ids, name="track_id"))
     return Cleaned(track_ids, track, t, lon, lat, x, y, run, gap_before, stops, dropped_df,
-                   (lon0, lat0), p, codes.astype(np.int64))
+                   (lon0, lat0), p, codes.astype(np.int64), xr, yr)

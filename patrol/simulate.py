@@ -2,12 +2,23 @@
 
 Each outing starts at a post, walks a random walk on the road graph (no U-turns unless at a
 dead end) inside the grids until 4-8 km are covered, stops 1-10 min at a few problem spots,
-and is sampled every ``interval_s`` seconds. The truth (the walked road polyline) is known.
+and is sampled every ``interval_s`` seconds. The truth (the walked polyline) is known.
 
-Phone errors (metres, per axis): a Gauss-Markov / AR(1) process with sigma 3-10 m and
-correlation time 30-60 s per outing (errors correlated from fix to fix), small white jitter,
-bursts of multipath jumps of 50-300 m lasting 2-10 s, short dropouts while walking and
-one long (> 120 s) dropout indoors at some stops. Everything is seeded.
+Street shapes beyond the straight road pieces (each drawn per street piece, seeded):
+
+* ``curved``: the piece is walked along a circular arc through its end points that bulges
+  10-35 % of the chord to one side (a crescent street, a path round a park);
+* ``zigzag``: the piece is crossed in zig-zags 15-50 m to either side of it, legs 30-80 m
+  (criss-crossing a square or a market between stalls);
+* ``doubling back``: the officer walks 20-80 % of a piece, turns round on the spot and walks
+  back to the junction before going on (checking something, then returning).
+
+Walking speed is 0.9-1.6 m/s per outing. Phone errors (metres, per axis): a Gauss-Markov /
+AR(1) process with sigma ``sigma_m`` (3-10 m) and correlation time ``tau_s`` (30-180 s)
+per outing (errors correlated from fix to fix), small white jitter, bursts of multipath jumps
+of 50-300 m lasting 2-10 s, short dropouts while walking and one long (> 120 s) dropout
+indoors at some stops. Everything is seeded. ``truth`` has, per outing, the walked length
+(geodesic), the stop time, sigma, tau and how many pieces of each shape were walked.
 """
 from __future__ import annotations
 
@@ -30,8 +41,10 @@ CN_OFFSET = pd.Timedelta(hours=8)
 @dataclass
 class Simulation:
     fixes: pd.DataFrame  # track_id, device_id, t (UTC), lon, lat, accuracy_m
-    truth: pd.DataFrame  # track_id, true_length_m, stop_time_s, n_stops, sigma_m, tau_s, post_code
+    truth: pd.DataFrame  # track_id, true_length_m, stop_time_s, n_stops, post_code, curved, zigzag,
+    #                      doubled_back, sigma_m, tau_s
     paths: dict  # track_id -> true path LineString (lon/lat)
+    true_xy: pd.DataFrame | None = None  # track_id, t_s, x, y: true EPSG:4549 position per fix
 
     def write_gpx(self, directory) -> list[Path]:
         return write_gpx(self.fixes, directory)
@@ -63,14 +76,67 @@ def _road_graph(layers):
     return adj, nodes
 
 
-def _walk(adj, start, target_m, rng):
+SHAPE_P = {"curved": 0.08, "zigzag": 0.06, "back": 0.06}  # chance per street piece walked
+
+
+def _arc(a, b, rng):
+    """A circular arc from a to b bulging 10-35 % of the chord to a random side (~5 m steps)."""
+    c = float(np.hypot(*(b - a)))
+    h = rng.uniform(0.10, 0.35) * c * rng.choice([-1.0, 1.0])
+    r = (c * c / 4 + h * h) / (2 * abs(h))
+    half = np.arcsin(min(1.0, c / (2 * r)))
+    half = np.pi - half if abs(h) > r else half  # sagitta beyond the radius: the major arc
+    u = (b - a) / c
+    nrm = np.array([-u[1], u[0]]) * np.sign(h)
+    centre = (a + b) / 2 - nrm * (r - abs(h))
+    k = max(4, int(np.ceil(2 * half * r / 5.0)))
+    ang = np.linspace(-half, half, k + 1)
+    # angle measured from the direction centre -> arc midpoint (along nrm)
+    pts = centre + r * (np.cos(ang)[:, None] * nrm + np.sin(ang)[:, None] * u)
+    pts[0], pts[-1] = a, b
+    return pts
+
+
+def _zigzag(a, b, rng):
+    """Zig-zags across a square from a to b: legs 30-80 m, 15-50 m to either side."""
+    c = float(np.hypot(*(b - a)))
+    u = (b - a) / c
+    nrm = np.array([-u[1], u[0]])
+    n = max(2, int(round(c / rng.uniform(30, 80))))
+    along = np.linspace(0, c, n + 1)
+    side = rng.uniform(15, 50, n + 1) * np.where(np.arange(n + 1) % 2, 1.0, -1.0)
+    side[0] = side[-1] = 0.0
+    return a + along[:, None] * u + side[:, None] * nrm
+
+
+def _walk(adj, start, target_m, rng, shapes=None):
+    """Random walk on the road graph; ``shapes`` (a dict) counts the special pieces."""
     node, prev, parts, length = start, None, [], 0.0
+    shapes = {} if shapes is None else shapes
     while length < target_m:
         options = [(b, pts) for b, pts in adj[node] if b != prev] or adj[node]
         b, pts = options[rng.integers(len(options))]
+        draw = rng.random()
+        kind = None
+        if draw < SHAPE_P["curved"]:
+            kind, pts = "curved", _arc(pts[0], pts[-1], rng)
+        elif draw < SHAPE_P["curved"] + SHAPE_P["zigzag"]:
+            kind, pts = "zigzag", _zigzag(pts[0], pts[-1], rng)
+        elif draw < sum(SHAPE_P.values()):
+            # walk part of the piece, turn round, walk back; stay at this node
+            kind = "back"
+            cum = np.r_[0.0, np.cumsum(np.hypot(*np.diff(pts, axis=0).T))]
+            d = rng.uniform(0.2, 0.8) * cum[-1]
+            j = int(np.searchsorted(cum, d))
+            turn = pts[j - 1] + (pts[j] - pts[j - 1]) * (d - cum[j - 1]) / (cum[j] - cum[j - 1])
+            out = np.vstack([pts[:j], turn])
+            pts = np.vstack([out, out[-2::-1]])
+            b = node
+        if kind:
+            shapes[kind] = shapes.get(kind, 0) + 1
         parts.append(pts if not parts else pts[1:])
         length += float(np.sum(np.hypot(*np.diff(pts, axis=0).T)))
-        prev, node = node, b
+        prev, node = (None, b) if kind == "back" else (node, b)
     return np.vstack(parts)
 
 
@@ -87,10 +153,13 @@ def _ar1_scan(eta, rho, track):
 
 
 def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: float = 1,
-                     campaign: str = "spring", starts: list | None = None) -> Simulation:
+                     campaign: str = "spring", sigma_m=(3.0, 10.0), tau_s=(30.0, 180.0),
+                     speed_mps=(0.9, 1.6), starts: list | None = None) -> Simulation:
     """``n_outings`` simulated outings of ``campaign``: four a day from the campaign's first
     day (CAMPAIGNS), or at ``starts`` (UTC timestamps, one per outing) when given, e.g. a
-    demo's outings of the last few days."""
+    demo's outings of the last few days. Phone error is Gauss-Markov with sigma drawn from
+    ``sigma_m`` (metres) and correlation time from ``tau_s`` (seconds) per outing; walking
+    speed from ``speed_mps``."""
     if starts is not None and len(starts) != n_outings:
         raise ValueError(f"starts has {len(starts)} times for {n_outings} outings")
     rng = np.random.default_rng(seed)
@@ -103,11 +172,12 @@ def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: fl
     for k in range(n_outings):
         p = rng.integers(len(posts))
         start = int(np.argmin(np.hypot(nodes[:, 0] - px[p], nodes[:, 1] - py[p])))
-        path = _walk(adj, start, rng.uniform(4000, 8000), rng)
+        shapes: dict = {}
+        path = _walk(adj, start, rng.uniform(4000, 8000), rng, shapes)
         seg = np.hypot(*np.diff(path, axis=0).T)
         cum = np.r_[0.0, np.cumsum(seg)]
         length_m = cum[-1]
-        v = rng.uniform(1.1, 1.6)
+        v = rng.uniform(*speed_mps)
         n_stops = int(rng.integers(2, 7))
         stop_d = np.sort(rng.uniform(0.05, 0.95, n_stops)) * length_m
         stop_s = rng.uniform(60, 600, n_stops)
@@ -152,14 +222,16 @@ def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: fl
                                     "start": start_utc, "moving": np.diff(s_at, prepend=-1)[keep] > 0}))
         paths[tid] = shapely.linestrings(lon_true, lat_true)
         truth.append(dict(track_id=tid, true_length_m=true_geod, stop_time_s=float(stop_s.sum()),
-                          n_stops=n_stops, post_code=posts["code"].iloc[p]))
+                          n_stops=n_stops, post_code=posts["code"].iloc[p],
+                          curved=shapes.get("curved", 0), zigzag=shapes.get("zigzag", 0),
+                          doubled_back=shapes.get("back", 0)))
 
     df = pd.concat(tracks, ignore_index=True)
     truth = pd.DataFrame(truth)
     n = len(df)
     track = pd.factorize(df["track_id"])[0]
-    sigma = rng.uniform(3, 10, n_outings)[track]
-    tau = rng.uniform(30, 60, n_outings)[track]
+    sigma = rng.uniform(*sigma_m, n_outings)[track]
+    tau = rng.uniform(*tau_s, n_outings)[track]
     rho = np.exp(-interval_s / tau)
     eta = rng.standard_normal((n, 2)) * (sigma * np.sqrt(1 - rho ** 2))[:, None]
     first = np.r_[True, track[1:] != track[:-1]]
@@ -184,7 +256,8 @@ def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: fl
         "lon": lon, "lat": lat, "accuracy_m": accuracy.round(1)})
     truth["sigma_m"] = sigma[first]
     truth["tau_s"] = tau[first]
-    return Simulation(fixes, truth, paths)
+    true_xy = df[["track_id", "t_s", "x", "y"]]
+    return Simulation(fixes, truth, paths, true_xy)
 
 
 def write_gpx(fixes: pd.DataFrame, directory) -> list[Path]:

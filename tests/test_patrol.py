@@ -1,4 +1,5 @@
-"""Patrol mileage, offline (no database): simulated campaigns, readers' policy, the CLI."""
+"""Patrol mileage, offline (no database): simulated campaigns, per-track accuracy (on the
+project's simulator and on walks generated here), readers' policy, the CLI."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,11 @@ from typer.testing import CliRunner
 from citygrid.errors import InvalidInput
 from gis.layers.build import build_all
 from gis.location import UnitIndex
-from patrol.mileage import mileage
+from scipy.signal import lfilter
+
+from gis.crs import GEOD
+from patrol.accuracy import by_regime, per_track_error, summarize
+from patrol.mileage import mileage, street_nodes
 from patrol.readers import read_track_file
 from patrol.simulate import simulate_patrols
 
@@ -28,14 +33,15 @@ def grid_index(layers):
 
 @pytest.fixture(scope="module", params=[1, 5], ids=["1s", "5s"])
 def campaign(request, layers, grid_index):
-    """The spring campaign (388 outings, seed 7) sampled every 1 s or 5 s, and its mileage."""
+    """The spring campaign (388 outings, seed 7: GPS error sigma 3-10 m, tau 30-180 s, curved
+    streets, zig-zags, doubling back) sampled every 1 s or 5 s, and its mileage."""
     sim = simulate_patrols(layers, n_outings=388, seed=7, interval_s=request.param)
     table, cleaned = mileage(sim.fixes, grid_index)
     return request.param, sim, table.merge(sim.truth, on="track_id", suffixes=("", "_true"))
 
 
-# Measured on this campaign (seed 7, 388 outings, 2,419.8 km walked); asserted below.
-MEASURED = {1: {"cleaned": +0.0008, "raw": +2.2344}, 5: {"cleaned": -0.0056, "raw": +0.8745}}
+# Measured on this campaign (seed 7, 388 outings, 2,373.2 km walked); asserted below.
+MEASURED = {1: {"cleaned": -0.0012, "raw": +2.1165}, 5: {"cleaned": -0.0025, "raw": +0.8423}}
 
 
 def test_cleaned_within_2pct_raw_far_too_long(campaign):
@@ -43,17 +49,149 @@ def test_cleaned_within_2pct_raw_far_too_long(campaign):
     true_m = m["true_length_m"].sum()
     cleaned_err = m["distance_m"].sum() / true_m - 1
     raw_err = m["raw_distance_m"].sum() / true_m - 1
-    per_track = m["distance_m"] / m["true_length_m"] - 1
     print(f"\ninterval {interval} s: true {true_m / 1000:,.1f} km, cleaned {cleaned_err:+.2%}, "
-          f"raw {raw_err:+.2%}, per track p5 {per_track.quantile(.05):+.2%} "
-          f"p95 {per_track.quantile(.95):+.2%}")
+          f"raw {raw_err:+.2%}")
     assert 2300e3 < true_m < 2600e3  # 388 outings of 4-8 km
     assert abs(cleaned_err) < 0.02
     assert raw_err >= 0.15
     assert cleaned_err == pytest.approx(MEASURED[interval]["cleaned"], abs=0.002)
     assert raw_err == pytest.approx(MEASURED[interval]["raw"], abs=0.01)
-    # most single outings are within 5% too
-    assert (per_track.abs() < 0.05).mean() > 0.95
+
+
+def test_simulator_covers_the_range(campaign):
+    _, _, m = campaign
+    assert m["sigma_m"].min() < 3.2 and m["sigma_m"].max() > 9.8
+    assert m["tau_s"].min() < 35 and m["tau_s"].max() > 175
+    for shape in ("curved", "zigzag", "doubled_back"):
+        assert (m[shape] > 0).mean() > 0.5, shape  # most outings walk each shape
+
+
+# Per track |distance / walked - 1| (median, 95th percentile, worst of 388), measured; the
+# worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
+PER_TRACK = {1: (0.0066, 0.0211, 0.0433), 5: (0.0069, 0.0230, 0.0446)}
+PER_TRACK_STREETS = {1: (0.0061, 0.0211, 0.0372), 5: (0.0054, 0.0209, 0.0364)}
+
+
+def _report(title, err):
+    t = by_regime(err)
+    print(f"\n{title}\n" + t.to_string(float_format=lambda v: f"{v:.4f}"))
+    return summarize(err)
+
+
+def test_per_track_error(campaign):
+    """Each officer's own mileage, not the campaign total: median <= 1 %, worst <= 5 %."""
+    interval, sim, m = campaign
+    s = _report(f"{interval} s fixes, per-track error", per_track_error(m, sim.truth))
+    print(f"median {s['median_abs']:.2%} p95 {s['p95_abs']:.2%} worst {s['worst_abs']:.2%}")
+    assert s["median_abs"] <= 0.01
+    assert s["p95_abs"] <= 0.025
+    assert s["worst_abs"] <= 0.05
+    assert abs(s["mean"]) <= 0.005  # no bias the per-track spread would hide
+    med, p95, worst = PER_TRACK[interval]
+    assert s["median_abs"] == pytest.approx(med, abs=0.0005)
+    assert s["p95_abs"] == pytest.approx(p95, abs=0.001)
+    assert s["worst_abs"] == pytest.approx(worst, abs=0.001)
+
+
+@pytest.fixture(scope="module")
+def street_junctions(layers):
+    return street_nodes(layers["roads"])
+
+
+def test_per_track_error_with_street_junctions(campaign, grid_index, street_junctions):
+    interval, sim, _ = campaign
+    table, _ = mileage(sim.fixes, grid_index, streets=street_junctions)
+    s = _report(f"{interval} s fixes, corners snapped to street junctions",
+                per_track_error(table, sim.truth))
+    print(f"median {s['median_abs']:.2%} p95 {s['p95_abs']:.2%} worst {s['worst_abs']:.2%}")
+    med, p95, worst = PER_TRACK_STREETS[interval]
+    assert s["median_abs"] == pytest.approx(med, abs=0.0005)
+    assert s["worst_abs"] == pytest.approx(worst, abs=0.001)
+    assert s["worst_abs"] < PER_TRACK[interval][2]  # the junctions take off the worst
+    assert s["median_abs"] <= 0.01
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15 target not reached: worst per-track error "
+                   "3.6-4.5 % at sigma 8-10 m (corner offsets), see patrol.mileage")
+def test_worst_track_within_3pct(campaign):
+    _, sim, m = campaign
+    assert summarize(per_track_error(m, sim.truth))["worst_abs"] <= 0.03
+
+
+def _gm_walks(n_tracks, interval_s, seed):
+    """Walks made here, not by patrol.simulate: legs of 60-400 m turning 30-150 degrees either
+    way, a third of them curved (radius 80-300 m), speed 0.9-1.6 m/s varying +-10 % per 100 m,
+    1-4 stops of 1-6 min, one 10-40 s dropout, a few 50-200 m multipath spikes; phone error a
+    Gauss-Markov process (sigma 3-10 m, tau 30-180 s per walk) plus 1 m white noise. No
+    accuracy column (as GPX files come)."""
+    rng = np.random.default_rng(seed)
+    lat0, lon0 = 35.40, 119.50
+    ky = 111_195.0
+    kx = ky * np.cos(np.radians(lat0))
+    rows, truth = [], []
+    for k in range(n_tracks):
+        pts, head, length = [np.zeros(2)], rng.uniform(0, 2 * np.pi), 0.0
+        target = rng.uniform(3000, 6000)
+        while length < target:
+            leg = rng.uniform(60, 400)
+            if rng.random() < 1 / 3:  # a curve: short steps turning steadily
+                r = rng.uniform(80, 300)
+                steps = max(4, int(leg / 5))
+                dth = leg / r / steps * rng.choice([-1, 1])
+                for _ in range(steps):
+                    head += dth
+                    pts.append(pts[-1] + leg / steps * np.array([np.cos(head), np.sin(head)]))
+            else:
+                pts.append(pts[-1] + leg * np.array([np.cos(head), np.sin(head)]))
+            length += leg
+            head += np.radians(rng.uniform(30, 150)) * rng.choice([-1, 1])
+        p = np.array(pts)
+        cum = np.r_[0, np.cumsum(np.hypot(*np.diff(p, axis=0).T))]
+        v = rng.uniform(0.9, 1.6) * rng.uniform(0.9, 1.1, int(cum[-1] // 100) + 2)
+        s_grid = np.arange(int(cum[-1]) + 1, dtype=float)
+        t_grid = np.r_[0, np.cumsum(1 / v[s_grid[:-1].astype(int) // 100])]
+        stops_at = np.sort(rng.uniform(0.1, 0.9, rng.integers(1, 5))) * cum[-1]
+        stop_len = rng.uniform(60, 360, len(stops_at))
+        t_grid = t_grid + np.array([stop_len[stops_at < s].sum() for s in s_grid])
+        ts = np.arange(0, t_grid[-1], interval_s)
+        s_at = np.interp(ts, t_grid, s_grid)  # flat while stopped
+        x, y = np.interp(s_at, cum, p[:, 0]), np.interp(s_at, cum, p[:, 1])
+        n = len(ts)
+        sigma, tau = rng.uniform(3, 10), rng.uniform(30, 180)
+        rho = np.exp(-interval_s / tau)
+        e = lfilter([np.sqrt(1 - rho ** 2) * sigma], [1, -rho], rng.standard_normal((2, n)), axis=1)
+        e += rng.standard_normal((2, n))
+        for _ in range(rng.integers(0, 4)):
+            a = ts[rng.integers(0, n)]
+            hit = (ts >= a) & (ts < a + rng.uniform(1, 5))
+            ang = rng.uniform(0, 2 * np.pi)
+            e[:, hit] += rng.uniform(50, 200) * np.array([[np.cos(ang)], [np.sin(ang)]])
+        a = rng.uniform(0.1, 0.9) * t_grid[-1]
+        keep = ~((ts >= a) & (ts < a + rng.uniform(10, 40)))
+        rows.append(pd.DataFrame({
+            "track_id": f"gm-{k:03d}", "device_id": "d",
+            "t": pd.Timestamp("2026-03-02T01:00:00Z") + pd.to_timedelta(ts[keep], unit="s"),
+            "lon": lon0 + (x + e[0])[keep] / kx, "lat": lat0 + (y + e[1])[keep] / ky}))
+        truth.append({"track_id": f"gm-{k:03d}", "sigma_m": sigma, "tau_s": tau,
+                      "true_length_m": GEOD.line_length(lon0 + p[:, 0] / kx, lat0 + p[:, 1] / ky)})
+    return pd.concat(rows, ignore_index=True), pd.DataFrame(truth)
+
+
+@pytest.mark.parametrize("interval", [1, 5], ids=["1s", "5s"])
+def test_per_track_error_on_walks_generated_here(interval):
+    """The method is not tuned to its own simulator: walks and errors made in this test."""
+    fixes, truth = _gm_walks(80, interval, seed=42)
+    table, _ = mileage(fixes)
+    err = per_track_error(table, truth)
+    s = summarize(err)
+    print(f"\n{interval} s, 80 walks generated here: median {s['median_abs']:.2%} "
+          f"p95 {s['p95_abs']:.2%} worst {s['worst_abs']:.2%} mean {s['mean']:+.2%}")
+    # measured: median 0.67 % / 0.68 %, worst 3.5 % / 4.8 % (1 s / 5 s)
+    assert s["median_abs"] <= 0.01
+    assert s["worst_abs"] <= 0.05
+    assert abs(s["mean"]) <= 0.005
+    raw = fixes.groupby("track_id").size()
+    assert (raw > 500 / interval).all()  # real walks, not empty ones
 
 
 def test_per_grid_sums_to_distance(campaign):
@@ -67,11 +205,14 @@ def test_per_grid_sums_to_distance(campaign):
 
 def test_stops_found_and_times_add_up(campaign):
     _, _, m = campaign
-    # measured 0.98 at 1 s and 0.94 at 5 s (a stop's edges join it: patrol.clean._stop_edges;
-    # without them 0.85-0.90, the first and last half-window counted as moving)
+    # measured 1.04 at 1 s and 0.98 at 5 s on the widened simulator (a stop's edges join it:
+    # patrol.clean._stop_edges; without them 0.85-0.90, the first and last half-window counted
+    # as moving; the edges now run a little long at slow walkers and 120 s windows)
+    interval = campaign[0]
     ratio = m["stop_time_s"].sum() / m["stop_time_s_true"].sum()
-    print(f"\nstop time found / true: {ratio:.2f}")
-    assert 0.92 < ratio < 1.03
+    print(f"\nstop time found / true: {ratio:.3f}")
+    assert 0.92 < ratio < 1.08
+    assert ratio == pytest.approx({1: 1.039, 5: 0.981}[interval], abs=0.01)
     assert (m["moving_time_s"] + m["stop_time_s"] <= m["duration_s"] + 1).all()
 
 
