@@ -43,6 +43,7 @@ REASONS = ("malformed", "swapped", "outside_rizhao", "duplicate_time")
 
 @dataclass
 class TrackRead:
+    """One file read: its usable fixes (WGS84, in time order per track), what was dropped and why (overall and per track), how many fixes came out of order, and the first problems with their line."""
     fixes: pd.DataFrame
     dropped: dict = field(default_factory=dict)  # reason -> count
     reordered: int = 0
@@ -51,6 +52,7 @@ class TrackRead:
 
     @property
     def dropped_total(self) -> int:
+        """Fixes dropped from the file, for every reason."""
         return int(sum(self.dropped.values()))
 
 

@@ -8,10 +8,10 @@ Fixes, the rules:
 * A batch arrives as ``{device_id, coord_sys, fixes: [{t, lon, lat, accuracy_m?, speed_mps?}]}``
   in WGS84, GCJ-02 or BD-09. It is checked whole first: a batch with any bad fix (not finite,
   off the globe, lon/lat swapped, outside Rizhao, negative accuracy or speed, time unparsable,
-  before 2000 or more than 10 minutes in the future) is refused whole (:class:`InvalidInput`,
-  HTTP 422) naming every bad fix by its index; nothing is written. Times without an offset are
+  before 2000 or more than 10 minutes in the future) is refused whole (:class:`InvalidInput`)
+  naming every bad fix by its index; nothing is written. Times without an offset are
   UTC (as in the readers). Over HTTP a literal NaN/Infinity never reaches this check: the API's
-  FiniteJSON middleware refuses such a body first (422, nothing written).
+  FiniteJSON middleware refuses such a body first (nothing written).
 * Stored in WGS84 (converted with gis.crs.to_wgs84), with the numbers and frame sent kept in
   ``orig_lon``/``orig_lat``/``coord_sys``.
 * Idempotent on (device_id, t), the table's primary key: every write is a binary ``COPY`` into
@@ -267,6 +267,7 @@ def _row_out(row) -> dict:
 
 
 def get_patrol(engine_or_conn, patrol_id: int) -> dict:
+    """Patrol ``patrol_id`` without its geometry (on an Engine or inside a transaction); NotFound when there is none."""
     cols = [c for c in patrols.c if c.name != "geom"]
     q = sa.select(*cols).where(patrols.c.id == patrol_id)
     if isinstance(engine_or_conn, Engine):
