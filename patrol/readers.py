@@ -43,7 +43,9 @@ REASONS = ("malformed", "swapped", "outside_rizhao", "duplicate_time")
 
 @dataclass
 class TrackRead:
-    """One file read: its usable fixes (WGS84, in time order per track), what was dropped and why (overall and per track), how many fixes came out of order, and the first problems with their line."""
+    """One file read: its usable fixes (WGS84, in time order per track), what was dropped and
+    why (overall and per track), how many fixes came out of order, and the first problems with
+    their line."""
     fixes: pd.DataFrame
     dropped: dict = field(default_factory=dict)  # reason -> count
     reordered: int = 0
