@@ -26,6 +26,8 @@ def per_track_error(table: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize(err: pd.DataFrame) -> dict:
+    """Per-track error figures of ``err`` (one row per track): count, median, p95 and worst
+    |error|, the mean signed error, and the error of the total (where signs cancel)."""
     a = err["error"].abs()
     return {"tracks": len(err), "median_abs": float(a.median()), "p95_abs": float(a.quantile(0.95)),
             "worst_abs": float(a.max()), "mean": float(err["error"].mean()),
@@ -61,6 +63,7 @@ def evaluate(layers, n_outings: int = 200, seed: int = 7, intervals=(1, 5), grid
 
 
 def main(argv=None) -> None:
+    """``python -m patrol.accuracy``: simulate outings, measure each, print the figures by regime."""
     from gis.layers.build import build_all
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

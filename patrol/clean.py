@@ -47,6 +47,10 @@ EARTH_R_M = 6371008.8
 
 @dataclass(frozen=True)
 class CleanParams:
+    """How tracks are cleaned: the way of moving (``foot``, ``e_bike``, ``vehicle``: its speed
+    cap), what a gap does (``bridge`` counts the straight line, ``split`` leaves it out) and the
+    worst reported accuracy kept, in metres."""
+
     mode: str = "foot"
     gaps: str = "bridge"
     max_accuracy_m: float = 50.0
@@ -73,6 +77,7 @@ class CleanParams:
 
     @property
     def speed_cap_mps(self) -> float:
+        """Fastest believable speed for ``mode``, metres per second."""
         return SPEED_CAP_MPS[self.mode]
 
 

@@ -40,6 +40,9 @@ CN_OFFSET = pd.Timedelta(hours=8)
 
 @dataclass
 class Simulation:
+    """Simulated outings: the phones' fixes, the truth per outing (length, stops, shapes, the
+    error's sigma and tau), the true paths and the true position of every fix."""
+
     fixes: pd.DataFrame  # track_id, device_id, t (UTC), lon, lat, accuracy_m
     truth: pd.DataFrame  # track_id, true_length_m, stop_time_s, n_stops, post_code, curved, zigzag,
     #                      doubled_back, sigma_m, tau_s
@@ -47,6 +50,7 @@ class Simulation:
     true_xy: pd.DataFrame | None = None  # track_id, t_s, x, y: true EPSG:4549 position per fix
 
     def write_gpx(self, directory) -> list[Path]:
+        """One GPX file per outing in ``directory``; their paths."""
         return write_gpx(self.fixes, directory)
 
 

@@ -267,7 +267,8 @@ def _row_out(row) -> dict:
 
 
 def get_patrol(engine_or_conn, patrol_id: int) -> dict:
-    """Patrol ``patrol_id`` without its geometry (on an Engine or inside a transaction); NotFound when there is none."""
+    """Patrol ``patrol_id`` without its geometry (on an Engine or inside a transaction);
+    NotFound when there is none."""
     cols = [c for c in patrols.c if c.name != "geom"]
     q = sa.select(*cols).where(patrols.c.id == patrol_id)
     if isinstance(engine_or_conn, Engine):

@@ -91,3 +91,21 @@ def test_where_binds_every_value_and_skips_absent_ones(engine):
     assert inclusive.sql() == "WHERE s.t <= :w0" and Where().sql() == "" and Where().joined() == "TRUE"
     with pytest.raises(ValueError):
         Where().add("a = :? AND b = :?", 1)
+
+
+def test_public_functions_have_docstrings():
+    # a newcomer reads the docstrings first: every public function, class and method has one
+    import ast
+
+    missing = []
+    for package in ("citygrid", "gis", "cases", "patrol", "drone", "api", "cli"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text())
+            nodes = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+            nodes += [m for n in nodes if isinstance(n, ast.ClassDef) and not n.name.startswith("_")
+                      for m in n.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            missing += [f"{path.relative_to(ROOT)}:{n.lineno} {n.name}" for n in nodes
+                        if not n.name.startswith("_") and not ast.get_docstring(n)]
+    assert missing == []
