@@ -87,6 +87,17 @@ def built_layers():
 
 
 @pytest.fixture(scope="session")
+def drone_db(layers, engine):
+    """The drone fleet and the loudspeaker templates seeded (idempotent) over the loaded layers."""
+    from drone import broadcast, context, fleet
+
+    fleet.seed(engine)
+    broadcast.seed_templates(engine)
+    context.invalidate()
+    return engine
+
+
+@pytest.fixture(scope="session")
 def layers(built_layers, owner_engine):
     """The reference layers loaded into the test database (as the owner role)."""
     from gis.layers.load import load_layers

@@ -21,16 +21,6 @@ NOON = datetime(2026, 12, 1, 12, 0, tzinfo=TZ)
 
 
 @pytest.fixture(scope="module")
-def drone_db(layers, engine):
-    from drone import broadcast, context, fleet
-
-    fleet.seed(engine)
-    broadcast.seed_templates(engine)
-    context.invalidate()
-    return engine
-
-
-@pytest.fixture(scope="module")
 def who(drone_db, make_user):
     return {"op": make_user("cs_operator", "drone_operator"), "cmd": make_user("cs_commander", "commander")}
 

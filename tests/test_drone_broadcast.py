@@ -13,20 +13,12 @@ from sqlalchemy.exc import DBAPIError
 from tests import mavlink_spec, wpml_spec
 
 from citygrid.workcal import TZ
-from drone import broadcast, context, fleet, simulate
+from drone import broadcast, simulate
 from drone.simulate import distance_m
 
 DRONE = "UAV-371102-01"
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=TZ)
 NIGHT = datetime(2026, 12, 1, 23, 30, tzinfo=TZ)
-
-
-@pytest.fixture(scope="module")
-def drone_db(layers, engine):
-    fleet.seed(engine)
-    broadcast.seed_templates(engine)
-    context.invalidate()
-    return engine
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from citygrid.errors import InvalidInput
 from tests import mavlink_spec, wpml_spec
 from citygrid.workcal import TZ
-from drone import context, fleet, plan, rules
-from drone.broadcast import seed_templates
+from drone import context, plan, rules
 from drone.model import Application, parse_busy_hours, busy_overlap, xy
 
 DAY = datetime(2026, 12, 1, 10, 0, tzinfo=TZ)  # 10:00, outside every market's busy hours
@@ -34,14 +33,6 @@ def ctx(built_layers):
 @pytest.fixture(scope="module")
 def controlled(ctx):
     return next(z.geom for z in ctx.zones if z.kind == "controlled")
-
-
-@pytest.fixture(scope="module")
-def drone_db(layers, engine):
-    fleet.seed(engine)
-    seed_templates(engine)
-    context.invalidate()
-    return engine
 
 
 def rules_of(violations):
