@@ -141,7 +141,8 @@ def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN
     return idx[order][np.r_[True, r[1:] != r[:-1]]]
 
 
-def _vertices(c: Cleaned, vi, li, min_sin: float | None = None, max_shift_m: float | None = None):
+def _vertices(c: Cleaned, vi, li, min_sin: float | None = None, max_shift_m: float | None = None,
+              skip=None):
     """Where the path's vertices go (plane metres). ``vi`` are the kept fixes Douglas-Peucker
     chose on the smoothed path (``li`` their line). A vertex is the unsmoothed position of its
     fix (the smoothing rounds corners; the raw fix is the true corner plus GPS error), except
@@ -163,6 +164,8 @@ def _vertices(c: Cleaned, vi, li, min_sin: float | None = None, max_shift_m: flo
     # interior fixes of each segment (no vertex): segment = last vertex at or before the fix
     j = np.arange(int(vi[0]), int(vi[-1]) + 1)
     j = j[~np.isin(j, vi)]
+    if skip is not None:
+        j = j[~skip[j]]
     s = np.searchsorted(vi, j, side="right") - 1
     keep = (s >= 0) & (s < m - 1)
     j, s = j[keep], s[keep]
@@ -246,6 +249,45 @@ def _snap_corners(c: Cleaned, xy, li, tr, nodes, radius_m: float, min_turn_deg: 
     return xy
 
 
+def _stop_core(c: Cleaned, first, tip_cos: float = TURN_COS, tip_s: float = 45.0):
+    """Kept fixes at a stop's centroid (the core of a stationary run lasting a stop) that the
+    path skips: it goes straight from the fix on the way in to the fix on the way out (the
+    centroid is the mean GPS error over the stop, an offset unrelated to both: the detour
+    through it added ~10-30 m per stop at sigma 10 m). Kept: a stop at a turn-back tip
+    (way in and way out point apart by > ~107 degrees: the tip is the centroid), and a stop
+    at a track's start or end."""
+    n = len(c.t_s)
+    if not n:
+        return np.zeros(0, bool)
+    core = np.isin(c.run, c.stops["run"].to_numpy()) & (c.xr == c.x) & (c.yr == c.y)
+    ci = np.flatnonzero(core)
+    if not len(ci):
+        return core
+    runs, inv = np.unique(c.run[ci], return_inverse=True)
+    fc = np.full(len(runs), n)
+    lc = np.full(len(runs), -1)
+    np.minimum.at(fc, inv, ci)
+    np.maximum.at(lc, inv, ci)
+    ok = (fc >= 1) & (lc < n - 1)
+    ok &= (c.track[np.maximum(fc - 1, 0)] == c.track[fc]) & (c.track[np.minimum(lc + 1, n - 1)] == c.track[lc])
+    # the way in and out: where the walker was TIP_S before arriving and after leaving
+    key = c.track * 1e9 + (c.t_s - c.t_s.min())
+    i = np.clip(np.searchsorted(key, key[fc] - tip_s, side="left"), 0, n - 1)
+    o = np.clip(np.searchsorted(key, key[lc] + tip_s, side="right") - 1, 0, n - 1)
+    ax, ay = c.x[fc] - c.x[i], c.y[fc] - c.y[i]
+    bx, by = c.x[o] - c.x[fc], c.y[o] - c.y[fc]
+    la, lb = np.hypot(ax, ay), np.hypot(bx, by)
+    tip = (ax * bx + ay * by < tip_cos * la * lb) & (la > TURN_MIN_M) & (lb > TURN_MIN_M)
+    return core & (ok & ~tip)[inv_full(c.run, runs, core)]
+
+
+def inv_full(run, runs, mask):
+    """Per fix, the position of its run in ``runs`` (0 where not ``mask``)."""
+    out = np.zeros(len(run), np.int64)
+    out[mask] = np.searchsorted(runs, run[mask])
+    return out
+
+
 def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = SEGMENT_M,
                 nodes=None):
     """<= segment_m pieces of the cleaned path: (track index, lon0, lat0, lon1, lat1, metres)."""
@@ -260,8 +302,14 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     # a turn-back fix ends one line and starts the next (Douglas-Peucker would drop the tip
     # of an out-and-back that lies on the chord)
     src = np.sort(np.r_[np.arange(n), turn_points(c)], kind="stable")
+    skip = _stop_core(c, first)
+    src = src[~skip[src]]
+    # the time between a stop's first and last core fix is no gap: the path goes on through
+    split &= ~(skip & np.r_[False, skip[:-1]] & np.r_[False, c.run[1:] == c.run[:-1]])
     dup = np.r_[False, src[1:] == src[:-1]] if len(src) else np.zeros(0, bool)
-    piece = np.cumsum(((first | split)[src] & ~dup) | dup) - 1
+    cs = np.cumsum(first | split)
+    cut = np.r_[True, cs[src[1:]] > cs[src[:-1]]] if len(src) else np.zeros(0, bool)
+    piece = np.cumsum((cut & ~dup) | dup) - 1
     n_pieces = int(piece.max()) + 1 if len(piece) else 0
     size = np.bincount(piece, minlength=n_pieces)
     ok = size[piece] >= 2
@@ -280,7 +328,7 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
         lines = shapely.simplify(lines, tol, preserve_topology=False)
     xyz, li = shapely.get_coordinates(lines, include_z=True, return_index=True)
     vi = xyz[:, 2].astype(np.int64)
-    xy = _vertices(c, vi, li)
+    xy = _vertices(c, vi, li, skip=skip)
     if nodes is not None:
         xy = _snap_corners(c, xy, li, piece_track[ok_pieces][li], nodes, SNAP_M, SNAP_TURN_DEG)
     tr = piece_track[ok_pieces][li]
