@@ -31,6 +31,8 @@ STATUS: dict[type[Exception], int] = {
     RequestValidationError: 422,
     # the database refused a value (NUL byte in text, integer out of range, ...): bad input
     sa_exc.DataError: 422,
+    # a unique or foreign key met a concurrent write: the request clashes with the current state
+    sa_exc.IntegrityError: 409,
     # the database is restarting or unreachable: nothing was committed, a retry is safe
     sa_exc.OperationalError: 503,
     sa_exc.InterfaceError: 503,
@@ -60,7 +62,7 @@ def _message(exc: BaseException, status: int) -> tuple[str, list]:
     if isinstance(exc, RequestValidationError):
         problems = [{"where": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
         return "invalid request: " + "; ".join(f"{p['where']}: {p['problem']}" for p in problems), problems
-    if isinstance(exc, sa_exc.DataError):
+    if isinstance(exc, (sa_exc.DataError, sa_exc.IntegrityError)):
         return database_refusal(exc), []
     if status == 503:
         return UNAVAILABLE, []

@@ -204,7 +204,8 @@ def _officer_department(conn: Connection, username: str) -> int | None:
 def acknowledge(engine: Engine, escalation_id: int, caller_username: str, caller_role: str,
                 note: str | None = None, at: datetime | None = None) -> dict:
     """A department reports in. Commanders may acknowledge for any department; a patrol officer
-    only for their own department (or its parent squad). Acknowledging twice is a retry."""
+    only for their own department, or, from a subteam (分队), for the squad it belongs to (not
+    from a squad for the county bureau above it). Acknowledging twice is a retry."""
     at = _now(at)
     if caller_role not in ACKNOWLEDGE_ROLES:
         raise Forbidden(f"role {caller_role!r} may not acknowledge; needs one of: {', '.join(ACKNOWLEDGE_ROLES)}")
@@ -217,9 +218,11 @@ def acknowledge(engine: Engine, escalation_id: int, caller_username: str, caller
             raise NotFound(f"escalation {escalation_id} not found")
         if caller_role != "commander":
             own = _officer_department(conn, caller_username)
-            parent = conn.execute(sa.text("SELECT parent_id FROM departments WHERE id = :d"), {"d": own}).scalar() \
+            squad = conn.execute(sa.text(
+                "SELECT p.id FROM departments d JOIN departments p ON p.id = d.parent_id "
+                "WHERE d.id = :d AND d.kind = 'subteam' AND p.kind = 'squad'"), {"d": own}).scalar() \
                 if own is not None else None
-            if esc["department_id"] not in (own, parent):
+            if esc["department_id"] not in (own, squad):
                 raise Forbidden(f"{caller_username} is not an officer of department {esc['code']}; "
                                 "only that department (or a commander) may acknowledge")
         if esc["acknowledged_at"] is None:

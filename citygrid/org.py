@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
 from citygrid.db.schema import api_clients, audit_log, departments, officers, users
+from citygrid.db.where import Where
 from citygrid.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from citygrid.vocab import ROLES
 
@@ -34,18 +35,27 @@ def check_password(password: str, hashed: str) -> bool:
 
 def upsert_user(engine: Engine, username: str, role: str, password: str,
                 display_name: str | None = None, officer_id: int | None = None) -> int:
-    """Create ``username`` or reset its role, password, name and officer link; its id."""
+    """Create ``username`` or reset its role, password, name and officer link; its id. A new
+    password revokes every token issued with the old one (a reset after a leak must lock the
+    leaked tokens out)."""
+    with engine.begin() as conn:
+        return _upsert_user(conn, username, role, password, display_name, officer_id)
+
+
+def _upsert_user(conn, username: str, role: str, password: str, display_name: str | None,
+                 officer_id: int | None) -> int:
     if role not in ROLES:
         raise UnknownRole(role)
+    old_hash = conn.execute(sa.select(users.c.password_hash).where(users.c.username == username)
+                            .with_for_update()).scalar()
     values = {"username": username, "role": role, "password_hash": hash_password(password),
               "display_name": display_name, "officer_id": officer_id}
     stmt = pg_insert(users).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[users.c.username],
-        set_={k: stmt.excluded[k] for k in ("role", "password_hash", "display_name", "officer_id")},
-    ).returning(users.c.id)
-    with engine.begin() as conn:
-        return conn.execute(stmt).scalar_one()
+    changes = {k: stmt.excluded[k] for k in ("role", "password_hash", "display_name", "officer_id")}
+    if old_hash is not None and not check_password(password, old_hash):
+        changes["tokens_revoked_at"] = sa.func.now()
+    stmt = stmt.on_conflict_do_update(index_elements=[users.c.username], set_=changes).returning(users.c.id)
+    return conn.execute(stmt).scalar_one()
 
 
 def authenticate(engine: Engine, username: str, password: str) -> dict | None:
@@ -76,9 +86,10 @@ FROM users u LEFT JOIN officers o ON o.id = u.officer_id LEFT JOIN departments d
 
 def list_users(engine: Engine, *, active: bool | None = None) -> list[dict]:
     """Every user (no password hashes) with their officer and that officer's department."""
-    where = "" if active is None else f" WHERE u.active = {'true' if active else 'false'}"
+    where = Where().add_if(active, "u.active = :?")
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(_USER_VIEW + where + " ORDER BY u.id")).mappings()]
+        return [dict(r) for r in conn.execute(sa.text(f"{_USER_VIEW} {where.sql()} ORDER BY u.id"),
+                                              where.params).mappings()]
 
 
 def user_view(engine: Engine, username: str) -> dict:
@@ -110,8 +121,6 @@ def add_user(engine: Engine, username: str, role: str, password: str, *, display
     A ``patrol_officer`` needs the officer link: live patrols post fixes only for the
     officer of the signed-in user. One user per officer."""
     problems = []
-    if role not in ROLES:
-        problems.append({"where": "role", "problem": f"unknown role {role!r}; expected one of {', '.join(ROLES)}"})
     if not username or len(username) > 64 or not username.isprintable() or username != username.strip():
         problems.append({"where": "username", "problem": "1-64 printable characters, no surrounding spaces"})
     if role == "patrol_officer" and officer is None:
@@ -119,8 +128,12 @@ def add_user(engine: Engine, username: str, role: str, password: str, *, display
                                                         "(give the officer's badge)"})
     if not password or len(password) < 8:
         problems.append({"where": "password", "problem": "at least 8 characters"})
+    if role not in ROLES:  # named with the other problems, not alone by UnknownRole
+        problems.append({"where": "role", "problem": f"unknown role {role!r}; expected one of {', '.join(ROLES)}"})
     if problems:
         raise InvalidInput("invalid user: " + "; ".join(f"{p['where']}: {p['problem']}" for p in problems), problems)
+    # one transaction: the officer check, the write and its audit row commit together or not at
+    # all; two adds racing for one officer meet the unique index (IntegrityError: a Conflict)
     with engine.begin() as conn:
         officer_id = _officer_id(conn, officer) if officer is not None else None
         if officer_id is not None:
@@ -128,8 +141,8 @@ def add_user(engine: Engine, username: str, role: str, password: str, *, display
                 users.c.officer_id == officer_id, users.c.username != username)).scalar()
             if other:
                 raise Conflict(f"officer {officer!r} is already linked to user {other!r}")
-    uid = upsert_user(engine, username, role, password, display_name, officer_id)
-    _audit(engine, actor, "user.add", username, {"role": role, "officer_id": officer_id})
+        uid = _upsert_user(conn, username, role, password, display_name, officer_id)
+        _audit(conn, actor, "user.add", username, {"role": role, "officer_id": officer_id})
     return user_view(engine, username) | {"id": uid}
 
 
@@ -143,9 +156,9 @@ def set_user_active(engine: Engine, username: str, active: bool, *, actor: str =
     with engine.begin() as conn:
         found = conn.execute(sa.update(users).where(users.c.username == username).values(**values)
                              .returning(users.c.id)).scalar()
-    if found is None:
-        raise NotFound(f"no user {username!r}")
-    _audit(engine, actor, "user.activate" if active else "user.deactivate", username, {})
+        if found is None:
+            raise NotFound(f"no user {username!r}")
+        _audit(conn, actor, "user.activate" if active else "user.deactivate", username, {})
     return user_view(engine, username)
 
 
@@ -164,9 +177,9 @@ def caller_for_token(engine: Engine, username: str, issued_at: datetime) -> dict
     return {"username": row.username, "role": row.role}
 
 
-def _audit(engine: Engine, actor: str, action: str, target: str, detail: dict) -> None:
-    with engine.begin() as conn:
-        conn.execute(sa.insert(audit_log).values(actor=actor, action=action, target=target, detail=detail))
+def _audit(conn, actor: str, action: str, target: str, detail: dict) -> None:
+    """One audit row, in the caller's transaction."""
+    conn.execute(sa.insert(audit_log).values(actor=actor, action=action, target=target, detail=detail))
 
 
 def key_digest(api_key: str) -> str:

@@ -29,6 +29,7 @@ OK, REFUSED, BAD_INPUT, DATABASE_UNAVAILABLE = 0, 1, 2, 3
 EXIT_CODES: dict[type[Exception], int] = {
     InvalidInput: BAD_INPUT,
     sa_exc.DataError: BAD_INPUT,
+    sa_exc.IntegrityError: REFUSED,
     CitygridError: REFUSED,
     sa_exc.OperationalError: DATABASE_UNAVAILABLE,
     sa_exc.InterfaceError: DATABASE_UNAVAILABLE,

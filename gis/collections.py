@@ -149,9 +149,9 @@ def bbox_from_coord_sys(box: tuple | None, coord_sys: str) -> tuple | None:
     """A lon/lat bbox drawn in ``coord_sys`` (e.g. a Gaode map view) as a WGS84 envelope."""
     if box is None or coord_sys == "wgs84":
         return box
-    from gis.crs import gcj02_to_wgs84
+    from gis.crs import to_wgs84
 
-    lon, lat = gcj02_to_wgs84([box[0], box[2], box[0], box[2]], [box[1], box[1], box[3], box[3]])
+    lon, lat = to_wgs84([box[0], box[2], box[0], box[2]], [box[1], box[1], box[3], box[3]], coord_sys)
     return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
 
 

@@ -240,6 +240,27 @@ def test_grid_blows_the_whistle_departments_report_in(engine, layers):
     assert e1["id"] not in left and (set(e["id"] for e in escs) - {e1["id"]}) <= left
 
 
+def test_a_subteam_reports_in_for_its_squad_but_a_squad_not_for_its_bureau(engine, layers):
+    from citygrid.db.schema import officers
+
+    cid = new_case(engine, layers, 6, category="occupied_road")["id"]
+    bureau, squad, team = uid("CG"), uid("SQ"), uid("ST")
+    add_department(engine, bureau, "城管局 (test)", "department")
+    add_department(engine, squad, "执法中队 (test)", "squad", parent_code=bureau)
+    add_department(engine, team, "分队 (test)", "subteam", parent_code=squad)
+    users = {}
+    for dep in (squad, team):
+        add_officer(engine, badge := uid("B"), "赵警官", department_code=dep)
+        with engine.connect() as conn:
+            oid = conn.execute(sa.select(officers.c.id).where(officers.c.badge == badge)).scalar_one()
+        upsert_user(engine, users.setdefault(dep, uid("po")), "patrol_officer", "pw", officer_id=oid)
+    to_bureau, to_squad = (workflow.escalate(engine, cid, [d], 2, "grid-leader", "patrol_officer")[0]
+                           for d in (bureau, squad))
+    with pytest.raises(Forbidden, match="not an officer of department"):
+        workflow.acknowledge(engine, to_bureau["id"], users[squad], "patrol_officer")
+    assert workflow.acknowledge(engine, to_squad["id"], users[team], "patrol_officer")["acknowledged_by"] == users[team]
+
+
 # --- over HTTP -------------------------------------------------------------------------------
 
 def test_transitions_over_http_roles_and_conflicts(http, engine, layers, make_user, department):

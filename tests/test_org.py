@@ -118,6 +118,22 @@ def test_role_change_applies_to_existing_tokens(http, engine, tag):
     assert http.get("/api/org/users", headers=headers).status_code == 403
 
 
+def test_a_password_reset_revokes_the_old_tokens_but_not_a_same_password_update(http, engine, tag):
+    import time
+
+    from citygrid.org import add_user
+
+    add_user(engine, f"rst-{tag}", "planner", "long-enough-1")
+    old = _token(http, f"rst-{tag}", "long-enough-1")
+    time.sleep(1.1)  # JWT iat has whole seconds: the revocation must fall in a later second
+    add_user(engine, f"rst-{tag}", "planner", "long-enough-1", display_name="same password")
+    assert http.get("/auth/me", headers=old).status_code == 200  # nothing leaked, nothing revoked
+    add_user(engine, f"rst-{tag}", "planner", "a-new-secret-2")  # a reset
+    assert http.get("/auth/me", headers=old).status_code == 401
+    time.sleep(1.1)
+    assert http.get("/auth/me", headers=_token(http, f"rst-{tag}", "a-new-secret-2")).status_code == 200
+
+
 def test_org_api_officers_users_and_deactivation(http, make_user, engine, tag):
     boss = make_user(f"org-boss-{tag}", "commander")
     r = http.post("/api/org/departments", json={"code": f"SQA-{tag}", "name": "岚山中队", "kind": "squad",
