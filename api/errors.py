@@ -2,8 +2,9 @@
 never names a status: everything that leaves the API as an error is decided here.
 
 Two answer shapes: ``{"code", "description", "problems"?}`` everywhere, and the GeoReport v2
-list ``[{"code", "description"}]`` under ``/open311/``, where the spec knows 400, 403, 404,
-429 and 503 only (anything else a client got wrong is 400 there).
+list ``[{"code", "description"}]`` under ``/open311/``, where the spec's 400, 403, 404, 429
+and 503 are kept, and HTTP's 413 for an oversized body (anything else a client got wrong is
+400 there).
 """
 from __future__ import annotations
 

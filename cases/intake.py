@@ -29,7 +29,7 @@ from citygrid.db.schema import case_events, cases
 from citygrid.errors import InvalidInput
 from citygrid.idempotency import run_once
 from citygrid.workcal import TZ
-from gis.crs import COORD_SYSTEMS, screen_lonlat, to_wgs84
+from gis.crs import parse_coord_sys, screen_lonlat, to_wgs84
 from gis.location import locate_sql
 
 MAX_DESCRIPTION = 4000
@@ -85,9 +85,10 @@ def validate(report: Report) -> list[dict]:
     if report.description is not None and len(report.description) > MAX_DESCRIPTION:
         problems.append(_problem("description", f"description has {len(report.description)} characters; "
                                  f"at most {MAX_DESCRIPTION} are allowed"))
-    if str(report.coord_sys).lower() not in COORD_SYSTEMS:
-        problems.append(_problem("coord_sys", f"unknown coord_sys {report.coord_sys!r}; valid: "
-                                 + ", ".join(COORD_SYSTEMS)))
+    try:
+        parse_coord_sys(report.coord_sys)
+    except InvalidInput as exc:
+        problems += exc.problems
     has_lon, has_lat = report.lon is not None, report.lat is not None
     if has_lon != has_lat:
         problems.append(_problem("lat" if has_lon else "long", "lat and long must be given together"))
@@ -128,7 +129,7 @@ def service_notice(category: str) -> str:
 
 def locate_point(conn: Connection, report: Report) -> dict:
     """WGS84 point and location codes for a report with coordinates, or InvalidInput."""
-    lon, lat, frame = float(report.lon), float(report.lat), report.coord_sys.lower()
+    lon, lat, frame = float(report.lon), float(report.lat), parse_coord_sys(report.coord_sys)
     wlon, wlat = (float(np.asarray(v)) for v in to_wgs84(lon, lat, frame))
     loc = locate_sql(conn, wlon, wlat)
     if not bool(loc["in_service_area"]):
@@ -230,7 +231,7 @@ def insert_case(conn: Connection, report: Report) -> tuple[dict, bool]:
     if problems:
         raise InvalidInput("invalid report: " + "; ".join(f"{p['where']}: {p['problem']}" for p in problems),
                            problems)
-    report.coord_sys = report.coord_sys.lower()
+    report.coord_sys = parse_coord_sys(report.coord_sys)
     if report.lon is not None:
         place = locate_point(conn, report)
     else:

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from citygrid.catalog import CASE_PERSONAL_COLUMNS
 from citygrid.db.schema import cases
+from citygrid.db.where import Where
 from citygrid.errors import InvalidInput, NotFound
 from citygrid.workcal import TZ
 
@@ -88,23 +89,17 @@ def list_cases(engine: Engine, *, filters: dict[str, str | None] | None = None,
                start: datetime | None = None, end: datetime | None = None,
                limit: int = 50, offset: int = 0, staff: bool = False) -> tuple[list[dict], int]:
     """Cases newest first, filtered on equality of ``FILTERS`` and reported_at in [start, end)."""
-    where, params = [], {"limit": limit, "offset": offset, "now": datetime.now(TZ)}
+    where = Where()
     for name, value in (filters or {}).items():
         if value is None or value == "":
             continue
         if name not in FILTERS:
             raise InvalidInput(f"unknown filter {name!r}; valid: {', '.join(FILTERS)}")
-        where.append(f"c.{name} = :{name}")
-        params[name] = value
-    if start is not None:
-        where.append("c.reported_at >= :start")
-        params["start"] = start
-    if end is not None:
-        where.append("c.reported_at < :end")
-        params["end"] = end
-    where_sql = (" WHERE " + " AND ".join(where)) if where else ""
+        where.add(f"c.{name} = :?", value)
+    where.period("c.reported_at", start, end)
+    params = {**where.params, "limit": limit, "offset": offset, "now": datetime.now(TZ)}
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(f"{SELECT_SQL}{where_sql} ORDER BY c.reported_at DESC, c.id DESC "
+        rows = conn.execute(sa.text(f"{SELECT_SQL} {where.sql()} ORDER BY c.reported_at DESC, c.id DESC "
                                     "LIMIT :limit OFFSET :offset"), params).mappings().all()
-        total = conn.execute(sa.text(f"SELECT count(*) FROM cases c{where_sql}"), params).scalar_one()
+        total = conn.execute(sa.text(f"SELECT count(*) FROM cases c {where.sql()}"), where.params).scalar_one()
     return [to_dict(r, staff) for r in rows], total

@@ -22,7 +22,7 @@ def _point(text: str) -> tuple[float, float]:
     try:
         lon, lat = (float(v) for v in text.split(","))
     except ValueError:
-        raise typer.BadParameter("expected LON,LAT (WGS84), e.g. 119.55,35.44") from None
+        raise typer.BadParameter("expected LON,LAT (in --coord-sys, WGS84 by default), e.g. 119.55,35.44") from None
     return lon, lat
 
 

@@ -25,7 +25,7 @@ from citygrid.vocab import CATEGORIES, Role
 from citygrid.workcal import TZ
 from drone import speaker
 from drone.variables import spoken_values
-from gis.crs import from_wgs84, parse_coord_sys, screen_lonlat, to_wgs84
+from gis.crs import from_wgs84, parse_coord_sys, screen_lonlat
 from drone.rules import in_quiet_hours
 
 ORDER_ROLES = (Role.DRONE_OPERATOR,)
@@ -207,7 +207,7 @@ def position(conn: Connection, drone_id: str) -> tuple[float | None, float | Non
 def order_broadcast(engine: Engine, drone_id: str, username: str, role: str, *, template: str | None = None,
                     variables: dict | None = None, text: str | None = None, plays: int = 2, volume: int = 80,
                     override_id: int | None = None, mission_id: int | None = None,
-                    idempotency_key: str | None = None) -> tuple[int, dict, bool]:
+                    idempotency_key: str | None = None) -> tuple[dict, bool]:
     """Queue a broadcast on a drone; (command, replayed). Refusals are audited."""
     now = clock()
     # the operator's chosen variables go into every audit row of this order, refused or not
@@ -337,10 +337,8 @@ def record_telemetry(engine: Engine, drone_id: str, reports: list[dict], coord_s
                  for k, r in enumerate(reports) if not 0 <= r.get("battery_pct", 0) <= 100]
     if problems:
         raise InvalidInput("invalid telemetry", problems=problems)
-    if coord_sys != "wgs84":
-        lon, lat = to_wgs84(np.array([r["lon"] for r in reports], dtype=float),
-                            np.array([r["lat"] for r in reports], dtype=float), coord_sys)
-        reports = [{**r, "lon": float(x), "lat": float(y)} for r, x, y in zip(reports, lon, lat)]
+    if coord_sys != "wgs84":  # the screen converted them already
+        reports = [{**r, "lon": float(x), "lat": float(y)} for r, x, y in zip(reports, screen.lon, screen.lat)]
     with engine.begin() as conn:
         _drone(conn, drone_id)
         res = conn.execute(pg_insert(drone_telemetry).values(

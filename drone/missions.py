@@ -17,7 +17,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from citygrid import vocab
-from citygrid.catalog import BY_ID
 from citygrid.db.schema import flight_applications, missions
 from citygrid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from citygrid.idempotency import run_once
@@ -30,7 +29,6 @@ from drone.broadcast import resolve_text
 from drone.model import Action, Context, Plan, Waypoint, xy
 from gis.crs import parse_coord_sys, geometry_to_wgs84, point_to_wgs84
 
-MISSIONS_COLLECTION = BY_ID[vocab.MISSIONS]
 
 PLAN_ROLES = (vocab.Role.DRONE_OPERATOR, vocab.Role.COMMANDER)
 APPLICATION_ROLES = (vocab.Role.COMMANDER,)

@@ -308,8 +308,7 @@ def point_to_wgs84(lon: float, lat: float, coord_sys: str, where: str = "lon/lat
                "lon/lat out of range" if s.off_globe.item() else None)
     if problem:
         raise InvalidInput(f"{where}: {problem}", [{"where": where, "problem": problem}])
-    x, y = to_wgs84(lon, lat, coord_sys)
-    return float(x), float(y)
+    return float(s.lon.item()), float(s.lat.item())
 
 
 def geometry_to_wgs84(geom, coord_sys: str):

@@ -5,6 +5,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from citygrid.cache import Cache
 from citygrid.errors import InvalidInput
 from gis import collections as gc
 
@@ -67,16 +68,13 @@ def _bytea(conn, sql: sa.TextClause, params: dict) -> bytes:
     return bytes(row[0]) if row and row[0] is not None else b""
 
 
-_ID_TYPES: dict[tuple[str, str], str] = {}
+ID_TYPES = Cache("collection id column types", ttl_s=60.0)
 
 
 def _id_type(conn, table: str, column: str) -> str:
-    key = (table, column)
-    if key not in _ID_TYPES:
-        _ID_TYPES[key] = conn.execute(sa.text(
-            "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-            "WHERE a.attrelid = CAST(:t AS regclass) AND a.attname = :c"), {"t": table, "c": column}).scalar_one()
-    return _ID_TYPES[key]
+    return ID_TYPES.get((str(conn.engine.url), table, column), lambda: conn.execute(sa.text(
+        "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+        "WHERE a.attrelid = CAST(:t AS regclass) AND a.attname = :c"), {"t": table, "c": column}).scalar_one())
 
 
 def _tile_lonlat_box(z: int, x: int, y: int, margin: float) -> tuple[float, float, float, float]:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from citygrid.errors import InvalidInput
-from gis.crs import COORD_SYSTEMS, screen_lonlat
+from gis.crs import parse_coord_sys, screen_lonlat
 
 COLUMNS = ["track_id", "device_id", "t", "lon", "lat", "accuracy_m", "speed_mps"]
 CSV_REQUIRED = ("device_id", "time", "lon", "lat")
@@ -177,8 +177,10 @@ READERS = {".csv": _read_csv, ".gpx": _read_gpx, ".geojson": _read_geojson, ".js
 def read_track_file(path, coord_sys: str = "wgs84") -> TrackRead:
     """Read one GPX / GeoJSON / CSV file of fixes; see the module docstring for the policy."""
     path = Path(path)
-    if str(coord_sys).lower() not in COORD_SYSTEMS:
-        _refuse(path, f"unknown coord_sys {coord_sys!r}; expected one of {COORD_SYSTEMS}")
+    try:
+        coord_sys = parse_coord_sys(coord_sys)
+    except InvalidInput as exc:
+        _refuse(path, exc.problems[0]["problem"])
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         _refuse(path, f"unknown file type {path.suffix!r}; expected .gpx, .geojson or .csv")

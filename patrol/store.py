@@ -38,14 +38,12 @@ from sqlalchemy.engine import Connection, Engine
 from citygrid import vocab
 from citygrid.db.schema import departments, officers, patrols, users
 from citygrid.cache import Cache
-from citygrid.catalog import BY_ID
 from citygrid.db.copy import fixed_width_stream, pg_timestamps
 from citygrid.errors import Forbidden, InvalidInput, NotFound
 from citygrid.idempotency import run_once
 from citygrid.workcal import TZ
-from gis.crs import COORD_SYSTEMS, from_wgs84, screen_lonlat
+from gis.crs import COORD_SYSTEMS, from_wgs84, parse_coord_sys, screen_lonlat
 
-PATROL_TRACKS_COLLECTION = BY_ID[vocab.PATROL_TRACKS]
 
 START_ROLES = (vocab.Role.PATROL_OFFICER, vocab.Role.COMMANDER)
 FIX_ROLES = (vocab.Role.PATROL_OFFICER,)
@@ -92,7 +90,10 @@ def copy_rows(frame: pd.DataFrame) -> tuple[bytes, list[str]]:
     def floats(name):
         return frame[name].to_numpy(dtype=float) if name in frame else np.full(n, np.nan)
 
-    t_us, _ = pg_timestamps(frame["t"])  # check_batch / the readers leave no time missing
+    t = frame["t"]
+    if not isinstance(t.dtype, pd.DatetimeTZDtype):  # fixes: naive times are UTC (the module's rule)
+        t = pd.to_datetime(t, utc=True)
+    t_us, _ = pg_timestamps(t)  # check_batch / the readers leave no time missing
     stream = fixed_width_stream([(frame["patrol_id"].to_numpy(dtype=np.int64), ">i8"),
                                  (dev_codes + 1, ">i4"),  # SQL arrays count from 1
                                  (t_us, ">i8"),
@@ -126,10 +127,10 @@ def check_batch(device_id: str, coord_sys: str, fixes: list[dict],
     """Validate a phone's batch whole; return the frame to store (without patrol_id) or raise
     InvalidInput naming every bad fix by index."""
     problems: list[dict] = []
-    frame_sys = str(coord_sys or "").lower()
-    if frame_sys not in COORD_SYSTEMS:
-        problems.append({"where": "coord_sys", "problem": f"unknown coord_sys {coord_sys!r}; valid: "
-                         + ", ".join(COORD_SYSTEMS)})
+    try:
+        frame_sys = parse_coord_sys(coord_sys)
+    except InvalidInput as exc:
+        frame_sys, problems = "wgs84", problems + exc.problems
     if not device_id or not str(device_id).strip():
         problems.append({"where": "device_id", "problem": "device_id is required"})
     if not fixes:
@@ -482,7 +483,7 @@ def import_files(engine: Engine, files, *, officer: int | str, campaign: str | N
             sel["patrol_id"] = sel["track_id"].map({t: v[0] for t, v in new_ids.items()})
             sel["device_id"] = sel["track_id"].map({t: v[1] for t, v in new_ids.items()})
             olon, olat = from_wgs84(sel["lon"].to_numpy(), sel["lat"].to_numpy(), coord_sys)
-            sel["orig_lon"], sel["orig_lat"], sel["coord_sys"] = olon, olat, coord_sys.lower()
+            sel["orig_lon"], sel["orig_lat"], sel["coord_sys"] = olon, olat, parse_coord_sys(coord_sys)
             sel["t"] = sel["t"].dt.floor("us")
             insert_fixes(conn, sel)
             counts = conn.execute(sa.text(

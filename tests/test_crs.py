@@ -265,3 +265,14 @@ def test_screen_lonlat_names_each_problem_once():
     wlon, wlat = crs.gcj02_to_wgs84(lon[5:], lat[5:])
     assert g.lon[0] == pytest.approx(wlon[0], abs=1e-9) and g.lat[0] == pytest.approx(wlat[0], abs=1e-9)
     assert abs(g.lon[0] - lon[5]) > 1e-4  # the shift was applied (hundreds of metres)
+
+
+def test_a_map_view_bbox_is_read_in_its_own_frame():
+    # a Baidu (BD-09) view is not a Gaode (GCJ-02) one: ~600 m apart around Rizhao
+    from gis.collections import bbox_from_coord_sys
+
+    box = (119.50, 35.40, 119.56, 35.45)
+    for frame, to_wgs in (("gcj02", crs.gcj02_to_wgs84), ("bd09", crs.bd09_to_wgs84)):
+        lon, lat = to_wgs([box[0], box[2], box[0], box[2]], [box[1], box[1], box[3], box[3]])
+        assert bbox_from_coord_sys(box, frame) == pytest.approx((lon.min(), lat.min(), lon.max(), lat.max()), abs=1e-9)
+    assert abs(bbox_from_coord_sys(box, "bd09")[0] - bbox_from_coord_sys(box, "gcj02")[0]) > 0.004

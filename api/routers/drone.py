@@ -258,9 +258,9 @@ def telemetry(drone_id: str, body: list[TelemetryIn],
 
 
 @router.get("/positions")
-def positions(coord_sys: str | None = Query(None, description="wgs84 (default), or gcj02 for a Gaode basemap"),
+def positions(coord_sys: str | None = Query(None, description="wgs84 (default), gcj02 for a Gaode basemap, bd09 for Baidu"),
               engine: Engine = Depends(get_engine), _: Caller = Depends(STAFF)) -> list[dict]:
-    """Each drone's latest position (in ``coord_sys``: gcj02 for a Gaode basemap). Staff only."""
+    """Each drone's latest position (in ``coord_sys``: gcj02 for a Gaode basemap, bd09 for Baidu). Staff only."""
     return broadcast.positions(engine, parse_coord_sys(coord_sys))
 
 

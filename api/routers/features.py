@@ -99,7 +99,7 @@ def items(
     bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (default CRS84)"),
     datetime: str | None = Query(None, description="RFC 3339 instant or interval start/end ('..' open)"),
     crs: str | None = Query(None, description="output CRS: CRS84 (default), EPSG 4326, 4490 or 4549"),
-    coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02: draw on a Gaode basemap "
+    coord_sys: str | None = Query(None, description="wgs84 (default), gcj02 or bd09: draw on a Gaode / Baidu basemap "
                                   "(bbox is then read in GCJ-02 too)"),
     limit: int = Query(10, ge=1, le=10_000),
     offset: int = Query(0, ge=0),
@@ -137,7 +137,7 @@ def items(
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}}})
 def item(collection_id: str, feature_id: str, crs: str | None = Query(None),
-         coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02"),
+         coord_sys: str | None = Query(None, description="wgs84 (default), gcj02 or bd09"),
          engine: Engine = Depends(get_engine), caller: Caller = Depends(current_caller)) -> Response:
     """One feature by id as GeoJSON, in ``crs`` / ``coord_sys`` as for the items; 404 for an unknown
     collection or feature. Anyone may call; staff-only properties only for signed-in staff."""

@@ -1,9 +1,9 @@
 """Open311 GeoReport v2 under /open311/v2 (JSON format only).
 
 Errors leave this router in the spec's shape, ``[{"code": 400, "description": "..."}]``, with
-HTTP 403 (bad api_key), 404 (not found), 429 (rate limit, with Retry-After), 503 (database
-restarting, with Retry-After) or 400 (anything else, including validation and idempotency
-conflicts). The conversion lives with every other status in ``api/errors.py``.
+HTTP 403 (bad api_key), 404 (not found), 413 (body too large), 429 (rate limit, with
+Retry-After), 503 (database restarting, with Retry-After) or 400 (anything else, including
+validation and idempotency conflicts). The conversion lives with every other status in ``api/errors.py``.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ def _max_age(collection_id: str) -> int:
 
 @router.get("/tiles/{collection_id}.json")
 def tilejson(collection_id: str, request: Request,
-             coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02: tiles for a Gaode basemap"),
+             coord_sys: str | None = Query(None, description="wgs84 (default), gcj02 or bd09: tiles for a Gaode / Baidu basemap"),
              engine: Engine = Depends(get_engine)) -> dict:
     """TileJSON 3.0.0 for the collection's vector tiles: URL template, zooms 0-22, fields and WGS84
     bounds; ``coord_sys=gcj02`` for tiles drawn on a Gaode basemap. 404 for an unknown collection. Public."""
@@ -34,7 +34,7 @@ def tilejson(collection_id: str, request: Request,
             responses={200: {"content": {MVT: {}}}})
 def tile(collection_id: str, z: int, x: int, y: int, request: Request,
          datetime: str | None = Query(None),
-         coord_sys: str | None = Query(None, description="wgs84 (default) or gcj02: for a Gaode basemap"),
+         coord_sys: str | None = Query(None, description="wgs84 (default), gcj02 or bd09: for a Gaode / Baidu basemap"),
          engine: Engine = Depends(get_engine)) -> Response:
     """One Mapbox vector tile (WebMercatorQuad z/x/y) of the collection, filtered by ``datetime`` and
     property equality parameters; cached 1 h for reference layers, 30 s for operational ones. 422

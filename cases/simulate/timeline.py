@@ -11,8 +11,6 @@ import numpy as np
 
 from citygrid.worktable import DAY, HOUR, WorkTable
 
-MONTHS = 12
-
 
 @dataclass
 class Timeline:

@@ -60,11 +60,13 @@ users = sa.Table(
     sa.Column("officer_id", sa.Integer, sa.ForeignKey("officers.id")),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=now()),
-    # 0008: tokens issued before this instant are refused (set on deactivation)
+    # 0008: tokens issued before this instant are refused (set on deactivation and password reset)
     sa.Column("tokens_revoked_at", sa.DateTime(timezone=True)),
     sa.CheckConstraint(
         "role IN ('commander','drone_operator','planner','patrol_officer','public')", name="user_role"
     ),
+    # 0008: one user per officer
+    sa.Index("ux_users_officer_id", "officer_id", unique=True, postgresql_where=sa.text("officer_id IS NOT NULL")),
 )
 
 api_clients = sa.Table(

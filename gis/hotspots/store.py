@@ -12,12 +12,9 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from citygrid import vocab
 from citygrid.db.schema import hotspots as hotspots_table
-from citygrid.catalog import BY_ID
 from citygrid.db.where import Where
 
-HOTSPOTS_COLLECTION = BY_ID[vocab.HOTSPOTS]
 STORED = ("unit_id", "count", "density_per_km2", "statistic", "p_value", "gi_bin", "pattern",
           "first_report", "last_report", "grid_code")
 
