@@ -18,6 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from citygrid.db import bulk
+
 _REPORTER_ROLE = ("CASE c.source WHEN 'citizen' THEN 'public' WHEN 'patrol' THEN 'patrol_officer' "
                   "WHEN 'drone' THEN 'drone_operator' ELSE 'commander' END")
 
@@ -46,19 +48,8 @@ CROSS JOIN LATERAL (VALUES {_STEPS}) AS s(from_state, to_state, at, actor, role)
 WHERE c.external_id LIKE :prefix AND s.at IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id)
 """
-# For a history load into a (nearly) empty case_events by its owner: the secondary index and
-# the foreign keys are dropped and rebuilt after the insert. A key check per row (1.2 million
-# for the city's history) took 3x the time of the insert itself; one validating join and one
-# index build take a second.
-_INDEX_SQL = """
-SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-WHERE i.indrelid = 'case_events'::regclass
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1
-"""
-_FK_SQL = """
-SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
-WHERE conrelid = 'case_events'::regclass AND contype = 'f' ORDER BY 1
-"""
+# A history load into a (nearly) empty case_events by its owner drops and rebuilds its
+# secondary index and foreign keys (citygrid.db.bulk): a key check per row took 3x the insert.
 REBUILD_MIN_CASES = 50_000
 
 
@@ -69,21 +60,11 @@ def add_workflow_events(engine: Engine, external_prefix: str) -> int:
     prefix = external_prefix.replace("%", r"\%") + "%"
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL work_mem = '128MB'"))
-        rebuild = _rebuild_worth_it(conn, prefix)
-        indexes, fks = [], []
-        if rebuild:
-            conn.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
-            indexes = conn.execute(sa.text(_INDEX_SQL)).all()
-            fks = conn.execute(sa.text(_FK_SQL)).all()
-            for name, _ in indexes:
-                conn.execute(sa.text(f"DROP INDEX {name}"))
-            for name, _ in fks:
-                conn.execute(sa.text(f'ALTER TABLE case_events DROP CONSTRAINT "{name}"'))
+        cur = conn.connection.driver_connection.cursor()  # the same transaction
+        dropped = bulk.drop_secondary(cur, "case_events") if _rebuild_worth_it(conn, prefix) \
+            else bulk.Dropped("case_events")
         written = conn.execute(sa.text(_INSERT), {"prefix": prefix}).rowcount
-        for _, definition in indexes:
-            conn.execute(sa.text(definition))
-        for name, definition in fks:
-            conn.execute(sa.text(f'ALTER TABLE case_events ADD CONSTRAINT "{name}" {definition}'))
+        bulk.rebuild(cur, dropped)
     with engine.begin() as conn:
         conn.execute(sa.text("ANALYZE case_events"))
     return int(written)
@@ -92,9 +73,7 @@ def add_workflow_events(engine: Engine, external_prefix: str) -> int:
 def _rebuild_worth_it(conn, prefix: str) -> bool:
     """The caller owns case_events, many cases need events, and the table holds fewer events
     than are coming (a history load into a new database)."""
-    owner = conn.execute(sa.text("SELECT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c "
-                                 "WHERE c.oid = 'case_events'::regclass")).scalar()
-    if not owner:
+    if not bulk.owns(conn.connection.driver_connection.cursor(), "case_events"):
         return False
     todo = conn.execute(sa.text("SELECT count(*) FROM cases c WHERE c.external_id LIKE :p AND NOT EXISTS "
                                 "(SELECT 1 FROM case_events e WHERE e.case_id = c.id)"), {"p": prefix}).scalar()

@@ -34,6 +34,7 @@ import pyarrow as pa
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Engine
 
+from citygrid.db import bulk
 from citygrid.db.copy import (COPY_SIGNATURE, COPY_TRAILER, encode_rows, ewkb_points, fixed, fixed_field,
                               null_field, text_field, timestamps)
 from citygrid.errors import Conflict, Forbidden, InvalidInput
@@ -168,34 +169,14 @@ def _check(frame: pd.DataFrame) -> None:
         raise InvalidInput("cases frame cannot be loaded", problems)
 
 
-# Secondary indexes of ``cases`` that are not backing a constraint (those stay in place).
-_INDEX_SQL = """
-SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
-FROM pg_index i
-WHERE i.indrelid = 'cases'::regclass
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-ORDER BY 1
-"""
-# Foreign keys of ``cases`` (department, API client): checked row by row they cost more than
-# the COPY itself; dropped with the indexes and re-added (validated by one join) after.
-_FK_SQL = """
-SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
-WHERE conrelid = 'cases'::regclass AND contype = 'f' ORDER BY 1
-"""
 REBUILD_MIN_ROWS = 50_000
 INDEX_BUILD_WORKERS = 2  # parallel workers per btree build (the leader works too): 2 cores
-
-
-def _owns_cases(cur) -> bool:
-    cur.execute("SELECT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c "
-                "WHERE c.oid = 'cases'::regclass")
-    return bool(cur.fetchone()[0])
 
 
 def _rebuild_worth_it(cur, n_new: int) -> bool:
     """Owner of ``cases``, a big load, and the table no bigger than the load: building the
     secondary indexes once afterwards beats maintaining them row by row."""
-    if n_new < REBUILD_MIN_ROWS or not _owns_cases(cur):
+    if n_new < REBUILD_MIN_ROWS or not bulk.owns(cur, "cases"):
         return False
     cur.execute("SELECT c.reltuples FROM pg_class c WHERE c.oid = 'cases'::regclass")
     estimate = cur.fetchone()[0]
@@ -347,22 +328,14 @@ def _load(engine, chunks, n_rows, locator, posts, need_location, on_conflict, in
             # (a skipping load needs the unique index for ON CONFLICT: it always keeps them)
             rebuild = on_conflict == "error" and (
                 indexes == "rebuild" or (indexes == "auto" and _rebuild_worth_it(cur, n_rows)))
-            dropped, dropped_fks = [], []
-            if rebuild and indexes == "rebuild" and not _owns_cases(cur):
+            dropped = bulk.Dropped("cases")
+            if rebuild and indexes == "rebuild" and not bulk.owns(cur, "cases"):
                 raise Forbidden("rebuilding the indexes of cases needs the table owner: load with "
                                 "get_engine(settings, role='owner') or indexes='keep'")
             if rebuild:
-                # index builds sort in memory and with a parallel worker (session-level, user settable)
-                cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                # index builds with a parallel worker (session-level, user settable)
                 cur.execute(f"SET LOCAL max_parallel_maintenance_workers = {int(INDEX_BUILD_WORKERS)}")
-                cur.execute(_INDEX_SQL)
-                dropped = cur.fetchall()
-                for name, _ in dropped:
-                    cur.execute(f"DROP INDEX {name}")
-                cur.execute(_FK_SQL)
-                dropped_fks = cur.fetchall()
-                for name, _ in dropped_fks:
-                    cur.execute(f'ALTER TABLE cases DROP CONSTRAINT "{name}"')
+                dropped = bulk.drop_secondary(cur, "cases")
             if on_conflict == "skip":
                 target = "_cases_load"
                 cur.execute(f"CREATE TEMP TABLE {target} ON COMMIT DROP AS "
@@ -400,13 +373,10 @@ def _load(engine, chunks, n_rows, locator, posts, need_location, on_conflict, in
                             "ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING")
                 written = cur.rowcount
             t = time.perf_counter()
-            for _, definition in dropped:
-                cur.execute(definition)
-            for name, definition in dropped_fks:
-                cur.execute(f'ALTER TABLE cases ADD CONSTRAINT "{name}" {definition}')
+            bulk.rebuild(cur, dropped)
             clock["index_rebuild"] = time.perf_counter() - t
             t = time.perf_counter()
-        clock["rebuilt_indexes"] = len(dropped)
+        clock["rebuilt_indexes"] = len(dropped.indexes)
     clock["commit"] = time.perf_counter() - t
     clock["total"] = time.perf_counter() - t0
     return int(written)
