@@ -25,8 +25,7 @@ def _date(text: str | None, default: date) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        console.print(f"[red]error:[/red] not a date (YYYY-MM-DD): {text!r}")
-        raise typer.Exit(2) from None
+        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 @cases_app.command("kpi")
@@ -49,8 +48,7 @@ def kpi_cmd(
     try:
         moment = datetime.fromisoformat(as_of) if as_of else None
     except ValueError:
-        console.print(f"[red]error:[/red] --as-of is not an ISO 8601 datetime: {as_of!r}")
-        raise typer.Exit(2) from None
+        raise typer.BadParameter(f"not an ISO 8601 datetime: {as_of!r}", param_hint="--as-of") from None
     rows = kpi.compute(get_engine(), by, start, end, as_of=moment)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))

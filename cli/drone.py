@@ -80,12 +80,7 @@ def plan_cmd(
     eng = _engine()
     ctx = context.load(eng)
     plan, _ = missions.build_plan(eng, spec, ctx)
-    problems = rules.check(plan, ctx)
-    if problems:
-        console.print(f"[red]refused:[/red] the plan breaks {len(problems)} rule(s)")
-        for p in problems:
-            console.print(f"  waypoint {p['waypoint']:>3}  {p['rule']:<16} {p['message']}")
-        raise typer.Exit(2)
+    rules.enforce(plan, ctx)  # a plan that breaks a rule: every violation listed, exit 2, no file
     files = export_file(plan, ctx, out)
     if save:
         m, _ = missions.create_mission(eng, spec, user, "drone_operator")

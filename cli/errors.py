@@ -60,6 +60,8 @@ def report(exc: BaseException) -> None:
         err_console.print(f"[red]error:[/red] {escape(exc.message)}")
         for p in exc.problems[:MAX_PROBLEMS_SHOWN]:
             text = p.get("problem") or p.get("message") or p
+            if p.get("rule"):  # a drone rule: its name first, as the regulation has it
+                text = f"{p['rule']}: {text}"
             err_console.print(f"  {escape(_where(p))}: {escape(str(text))}")
         if len(exc.problems) > MAX_PROBLEMS_SHOWN:
             err_console.print(f"  ... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more")

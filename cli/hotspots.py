@@ -20,8 +20,7 @@ def _when(text: str | None):
     try:
         ts = pd.Timestamp(text)
     except ValueError:
-        console.print(f"[red]error:[/red] not an ISO 8601 time: {text!r}")
-        raise typer.Exit(2) from None
+        raise typer.BadParameter(f"not an ISO 8601 time: {text!r}") from None
     return ts.tz_localize(TZ) if ts.tzinfo is None else ts
 
 

@@ -66,8 +66,7 @@ def export(
     from citygrid.db.engine import get_engine
 
     if fmt not in ("gpkg", "geojson"):
-        console.print(f"[red]error:[/red] unknown format {fmt!r}; use gpkg or geojson")
-        raise typer.Exit(2)
+        raise typer.BadParameter(f"unknown format {fmt!r}; use gpkg or geojson", param_hint="--format")
     engine = get_engine(get_settings())
     written = {}
     with engine.connect() as conn:

@@ -13,7 +13,6 @@ from rich.console import Console
 patrol_app = typer.Typer(help="Patrols: mileage from GPX/GeoJSON/CSV tracks, simulated patrols.",
                          no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 
 
 def mileage_report(files, mode="foot", gaps="bridge", coord_sys="wgs84", grid_index=None) -> list[dict]:
@@ -157,8 +156,7 @@ def report_cmd(
             console.print("  ".join(f"{k}={v}" for k, v in r.items()))
         return
     if not campaign:
-        err_console.print("[red]error:[/red] give --campaign NAME, --by GROUPING or --coverage")
-        raise typer.Exit(2)
+        raise typer.BadParameter("give --campaign NAME, --by GROUPING or --coverage")
     rep = report.campaign_report(engine, campaign)
     if as_json:
         typer.echo(json.dumps(rep, ensure_ascii=False, indent=1, default=str))

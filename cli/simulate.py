@@ -54,8 +54,7 @@ def load_history(settings, *, years: int = 3, start: int = 2023, seed: int = 42,
     locator = Locator.from_layers(layers)
     if out is not None:
         if out.suffix.lower() not in (".geojson", ".json", ".parquet"):
-            console.print("[red]error:[/red] --out must end in .geojson or .parquet")
-            raise typer.Exit(2)
+            raise typer.BadParameter("must end in .geojson or .parquet", param_hint="--out")
         frame = simulate_cases(years=span, n=n, seed=seed, prepared=prepared, locator=locator)
         write_cases(frame, out)
         _print_kpis(frame, span)
