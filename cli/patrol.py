@@ -62,14 +62,7 @@ def mileage_cmd(
     coord_sys: str = typer.Option("wgs84", "--coord-sys", help="wgs84|gcj02|bd09 of the input coordinates"),
 ) -> None:
     """Cleaned geodesic mileage per track, with stops and metres per grid."""
-    from citygrid.errors import InvalidInput
-
-    try:
-        report = mileage_report(files, mode, gaps, coord_sys)
-    except ValueError as exc:  # bad --mode / --gaps, refused by CleanParams
-        if isinstance(exc, InvalidInput):
-            raise
-        raise InvalidInput(str(exc)) from None
+    report = mileage_report(files, mode, gaps, coord_sys)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
         return

@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from citygrid.errors import InvalidInput
+
 SPEED_CAP_MPS = {"foot": 3.0, "e_bike": 8.0, "vehicle": 25.0}
 GAP_MODES = ("bridge", "split")
 DROP_REASONS = ("accuracy", "outlier", "speed", "stationary")
@@ -70,10 +72,15 @@ class CleanParams:
     gap_s: float = 120.0
 
     def __post_init__(self):
+        problems = []
         if self.mode not in SPEED_CAP_MPS:
-            raise ValueError(f"unknown mode {self.mode!r}; expected one of {tuple(SPEED_CAP_MPS)}")
+            problems.append({"where": "mode", "problem": f"unknown mode {self.mode!r}; expected one of "
+                             f"{', '.join(SPEED_CAP_MPS)}"})
         if self.gaps not in GAP_MODES:
-            raise ValueError(f"unknown gap handling {self.gaps!r}; expected one of {GAP_MODES}")
+            problems.append({"where": "gaps", "problem": f"unknown gap handling {self.gaps!r}; expected one of "
+                             f"{', '.join(GAP_MODES)}"})
+        if problems:
+            raise InvalidInput("; ".join(p["problem"] for p in problems), problems)
 
     @property
     def speed_cap_mps(self) -> float:

@@ -384,3 +384,13 @@ def test_cli_mileage_json_on_simulated_gpx(tmp_path, layers):
     bad.write_text("x,y\n")
     res = CliRunner().invoke(app, ["patrol", "mileage", str(bad), "--json"])
     assert res.exit_code == 2
+
+
+def test_bad_cleaning_options_are_named_together():
+    from citygrid.errors import InvalidInput
+    from patrol.clean import CleanParams
+
+    with pytest.raises(InvalidInput) as exc:
+        CleanParams(mode="rocket", gaps="teleport")
+    assert [p["where"] for p in exc.value.problems] == ["mode", "gaps"]
+    assert CleanParams(mode="e_bike").speed_cap_mps == 8.0
