@@ -22,7 +22,7 @@ import pandas as pd
 from gis.crs import GEOD
 from gis.layers.build import build_all
 from gis.location import UnitIndex
-from patrol.mileage import mileage, street_nodes
+from patrol.mileage import mileage, street_layer
 from patrol.simulate import simulate_patrols
 
 from bench.timing import best_of  # noqa: E402
@@ -61,8 +61,8 @@ def main() -> None:
     print(f"fixes: {n:,} in {fixes['track_id'].nunique()} tracks (1 s, first {PER_TRACK:,} per track)")
 
     t_ours, (table, _) = best_of(lambda: mileage(fixes, grid_index))
-    nodes = street_nodes(layers["roads"])
-    t_streets, _ = best_of(lambda: mileage(fixes, grid_index, streets=nodes))
+    street = street_layer(layers["roads"])
+    t_streets, _ = best_of(lambda: mileage(fixes, grid_index, streets=street))
     codes = pd.factorize(fixes["track_id"], sort=True)[0]
     lon, lat = fixes["lon"].to_numpy(), fixes["lat"].to_numpy()
     t_geod, raw = best_of(lambda: bare_geod(lon, lat, codes))
@@ -74,13 +74,13 @@ def main() -> None:
     t_mpd = t_mpd_sub * n / len(sub)
 
     print(f"citygrid clean + mileage + per grid: {t_ours:.3f} s  ({n / t_ours:,.0f} fixes/s)")
-    print(f"  the same, corners snapped to street junctions (the CLI): {t_streets:.3f} s")
+    print(f"  the same, with the street layer (the CLI): {t_streets:.3f} s")
     print(f"bare pyproj Geod.inv pass + bincount: {t_geod:.3f} s  ({n / t_geod:,.0f} fixes/s)")
     print(f"MovingPandas OutlierCleaner + get_length: {t_mpd_sub:.2f} s on {len(sub):,} fixes "
           f"({len(sub_ids)} tracks) -> scaled to {n:,}: {t_mpd:.1f} s")
     print(f"ratio MovingPandas / ours: {t_mpd / t_ours:.0f}x (target >= 50x)")
     print(f"ratio ours / bare Geod:    {t_ours / t_geod:.1f}x (target <= 5x); "
-          f"with junctions {t_streets / t_geod:.1f}x")
+          f"with the street layer {t_streets / t_geod:.1f}x")
     ours_sub = table.set_index("track_id").loc[sub_ids, "distance_m"].to_numpy()
     print(f"subset km: ours {ours_sub.sum() / 1000:.1f}, MovingPandas {mpd_len.sum() / 1000:.1f}, "
           f"raw {raw[:SUBSET_TRACKS].sum() / 1000:.1f}")

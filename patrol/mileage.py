@@ -24,8 +24,18 @@ become one LineString per continuous piece in the track's local metric plane:
    stop at a corner keeps its corner (the two legs' fitted lines meet there, step 3); a stop
    at a turn-back tip (the way in and the way out 45 s before and after point apart) keeps
    its centroid, which is the tip.
-5. With a street layer (``streets=``, optional): a corner turning by >= 35 degrees within
-   25 m of a street junction moves onto the junction (its GPS error there is gone).
+5. With a street layer (``streets=``, optional; :func:`street_layer`): a corner turning by
+   >= 35 degrees within 25 m of a street junction moves onto the junction (its GPS error
+   there is gone). A corner at a turn-back fix (step 1 cuts the line there; sharp corners
+   test as turn-backs too) counts as a corner between the line before and the line after,
+   but moves onto a junction only when both its legs run along a street (within 20 degrees
+   of the nearest street piece within 25 m): a zig-zag tip across a square or a turn-back in
+   mid-street is not at a junction, and snapping it there added up to 2 x 25 m. Then legs
+   are matched to streets: any other vertex whose nearest street piece is within 20 m and
+   whose path segments either side run within 20 degrees of it (or against it: a turn-back
+   tip) is projected onto the piece - its GPS offset across the street is gone, the offset
+   along it stays. A bare junction array (``streets=`` an ndarray of :func:`street_nodes`)
+   snaps corners only, as before.
 
 Distance = the sum of the geodesic (WGS84 ellipsoid) lengths of the segments. For the grid
 split each segment is cut into k equal pieces of at most ``segment_m`` (20 m), each carrying
@@ -37,15 +47,23 @@ of 30 s or more plus small white noise), so a moving average removes the white p
 rest is a slowly wandering offset; a stop lies on the walked line. Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.68 % (1 s fixes) /
-0.73 % (5 s), p95 2.2 % / 2.3 %, worst 3.3 % / 3.7 %; with the street layer median 0.55 % /
-0.52 %, p95 2.0 % / 2.1 %, worst 3.0 % / 4.0 % (``python -m patrol.accuracy``); on 80 walks
-made independently in tests/test_patrol.py median 0.63 % / 0.73 %, worst 3.3 % / 4.5 %.
-The issue-15 target (worst <= 3 % per track) is not reached.
+0.73 % (5 s), p95 2.2 % / 2.3 %, worst 3.3 % / 3.7 %; with the street layer (the CLI)
+median 0.46 % / 0.49 %, p95 1.8 % / 2.0 %, worst 2.95 % / 3.3 % (``python -m
+patrol.accuracy``; tests/test_patrol.py); on 80 walks made independently in
+tests/test_patrol.py median 0.63 % / 0.73 %, worst 3.3 % / 4.5 %. Seed 11: no street layer
+worst 5.1 % / 4.6 %, with it median 0.42 % / 0.49 %, worst 4.8 % / 3.5 %. The issue-15
+target (worst <= 3 % per track) is reached only with the street layer at 1 s on seed 7;
+not in general.
 
 Where it breaks: (a) the error at each corner and each turn-back tip is a GPS offset no
 smoothing can see (it moves a corner by up to ~sigma and a doubling back's length by twice
 the offset along the street); over 20-30 corners and a few tips it adds up to 1-3 % per track
-at sigma 8-10 m, hence the worst tracks; the street layer removes it only at junctions. The
+at sigma 8-10 m, hence the worst tracks; the street layer removes it at junctions and across
+straight streets, not along them (a turn-back tip keeps its offset along the street) nor off
+the layer (squares, curved paths the layer draws straight). At sigma ~9 m and tau ~30-60 s
+the wandering error also draws wiggles longer than the tolerance on legs the layer does not
+match (+3-5 % on the worst such tracks). Leg matching can pull a path that runs near and
+nearly parallel to a street (a curve bulging < 20 m, a shallow zig-zag) onto it: short. The
 error trends with noise: about -0.6 % mean at sigma 3 m (short out-and-backs under ~15 m and
 chords through curves are lost) and +0.5 % at sigma 10 m with tau ~30 s (wiggles of the
 wandering error longer than the tolerance; GPS wander while still standing at a stop's end,
@@ -63,6 +81,8 @@ whose midpoint lies in no grid goes to the key ``"outside"``. A piece straddling
 is misattributed by at most 10 m, which is below the GPS error anyway.
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pandas as pd
@@ -83,6 +103,8 @@ TURN_MIN_M = 10.0  # each longer than 10 m,
 TURN_COS = -0.3  # pointing apart (> ~107 degrees)
 SNAP_M = 25.0  # with a street layer: a corner within 25 m of a junction moves onto it
 SNAP_TURN_DEG = 35.0  # (corners turning by >= 35 degrees)
+MATCH_M = 20.0  # with a street layer: a vertex within 20 m of a street piece whose path
+MATCH_DEG = 20.0  # segments either side run within 20 degrees of it moves onto the piece
 
 
 def geodesic_steps_m(lon, lat, track):
@@ -231,23 +253,54 @@ def street_nodes(roads) -> np.ndarray:
     return np.unique(np.round(np.column_stack([x, y]), 1), axis=0)
 
 
-def _snap_corners(c: Cleaned, xy, li, tr, nodes, radius_m: float, min_turn_deg: float):
+def _snap_corners(c: Cleaned, xy, li, tr, nodes, radius_m: float, min_turn_deg: float,
+                  vi=None, segs=None):
     """Corners of the path (turning by >= min_turn_deg between legs >= 10 m) that have a
-    street junction within radius_m move onto it (xy: plane metres, changed in place)."""
+    street junction within radius_m move onto it (xy: plane metres, changed in place).
+    A turn-back fix that ends one line and starts the next (``vi``: the fix of each vertex,
+    twice there) is a corner between the line before and the line after; both copies move,
+    but only when both legs run along a street (``segs``, :func:`street_segments`: within
+    MATCH_DEG of the nearest piece within radius_m), not at a zig-zag tip across a square.
+    Returns xy and the mask of vertices moved."""
     from scipy.spatial import cKDTree
 
     m = len(xy)
     if m < 3 or nodes is None or not len(nodes):
-        return xy
-    a, k, b = np.arange(m - 2), np.arange(1, m - 1), np.arange(2, m)
-    inner = (li[a] == li[k]) & (li[k] == li[b])
+        return xy, np.zeros(m, bool)
+    k = np.arange(1, m - 1)
+    same = np.r_[li[1:] == li[:-1], False]  # vertex j and j + 1 in one line
+    copy = np.zeros(m, bool)  # vertex j ends a line at a fix that starts the next one
+    if vi is not None:
+        copy[:-1] = ~same[:-1] & (vi[1:] == vi[:-1])
+    start_copy = np.r_[False, copy[:-1]]
+    a = np.where(start_copy[k], k - 2, k - 1)
+    b = np.where(copy[k], k + 2, k + 1)
+    inner = (a >= 0) & (b < m)
+    a, b = np.clip(a, 0, m - 1), np.clip(b, 0, m - 1)
+    inner &= np.where(start_copy[k], same[np.maximum(k - 2, 0)], same[k - 1])
+    inner &= np.where(copy[k], same[np.minimum(k + 1, m - 1)], same[k])
     v1, v2 = xy[k] - xy[a], xy[b] - xy[k]
     l1, l2 = np.hypot(*v1.T), np.hypot(*v2.T)
     cos = np.einsum("ij,ij->i", v1, v2) / np.maximum(l1 * l2, 1e-9)
     corner = inner & (l1 >= 10) & (l2 >= 10) & (cos <= np.cos(np.radians(min_turn_deg)))
+    if segs is not None and corner.any():
+        # the legs either side run along a street (a zig-zag tip across a square does not)
+        along = np.ones(len(k), bool)
+        ci = np.flatnonzero(corner)
+        ci = ci[(copy[k] | start_copy[k])[ci]]
+        if len(ci):
+            ok = np.ones(len(ci), bool)
+            for end in (a[ci], b[ci]):
+                mid = (xy[end] + xy[k[ci]]) / 2
+                ex, ey = _to_metric_xy(c, mid, tr[k[ci]])
+                fx, fy = _to_metric_xy(c, xy[end], tr[k[ci]])
+                kx_, ky_ = _to_metric_xy(c, xy[k[ci]], tr[k[ci]])
+                ok &= _along_street(ex, ey, fx - kx_, fy - ky_, segs, radius_m, MATCH_DEG)
+            along[ci] = ok
+        corner &= along
     kc = k[corner]
     if not len(kc):
-        return xy
+        return xy, np.zeros(m, bool)
     lon0, lat0 = c.origin
     t = tr[kc]
     kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t]))
@@ -260,6 +313,104 @@ def _snap_corners(c: Cleaned, xy, li, tr, nodes, radius_m: float, min_turn_deg: 
         nlon, nlat = from_metric(nodes[j[hit], 0], nodes[j[hit], 1])
         xy[kc[hit], 0] = (nlon - lon0[t[hit]]) * kx[hit]
         xy[kc[hit], 1] = (nlat - lat0[t[hit]]) * ky
+    snapped = np.zeros(m, bool)
+    snapped[kc[hit]] = True
+    return xy, snapped
+
+
+def street_segments(roads) -> np.ndarray:
+    """The straight pieces of a street layer (GeoDataFrame of LineStrings, WGS84) as EPSG:4549
+    metres, one row (x0, y0, x1, y1) per pair of consecutive vertices."""
+    geoms = np.asarray(roads.geometry if hasattr(roads, "geometry") else roads)
+    xy, idx = shapely.get_coordinates(geoms, return_index=True)
+    x, y = to_metric(xy[:, 0], xy[:, 1])
+    same = idx[1:] == idx[:-1]
+    seg = np.column_stack([x[:-1], y[:-1], x[1:], y[1:]])[same]
+    return seg[np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1]) > 0.5]
+
+
+def street_layer(roads) -> tuple[np.ndarray, np.ndarray]:
+    """A street layer prepared for :func:`mileage` (``streets=``): its junctions
+    (:func:`street_nodes`) and its straight pieces (:func:`street_segments`)."""
+    return street_nodes(roads), street_segments(roads)
+
+
+def _to_metric_xy(c: Cleaned, xy, t):
+    """Plane metres of track ``t`` (per row) -> EPSG:4549 metres."""
+    lon0, lat0 = c.origin
+    kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t]))
+    ky = np.radians(1.0) * EARTH_R_M
+    return to_metric(lon0[t] + xy[:, 0] / kx, lat0[t] + xy[:, 1] / ky)
+
+
+def _along_street(x, y, dx, dy, segs, radius_m, max_deg):
+    """Per point (x, y) with direction (dx, dy): the nearest street piece within radius_m
+    runs within max_deg of the direction (either way)."""
+    from shapely import STRtree
+
+    out = np.zeros(len(x), bool)
+    if not len(x):
+        return out
+    tree = STRtree(shapely.linestrings(segs.reshape(-1, 2, 2)))
+    qi, si = tree.query_nearest(shapely.points(x, y), max_distance=radius_m, all_matches=False)
+    sx, sy = segs[si, 2] - segs[si, 0], segs[si, 3] - segs[si, 1]
+    cos = np.abs(dx[qi] * sx + dy[qi] * sy) / np.maximum(np.hypot(dx[qi], dy[qi]) * np.hypot(sx, sy), 1e-9)
+    out[qi] = cos >= np.cos(np.radians(max_deg))
+    return out
+
+
+def _match_legs(c: Cleaned, xy, li, tr, segs, radius_m: float, max_deg: float, fixed=None):
+    """Vertices on a straight stretch of street move onto it: a vertex whose nearest street
+    piece is within ``radius_m`` and whose path segments either side (in its line) run within
+    ``max_deg`` of that piece (or against it: a turn-back tip) is projected onto the piece
+    (its GPS offset across the street is gone; the offset along it stays). ``fixed``: vertices
+    left alone (corners already on a junction)."""
+    from shapely import STRtree
+
+    m = len(xy)
+    if m < 2 or segs is None or not len(segs):
+        return xy
+    mx, my = _to_metric_xy(c, xy, tr)
+    pts = shapely.points(mx, my)
+    lines = shapely.linestrings(segs.reshape(-1, 2, 2))
+    tree = STRtree(lines)
+    qi, si = tree.query_nearest(pts, max_distance=radius_m, all_matches=False)
+    if not len(qi):
+        return xy
+    # segment directions (metric) either side of each vertex, within the same line
+    dx, dy = np.diff(mx), np.diff(my)
+    same = li[1:] == li[:-1]
+    ln = np.hypot(dx, dy)
+    ok_seg = same & (ln > 1.0)
+    ux, uy = dx / np.maximum(ln, 1e-9), dy / np.maximum(ln, 1e-9)
+    sx, sy = segs[si, 2] - segs[si, 0], segs[si, 3] - segs[si, 1]
+    sl = np.hypot(sx, sy)
+    sx, sy = sx / sl, sy / sl
+    cmin = np.cos(np.radians(max_deg))
+    k = qi
+    prev_ok = (k >= 1) & ok_seg[np.maximum(k - 1, 0)]
+    next_ok = (k < m - 1) & ok_seg[np.minimum(k, m - 2)]
+    kp, kn = np.maximum(k - 1, 0), np.minimum(k, m - 2)
+    par_p = np.abs(ux[kp] * sx + uy[kp] * sy) >= cmin
+    par_n = np.abs(ux[kn] * sx + uy[kn] * sy) >= cmin
+    good = (prev_ok | next_ok) & (~prev_ok | par_p) & (~next_ok | par_n)
+    if fixed is not None:
+        good &= ~fixed[k]
+    k, si = k[good], si[good]
+    if not len(k):
+        return xy
+    ax, ay = segs[si, 0], segs[si, 1]
+    bx, by = segs[si, 2] - ax, segs[si, 3] - ay
+    f = np.clip(((mx[k] - ax) * bx + (my[k] - ay) * by) / (bx * bx + by * by), 0.0, 1.0)
+    nx, ny = ax + f * bx, ay + f * by
+    nlon, nlat = from_metric(nx, ny)
+    lon0, lat0 = c.origin
+    t = tr[k]
+    kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t]))
+    ky = np.radians(1.0) * EARTH_R_M
+    xy = xy.copy()
+    xy[k, 0] = (nlon - lon0[t]) * kx
+    xy[k, 1] = (nlat - lat0[t]) * ky
     return xy
 
 
@@ -305,7 +456,7 @@ def _run_pos(run, runs, mask):
 
 
 def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = SEGMENT_M,
-                nodes=None):
+                nodes=None, segs=None):
     """<= segment_m pieces of the cleaned path: (track index, lon0, lat0, lon1, lat1, metres)."""
     n = len(c.t_s)
     split = c.gap_before.copy()
@@ -345,9 +496,12 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     xyz, li = shapely.get_coordinates(lines, include_z=True, return_index=True)
     vi = xyz[:, 2].astype(np.int64)
     xy = _vertices(c, vi, li, skip=skip)
-    if nodes is not None:
-        xy = _snap_corners(c, xy, li, piece_track[ok_pieces][li], nodes, SNAP_M, SNAP_TURN_DEG)
     tr = piece_track[ok_pieces][li]
+    if nodes is not None:
+        xy, snapped = _snap_corners(c, xy, li, tr, nodes, SNAP_M, SNAP_TURN_DEG,
+                                     None if segs is None else vi, segs)
+        if segs is not None:
+            xy = _match_legs(c, xy, li, tr, segs, MATCH_M, MATCH_DEG, fixed=snapped)
     lon0, lat0 = c.origin
     kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0))
     ky = np.radians(1.0) * EARTH_R_M
@@ -397,8 +551,14 @@ def mileage(fixes: pd.DataFrame, grid_index=None, params: CleanParams | None = N
     fixes = fixes.sort_values(["track_id", "t"], kind="stable")
     c = clean(fixes, params, presorted=True, **kw)
     nt = len(c.track_ids)
-    nodes = None if streets is None else (streets if isinstance(streets, np.ndarray) else street_nodes(streets))
-    tr, la, pa, lb, pb, dist = path_pieces(c, simplify_m, segment_m, nodes)
+    nodes = segs = None
+    if isinstance(streets, np.ndarray):  # junctions only: corners snap, legs are not matched
+        nodes = streets
+    elif isinstance(streets, tuple):  # street_layer(roads), prepared once
+        nodes, segs = streets
+    elif streets is not None:
+        nodes, segs = street_layer(streets)
+    tr, la, pa, lb, pb, dist = path_pieces(c, simplify_m, segment_m, nodes, segs)
     distance = np.bincount(tr, dist, minlength=nt)
 
     codes = c.input_track
