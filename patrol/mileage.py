@@ -82,8 +82,6 @@ is misattributed by at most 10 m, which is below the GPS error anyway.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import shapely
