@@ -22,12 +22,11 @@ from citygrid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from citygrid.idempotency import run_once
 from citygrid.workcal import TZ
 from drone import context as drone_context
-from gis.crs import to_m
 from drone import plan as planner
 from drone import rules, speaker
 from drone.broadcast import resolve_text
 from drone.model import Action, Context, Plan, Waypoint, xy
-from gis.crs import parse_coord_sys, geometry_to_wgs84, point_to_wgs84
+from gis.crs import geometry_to_wgs84, parse_coord_sys, point_to_wgs84, to_m
 
 
 PLAN_ROLES = (vocab.Role.DRONE_OPERATOR, vocab.Role.COMMANDER)

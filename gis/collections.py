@@ -75,10 +75,6 @@ def bbox_to_crs84(box: tuple[float, float, float, float] | None, bbox_crs: str) 
     return x1, y1, x2, y2
 
 
-def _columns(engine: Engine, coll: Collection) -> list[str]:
-    return _table_columns(engine, coll.table)
-
-
 TABLE_COLUMNS = Cache("table columns", ttl_s=60.0)
 
 
@@ -99,7 +95,7 @@ def property_columns(engine: Engine, coll: Collection, staff: bool) -> list[str]
     """The columns of ``coll``'s table that become feature properties: all but ``geom``, and
     without the collection's staff-only columns unless ``staff``. NotFound if there is no table."""
     hidden = {"geom"} | (set() if staff else set(coll.staff_only))
-    return [c for c in _columns(engine, coll) if c not in hidden]
+    return [c for c in _table_columns(engine, coll.table) if c not in hidden]
 
 
 def tile_columns(engine: Engine, coll: Collection) -> list[str]:

@@ -9,7 +9,6 @@ action of the same length.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -41,11 +40,6 @@ def export_file(plan: Plan, ctx: Context, path: str | Path, *, check: bool = Tru
         path.write_text(wpl.document(plan, items))
         seq_of = {k: k + 1 for k in range(len(items))}  # line 0 is the home position
     return [path] + write_sidecar(path, items, seq_of, "qgc-plan" if fmt == "qgc" else "qgc-wpl-110")
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 digest of the file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_sidecar(path: Path, items: list[dict], seq_of: dict[int, int], fmt: str) -> list[Path]:

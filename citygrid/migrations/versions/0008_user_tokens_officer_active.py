@@ -4,8 +4,8 @@ A signed token stays valid until it expires unless the service checks the user o
 request: ``tokens_revoked_at`` is set when a user is deactivated, and a token issued before it
 is refused even if the user is reactivated later (they sign in again). ``officers.active``
 lets an officer leave without deleting their patrols. ``departments.subdistrict_code``: the
-town/street a resident enforcement squad (执法中队) serves, so a case is dispatched to the
-squad of its subdistrict.
+town/street a resident enforcement squad (执法中队) serves (the simulated history dispatches
+each case to the squad of its subdistrict; a live dispatch names its department).
 
 Revision ID: 0008
 Revises: 0007
