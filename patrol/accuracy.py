@@ -5,7 +5,7 @@ is what a commander checks. So the error is reported per track (measured distanc
 distance - 1), summarised as the median, 95th percentile and worst |error|, overall and per
 regime (GPS error sigma, correlation time tau, street shapes walked).
 
-    .venv/bin/python -m patrol.accuracy [--outings 200] [--seed 7]
+    .venv/bin/python -m patrol.accuracy [--outings 200] [--seed 7] [--streets]
 """
 from __future__ import annotations
 
@@ -27,10 +27,12 @@ def per_track_error(table: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 
 def summarize(err: pd.DataFrame) -> dict:
     """Per-track error figures of ``err`` (one row per track): count, median, p95 and worst
-    |error|, the mean signed error, and the error of the total (where signs cancel)."""
+    |error|, the mean signed error and its spread (``sd``: what no bias correction removes),
+    and the error of the total (where signs cancel)."""
     a = err["error"].abs()
     return {"tracks": len(err), "median_abs": float(a.median()), "p95_abs": float(a.quantile(0.95)),
             "worst_abs": float(a.max()), "mean": float(err["error"].mean()),
+            "sd": float(err["error"].std(ddof=0)),
             "total": float(err["distance_m"].sum() / err["true_length_m"].sum() - 1)}
 
 
@@ -49,15 +51,16 @@ def by_regime(err: pd.DataFrame) -> pd.DataFrame:
 
 
 def evaluate(layers, n_outings: int = 200, seed: int = 7, intervals=(1, 5), grid_index=None,
-             **sim_kw) -> dict:
-    """{interval_s: per-track error frame} for simulated campaigns measured by patrol.mileage."""
+             streets=None, **sim_kw) -> dict:
+    """{interval_s: per-track error frame} for simulated campaigns measured by patrol.mileage
+    (with ``streets``, a prepared street layer, as the CLI measures)."""
     from patrol.mileage import mileage
     from patrol.simulate import simulate_patrols
 
     out = {}
     for iv in intervals:
         sim = simulate_patrols(layers, n_outings=n_outings, seed=seed, interval_s=iv, **sim_kw)
-        table, _ = mileage(sim.fixes, grid_index)
+        table, _ = mileage(sim.fixes, grid_index, streets=streets)
         out[iv] = per_track_error(table, sim.truth)
     return out
 
@@ -65,19 +68,24 @@ def evaluate(layers, n_outings: int = 200, seed: int = 7, intervals=(1, 5), grid
 def main(argv=None) -> None:
     """``python -m patrol.accuracy``: simulate outings, measure each, print the figures by regime."""
     from gis.layers.build import build_all
+    from patrol.mileage import street_layer
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--outings", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--streets", action="store_true", help="use the street layer, as the CLI does")
     a = ap.parse_args(argv)
-    res = evaluate(build_all(), a.outings, a.seed)
+    layers = build_all()
+    streets = street_layer(layers["roads"]) if a.streets else None
+    res = evaluate(layers, a.outings, a.seed, streets=streets)
     pd.set_option("display.width", 160)
     for iv, err in res.items():
         t = by_regime(err)
         t["tracks"] = t["tracks"].astype(int)
-        for c in ("median_abs", "p95_abs", "worst_abs", "mean", "total"):
+        for c in ("median_abs", "p95_abs", "worst_abs", "mean", "sd", "total"):
             t[c] = t[c].map(lambda v: f"{v:+.2%}" if c in ("mean", "total") else f"{v:.2%}")
-        print(f"\n{iv} s fixes, {a.outings} outings, seed {a.seed}: per-track |distance / walked - 1|")
+        how = "with the street layer" if a.streets else "no street layer"
+        print(f"\n{iv} s fixes, {a.outings} outings, seed {a.seed}, {how}: per-track |distance / walked - 1|")
         print(t.to_string())
 
 
