@@ -367,16 +367,25 @@ def _to_metric_xy(c: Cleaned, xy, t):
     return to_metric(lon0[t] + xy[:, 0] / kx, lat0[t] + xy[:, 1] / ky)
 
 
+_TREE: dict = {}
+
+
+def _street_tree(segs):
+    """The search tree of the street pieces ``segs``, built once per street layer (a call
+    measures with it three times)."""
+    if _TREE.get("segs") is not segs:
+        _TREE.clear()
+        _TREE.update(segs=segs, tree=shapely.STRtree(shapely.linestrings(segs.reshape(-1, 2, 2))))
+    return _TREE["tree"]
+
+
 def _along_street(x, y, dx, dy, segs, radius_m, max_deg):
     """Per point (x, y) with direction (dx, dy): the nearest street piece within radius_m
     runs within max_deg of the direction (either way)."""
-    from shapely import STRtree
-
     out = np.zeros(len(x), bool)
     if not len(x):
         return out
-    tree = STRtree(shapely.linestrings(segs.reshape(-1, 2, 2)))
-    qi, si = tree.query_nearest(shapely.points(x, y), max_distance=radius_m, all_matches=False)
+    qi, si = _street_tree(segs).query_nearest(shapely.points(x, y), max_distance=radius_m, all_matches=False)
     sx, sy = segs[si, 2] - segs[si, 0], segs[si, 3] - segs[si, 1]
     cos = np.abs(dx[qi] * sx + dy[qi] * sy) / np.maximum(np.hypot(dx[qi], dy[qi]) * np.hypot(sx, sy), 1e-9)
     out[qi] = cos >= np.cos(np.radians(max_deg))
@@ -405,16 +414,12 @@ def _match_legs(c: Cleaned, xy, li, tr, segs, radius_m: float, max_deg: float, f
     ``max_deg`` of that piece (or against it: a turn-back tip) is projected onto the piece
     (its GPS offset across the street is gone; the offset along it stays). ``fixed``: vertices
     left alone (corners already on a junction)."""
-    from shapely import STRtree
-
     m = len(xy)
     if m < 2 or segs is None or not len(segs):
         return xy
     mx, my = _to_metric_xy(c, xy, tr)
     pts = shapely.points(mx, my)
-    lines = shapely.linestrings(segs.reshape(-1, 2, 2))
-    tree = STRtree(lines)
-    qi, si = tree.query_nearest(pts, max_distance=radius_m, all_matches=False)
+    qi, si = _street_tree(segs).query_nearest(pts, max_distance=radius_m, all_matches=False)
     if not len(qi):
         return xy
     # segment directions (metric) either side of each vertex, within the same line
