@@ -251,6 +251,26 @@ def add_officer(engine: Engine, badge: str, name: str, department_code: str | No
         return conn.execute(stmt).scalar_one()
 
 
+def set_officer_active(engine: Engine, badge: str, active: bool, *, actor: str = "system",
+                       now: datetime | None = None) -> dict:
+    """Retire (or reinstate) an officer. Their patrols stay; a retired officer starts no new
+    patrol. Retiring also deactivates the user linked to them (their phone's tokens stop
+    working at once); reinstating leaves that user for a commander to reactivate."""
+    with engine.begin() as conn:
+        oid = conn.execute(sa.update(officers).where(officers.c.badge == badge).values(active=active)
+                           .returning(officers.c.id)).scalar()
+        if oid is None:
+            raise NotFound(f"no officer with badge {badge!r}")
+        _audit(conn, actor, "officer.reinstate" if active else "officer.retire", badge, {"officer_id": oid})
+        if not active:
+            user = conn.execute(sa.update(users).where(users.c.officer_id == oid, users.c.active)
+                                .values(active=False, tokens_revoked_at=now or sa.func.now())
+                                .returning(users.c.username)).scalar()
+            if user is not None:
+                _audit(conn, actor, "user.deactivate", user, {"officer_retired": badge})
+    return next(o for o in list_officers(engine) if o["badge"] == badge)
+
+
 def list_officers(engine: Engine) -> list[dict]:
     """Officers with their department (squad) and the user linked to them, if any."""
     with engine.connect() as conn:

@@ -200,6 +200,26 @@ def org_add_officer(
     console.print(f"officer {badge} {name} id={oid}")
 
 
+@org_app.command("retire-officer")
+def org_retire_officer(badge: str) -> None:
+    """Retire an officer: their patrols stay, they start no new one, their user is deactivated."""
+    from citygrid.db.engine import get_engine
+    from citygrid.org import set_officer_active
+
+    o = set_officer_active(get_engine(), badge, False, actor="cli")
+    console.print(f"officer {badge} retired" + (f"; user {o['username']} deactivated" if o["username"] else ""))
+
+
+@org_app.command("reinstate-officer")
+def org_reinstate_officer(badge: str) -> None:
+    """Reinstate a retired officer (reactivate their user with `users activate`)."""
+    from citygrid.db.engine import get_engine
+    from citygrid.org import set_officer_active
+
+    set_officer_active(get_engine(), badge, True, actor="cli")
+    console.print(f"officer {badge} active")
+
+
 @org_app.command("list")
 def org_list(what: str = typer.Argument("officers", help="officers | departments")) -> None:
     """List officers (with their squad and user) or departments (with their parent)."""

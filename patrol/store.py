@@ -39,7 +39,7 @@ from citygrid import vocab
 from citygrid.db.schema import departments, officers, patrols, users
 from citygrid.cache import Cache
 from citygrid.db.copy import fixed_width_stream, pg_timestamps
-from citygrid.errors import Forbidden, InvalidInput, NotFound
+from citygrid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from citygrid.idempotency import run_once
 from citygrid.workcal import TZ
 from gis.crs import COORD_SYSTEMS, from_wgs84, parse_coord_sys, screen_lonlat
@@ -313,6 +313,8 @@ def start_patrol(engine: Engine, *, username: str, role: str, officer_id: int | 
         elif ref is None:
             raise InvalidInput("officer_id is required", [{"where": "officer_id", "problem": "required"}])
         officer = resolve_officer(conn, ref)
+        if not officer["active"]:
+            raise Conflict(f"officer {officer['badge']!r} is retired: no new patrols")
         team_id, county = _team(conn, team, officer)
         at = started_at or datetime.now(timezone.utc)
         day = patrol_date or at.astimezone(TZ).date()

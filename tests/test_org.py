@@ -165,3 +165,41 @@ def test_org_api_officers_users_and_deactivation(http, make_user, engine, tag):
     assert r.status_code == 200 and r.json()["active"] is False
     assert http.post(f"/api/patrols/{p.json()['id']}/stop", json={}, headers=li).status_code == 401
     assert http.post("/api/org/users/nobody-at-all/deactivate", headers=boss).status_code == 404
+
+
+def test_retiring_an_officer_keeps_their_patrols_and_ends_their_access(http, make_user, cli, engine, tag):
+    boss = make_user(f"ret-boss-{tag}", "commander")
+    planner = make_user(f"ret-plan-{tag}", "planner")
+    assert http.post("/api/org/officers", json={"badge": f"R{tag}", "name": "赵警官"},
+                     headers=boss).status_code == 201
+    assert http.post("/api/org/users", json={"username": f"zhao-{tag}", "role": "patrol_officer",
+                                             "password": "long-enough-1", "officer": f"R{tag}"},
+                     headers=boss).status_code == 201
+    zhao = _token(http, f"zhao-{tag}", "long-enough-1")
+    p = http.post("/api/patrols", json={}, headers=zhao)
+    assert p.status_code == 201, p.text
+    pid, oid = p.json()["id"], p.json()["officer_id"]
+    # only a commander retires
+    assert http.post(f"/api/org/officers/R{tag}/retire", headers=planner).status_code == 403
+    r = http.post(f"/api/org/officers/R{tag}/retire", headers=boss)
+    assert r.status_code == 200, r.text
+    assert r.json()["active"] is False and r.json()["username"] == f"zhao-{tag}"
+    # their phone's token stops working; their patrol stays; nobody starts a new one for them
+    assert http.get("/auth/me", headers=zhao).status_code == 401
+    assert http.get(f"/api/patrols/{pid}", headers=boss).status_code == 200
+    again = http.post("/api/patrols", json={"officer_id": oid}, headers=boss)
+    assert again.status_code == 409 and "retired" in again.text
+    assert http.post("/api/org/officers/NO-SUCH-BADGE/retire", headers=boss).status_code == 404
+    with engine.connect() as conn:
+        actions = conn.execute(sa.text(
+            "SELECT action, target FROM audit_log WHERE target IN (:b, :u) ORDER BY id"),
+            {"b": f"R{tag}", "u": f"zhao-{tag}"}).all()
+    assert [tuple(a) for a in actions] == [("user.add", f"zhao-{tag}"), ("officer.retire", f"R{tag}"),
+                                           ("user.deactivate", f"zhao-{tag}")]
+    # reinstated from the command line: a commander can start their patrols again
+    r = cli("org", "reinstate-officer", f"R{tag}")
+    assert r.exit_code == 0 and "active" in r.output, r.output
+    assert http.post("/api/patrols", json={"officer_id": oid}, headers=boss).status_code == 201
+    r = cli("org", "retire-officer", f"R{tag}")
+    assert r.exit_code == 0 and "retired" in r.output, r.output
+    assert cli("org", "retire-officer", "NO-SUCH-BADGE").exit_code == 1

@@ -72,6 +72,19 @@ def create_officer(body: OfficerIn, engine: Engine = Depends(get_engine), _: Cal
     return {"id": oid, **body.model_dump()}
 
 
+@router.post("/officers/{badge}/retire")
+def retire_officer(badge: str, engine: Engine = Depends(get_engine), caller: Caller = Depends(COMMANDER)):
+    """Retire an officer: their patrols stay, they start no new one, and the user linked to
+    them is deactivated (their tokens stop working now). Commanders only."""
+    return org.set_officer_active(engine, badge, False, actor=caller.username)
+
+
+@router.post("/officers/{badge}/reinstate")
+def reinstate_officer(badge: str, engine: Engine = Depends(get_engine), caller: Caller = Depends(COMMANDER)):
+    """Reinstate a retired officer (their user is reactivated separately). Commanders only."""
+    return org.set_officer_active(engine, badge, True, actor=caller.username)
+
+
 @router.get("/users")
 def list_users(active: bool | None = None, engine: Engine = Depends(get_engine), _: Caller = Depends(COMMANDER)):
     """Users (no password hashes) with their officer and department; ``active`` filters. Commanders only."""
