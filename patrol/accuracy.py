@@ -5,7 +5,8 @@ is what a commander checks. So the error is reported per track (measured distanc
 distance - 1), summarised as the median, 95th percentile and worst |error|, overall and per
 regime (GPS error sigma, correlation time tau, street shapes walked).
 
-    .venv/bin/python -m patrol.accuracy [--outings 200] [--seed 7] [--streets]
+    .venv/bin/python -m patrol.accuracy [--outings 200] [--seed 7] [--streets] [--open-ground]
+                                        [--sigma 3 10] [--tau 30 180]
 """
 from __future__ import annotations
 
@@ -65,6 +66,21 @@ def evaluate(layers, n_outings: int = 200, seed: int = 7, intervals=(1, 5), grid
     return out
 
 
+def evaluate_open_ground(n_walks: int = 200, seed: int = 42, intervals=(1, 5), streets=None,
+                         **walk_kw) -> dict:
+    """{interval_s: per-track error frame} for walks across open ground
+    (:func:`patrol.simulate.open_ground_walks`, drawn without the street layer)."""
+    from patrol.mileage import mileage
+    from patrol.simulate import open_ground_walks
+
+    out = {}
+    for iv in intervals:
+        fixes, truth = open_ground_walks(n_walks, iv, seed, **walk_kw)
+        table, _ = mileage(fixes, streets=streets)
+        out[iv] = per_track_error(table, truth)
+    return out
+
+
 def main(argv=None) -> None:
     """``python -m patrol.accuracy``: simulate outings, measure each, print the figures by regime."""
     from gis.layers.build import build_all
@@ -74,10 +90,23 @@ def main(argv=None) -> None:
     ap.add_argument("--outings", type=int, default=200)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--streets", action="store_true", help="use the street layer, as the CLI does")
+    ap.add_argument("--open-ground", action="store_true",
+                    help="walks across open ground, drawn without the street layer (patrol.simulate."
+                         "open_ground_walks), instead of the street simulator")
+    ap.add_argument("--sigma", type=float, nargs=2, default=(3.0, 10.0), metavar=("LO", "HI"),
+                    help="GPS error sigma range, metres")
+    ap.add_argument("--tau", type=float, nargs=2, default=(30.0, 180.0), metavar=("LO", "HI"),
+                    help="GPS error correlation time range, seconds")
     a = ap.parse_args(argv)
     layers = build_all()
     streets = street_layer(layers["roads"]) if a.streets else None
-    res = evaluate(layers, a.outings, a.seed, streets=streets)
+    rng_kw = {"sigma_m": tuple(a.sigma), "tau_s": tuple(a.tau)}
+    if a.open_ground:
+        res = evaluate_open_ground(a.outings, a.seed, streets=streets, **rng_kw)
+        what = "walks across open ground"
+    else:
+        res = evaluate(layers, a.outings, a.seed, streets=streets, **rng_kw)
+        what = "outings on the street simulator"
     pd.set_option("display.width", 160)
     for iv, err in res.items():
         t = by_regime(err)
@@ -85,7 +114,8 @@ def main(argv=None) -> None:
         for c in ("median_abs", "p95_abs", "worst_abs", "mean", "sd", "total"):
             t[c] = t[c].map(lambda v: f"{v:+.2%}" if c in ("mean", "total") else f"{v:.2%}")
         how = "with the street layer" if a.streets else "no street layer"
-        print(f"\n{iv} s fixes, {a.outings} outings, seed {a.seed}, {how}: per-track |distance / walked - 1|")
+        print(f"\n{iv} s fixes, {a.outings} {what}, seed {a.seed}, sigma {a.sigma[0]:g}-{a.sigma[1]:g} m, "
+              f"tau {a.tau[0]:g}-{a.tau[1]:g} s, {how}: per-track |distance / walked - 1|")
         print(t.to_string())
 
 

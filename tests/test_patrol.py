@@ -12,13 +12,11 @@ from typer.testing import CliRunner
 from citygrid.errors import InvalidInput
 from gis.layers.build import build_all
 from gis.location import UnitIndex
-from scipy.signal import lfilter
 
-from gis.crs import GEOD
 from patrol.accuracy import by_regime, per_track_error, summarize
 from patrol.mileage import mileage, street_layer
 from patrol.readers import read_track_file
-from patrol.simulate import simulate_patrols
+from patrol.simulate import open_ground_walks, simulate_patrols
 
 
 @pytest.fixture(scope="module")
@@ -137,69 +135,10 @@ def test_worst_track_within_3pct(campaign):
     assert summarize(per_track_error(m, sim.truth))["worst_abs"] <= 0.03
 
 
-def _gm_walks(n_tracks, interval_s, seed):
-    """Walks made here, not by patrol.simulate: legs of 60-400 m turning 30-150 degrees either
-    way, a third of them curved (radius 80-300 m), speed 0.9-1.6 m/s varying +-10 % per 100 m,
-    1-4 stops of 1-6 min, one 10-40 s dropout, a few 50-200 m multipath spikes; phone error a
-    Gauss-Markov process (sigma 3-10 m, tau 30-180 s per walk) plus 1 m white noise. No
-    accuracy column (as GPX files come)."""
-    rng = np.random.default_rng(seed)
-    lat0, lon0 = 35.40, 119.50
-    ky = 111_195.0
-    kx = ky * np.cos(np.radians(lat0))
-    rows, truth = [], []
-    for k in range(n_tracks):
-        pts, head, length = [np.zeros(2)], rng.uniform(0, 2 * np.pi), 0.0
-        target = rng.uniform(3000, 6000)
-        while length < target:
-            leg = rng.uniform(60, 400)
-            if rng.random() < 1 / 3:  # a curve: short steps turning steadily
-                r = rng.uniform(80, 300)
-                steps = max(4, int(leg / 5))
-                dth = leg / r / steps * rng.choice([-1, 1])
-                for _ in range(steps):
-                    head += dth
-                    pts.append(pts[-1] + leg / steps * np.array([np.cos(head), np.sin(head)]))
-            else:
-                pts.append(pts[-1] + leg * np.array([np.cos(head), np.sin(head)]))
-            length += leg
-            head += np.radians(rng.uniform(30, 150)) * rng.choice([-1, 1])
-        p = np.array(pts)
-        cum = np.r_[0, np.cumsum(np.hypot(*np.diff(p, axis=0).T))]
-        v = rng.uniform(0.9, 1.6) * rng.uniform(0.9, 1.1, int(cum[-1] // 100) + 2)
-        s_grid = np.arange(int(cum[-1]) + 1, dtype=float)
-        t_grid = np.r_[0, np.cumsum(1 / v[s_grid[:-1].astype(int) // 100])]
-        stops_at = np.sort(rng.uniform(0.1, 0.9, rng.integers(1, 5))) * cum[-1]
-        stop_len = rng.uniform(60, 360, len(stops_at))
-        t_grid = t_grid + np.array([stop_len[stops_at < s].sum() for s in s_grid])
-        ts = np.arange(0, t_grid[-1], interval_s)
-        s_at = np.interp(ts, t_grid, s_grid)  # flat while stopped
-        x, y = np.interp(s_at, cum, p[:, 0]), np.interp(s_at, cum, p[:, 1])
-        n = len(ts)
-        sigma, tau = rng.uniform(3, 10), rng.uniform(30, 180)
-        rho = np.exp(-interval_s / tau)
-        e = lfilter([np.sqrt(1 - rho ** 2) * sigma], [1, -rho], rng.standard_normal((2, n)), axis=1)
-        e += rng.standard_normal((2, n))
-        for _ in range(rng.integers(0, 4)):
-            a = ts[rng.integers(0, n)]
-            hit = (ts >= a) & (ts < a + rng.uniform(1, 5))
-            ang = rng.uniform(0, 2 * np.pi)
-            e[:, hit] += rng.uniform(50, 200) * np.array([[np.cos(ang)], [np.sin(ang)]])
-        a = rng.uniform(0.1, 0.9) * t_grid[-1]
-        keep = ~((ts >= a) & (ts < a + rng.uniform(10, 40)))
-        rows.append(pd.DataFrame({
-            "track_id": f"gm-{k:03d}", "device_id": "d",
-            "t": pd.Timestamp("2026-03-02T01:00:00Z") + pd.to_timedelta(ts[keep], unit="s"),
-            "lon": lon0 + (x + e[0])[keep] / kx, "lat": lat0 + (y + e[1])[keep] / ky}))
-        truth.append({"track_id": f"gm-{k:03d}", "sigma_m": sigma, "tau_s": tau,
-                      "true_length_m": GEOD.line_length(lon0 + p[:, 0] / kx, lat0 + p[:, 1] / ky)})
-    return pd.concat(rows, ignore_index=True), pd.DataFrame(truth)
-
-
 @pytest.mark.parametrize("interval", [1, 5], ids=["1s", "5s"])
 def test_per_track_error_on_walks_generated_here(interval):
     """The method is not tuned to its own simulator: walks and errors made in this test."""
-    fixes, truth = _gm_walks(80, interval, seed=42)
+    fixes, truth = open_ground_walks(80, interval, seed=42)
     table, _ = mileage(fixes)
     err = per_track_error(table, truth)
     s = summarize(err)
@@ -217,7 +156,7 @@ def test_walks_off_the_street_layer_are_not_pulled_onto_it(street_junctions):
     """Walks across open ground near Rizhao's streets (made here, not on the layer): the
     street layer leaves them alone - matched to streets they ran by, the worst came out
     4.1 % instead of 3.7 % at 5 s (300 walks, sigma 3-8 m)."""
-    fixes, truth = _gm_walks(40, 5, seed=42)
+    fixes, truth = open_ground_walks(40, 5, seed=42)
     alone, _ = mileage(fixes)
     with_streets, _ = mileage(fixes, streets=street_junctions)
     np.testing.assert_allclose(with_streets["distance_m"], alone["distance_m"], rtol=1e-9)
