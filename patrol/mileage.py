@@ -535,12 +535,13 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     at = src[ok]  # fix index carried as z through the simplification
     lines = shapely.linestrings(np.column_stack([c.x[at], c.y[at], at.astype(float)]),
                                 indices=remap[piece[ok]])
+    noise = noise_m(c)
     if simplify_m > 0:
-        tol = np.clip(SIMPLIFY_K * noise_m(c), simplify_m, max(simplify_m, SIMPLIFY_MAX_M))[piece_track[ok_pieces]]
+        tol = np.clip(SIMPLIFY_K * noise, simplify_m, max(simplify_m, SIMPLIFY_MAX_M))[piece_track[ok_pieces]]
         lines = shapely.simplify(lines, tol, preserve_topology=False)
     xyz, li = shapely.get_coordinates(lines, include_z=True, return_index=True)
     vi = xyz[:, 2].astype(np.int64)
-    xy = _vertices(c, vi, li, skip=skip, noise=noise_m(c))
+    xy = _vertices(c, vi, li, skip=skip, noise=noise)
     tr = piece_track[ok_pieces][li]
     if nodes is not None:
         allowed = None
