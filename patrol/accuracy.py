@@ -6,7 +6,7 @@ distance - 1), summarised as the median, 95th percentile and worst |error|, over
 regime (GPS error sigma, correlation time tau, street shapes walked).
 
     .venv/bin/python -m patrol.accuracy [--outings 200] [--seed 7] [--streets] [--open-ground]
-                                        [--sigma 3 10] [--tau 30 180]
+                                        [--sigma 3 10] [--tau 30 180] [--corners]
 """
 from __future__ import annotations
 
@@ -81,6 +81,39 @@ def evaluate_open_ground(n_walks: int = 200, seed: int = 42, intervals=(1, 5), s
     return out
 
 
+def staircase_spread(sigma_m: float, tau_s: float, n_walks: int = 100, interval_s: float = 1.0,
+                     seed: int = 1, corners: int = 7, leg_m: float = 200.0,
+                     speed_mps: float = 1.3) -> dict:
+    """The corner floor: a staircase (``corners`` right-angle corners between ``leg_m`` legs)
+    walked ``n_walks`` times under Gauss-Markov GPS error (sigma, tau), each measured by
+    :func:`patrol.mileage.mileage`. Returns the mean and spread (sd) of the per-walk length
+    error, and the spread per corner in metres (sd x length / sqrt(corners)): what the GPS
+    offset at each corner puts into a walk's length, which no fitting of the legs removes."""
+    from patrol.mileage import mileage
+    from patrol.simulate import gauss_markov_error
+
+    rng = np.random.default_rng(seed)
+    steps = np.where(np.arange(corners + 1) % 2 == 0, 0, 1)  # east, north, east, ...
+    pts = np.vstack([[0.0, 0.0], np.cumsum(leg_m * np.eye(2)[steps], axis=0)])
+    length = leg_m * (corners + 1)
+    t = np.r_[np.arange(0.0, length / speed_mps, interval_s), length / speed_mps]
+    s_at = t * speed_mps
+    cum = np.r_[0.0, np.cumsum(np.full(corners + 1, leg_m))]
+    x, y = np.interp(s_at, cum, pts[:, 0]), np.interp(s_at, cum, pts[:, 1])
+    e = gauss_markov_error(len(t), interval_s, sigma_m, tau_s, rng, count=n_walks)
+    ky = 111_195.0
+    kx = ky * np.cos(np.radians(35.40))
+    fixes = pd.DataFrame({
+        "track_id": np.repeat([f"s{k:03d}" for k in range(n_walks)], len(t)),
+        "t": np.tile(pd.Timestamp("2026-03-02T01:00:00Z") + pd.to_timedelta(t, unit="s"), n_walks),
+        "lon": 119.50 + (x[None, :] + e[0::2]).ravel() / kx,
+        "lat": 35.40 + (y[None, :] + e[1::2]).ravel() / ky})
+    table, _ = mileage(fixes)
+    err = table["distance_m"].to_numpy() / length - 1
+    return {"walks": n_walks, "mean": float(err.mean()), "sd": float(err.std()),
+            "per_corner_m": float(err.std() * length / np.sqrt(corners))}
+
+
 def main(argv=None) -> None:
     """``python -m patrol.accuracy``: simulate outings, measure each, print the figures by regime."""
     from gis.layers.build import build_all
@@ -97,7 +130,16 @@ def main(argv=None) -> None:
                     help="GPS error sigma range, metres")
     ap.add_argument("--tau", type=float, nargs=2, default=(30.0, 180.0), metavar=("LO", "HI"),
                     help="GPS error correlation time range, seconds")
+    ap.add_argument("--corners", action="store_true",
+                    help="the corner floor: a staircase walked 100 times at the ends of --sigma and --tau")
     a = ap.parse_args(argv)
+    if a.corners:
+        for sg in a.sigma:
+            for tu in a.tau:
+                r = staircase_spread(sg, tu)
+                print(f"sigma {sg:g} m, tau {tu:g} s: staircase of 7 corners, {r['walks']} walks: length error "
+                      f"mean {r['mean']:+.2%}, sd {r['sd']:.2%}; per corner {r['per_corner_m']:.1f} m")
+        return
     layers = build_all()
     streets = street_layer(layers["roads"]) if a.streets else None
     rng_kw = {"sigma_m": tuple(a.sigma), "tau_s": tuple(a.tau)}

@@ -70,13 +70,14 @@ corners come out within 0.3 % (tests/test_patrol.py::test_exact_walk_keeps_its_c
 general, and off the street layer not at all at sigma 8-10 m - see (a).
 
 Where it breaks: (a) the error at each corner and each turn-back tip is a GPS offset no
-smoothing can see. Measured on a staircase walked 100 times (7 right-angle corners, 200 m
-legs, tau 60 s): the corner's position error has a spread of 4.0 m at sigma 4 m and 8.0 m at
-sigma 8 m - one fix's error: a line fitted to a leg the walker crosses in about one
-correlation time is offset by about sigma too. A 4-5 km walk has 20-30 corners, so its
-length carries a spread of ~1-1.5 % at sigma 8-10 m from corners alone (per-track sd in
-``python -m patrol.accuracy``), and the worst of a few hundred such walks (2.5-3 sd) is
-3.5-4.5 %. Only a map takes that off: the street layer moves corners onto junctions and
+smoothing can see: a corner is known to about one GPS error, and a line fitted to a leg the
+walker crosses in about one correlation time is offset by about sigma too. Measured on a
+staircase walked 100 times (7 right-angle corners, 200 m legs; ``python -m patrol.accuracy
+--corners --sigma 4 8 --tau 30 120``): each corner puts a spread of 4.7-6.2 m into the
+walk's length at sigma 4 m and 9-11.5 m at sigma 8 m (tau 120-30 s). A 4-5 km walk has 20-30
+corners, so its length carries a spread of ~1-1.5 % at sigma 8-10 m from corners alone
+(per-track sd in ``python -m patrol.accuracy``), and the worst of a few hundred such walks
+(3-4 sd out) is 4-6 %. Only a map takes that off: the street layer moves corners onto junctions and
 legs across straight streets, not along them (a turn-back tip keeps its offset along the
 street) nor off the layer (squares, curved paths the layer draws straight). At sigma ~9 m
 and tau ~30-60 s the wandering error also draws wiggles longer than the tolerance on legs the

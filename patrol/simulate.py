@@ -301,8 +301,6 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
     error a Gauss-Markov process (sigma from ``sigma_m``, tau from ``tau_s`` per walk) plus 1 m
     white noise. No accuracy column (as GPX files come). Returns (fixes, truth: track_id,
     sigma_m, tau_s, true_length_m)."""
-    from scipy.signal import lfilter
-
     rng = np.random.default_rng(seed)
     ky = 111_195.0
     kx = ky * np.cos(np.radians(lat0))
@@ -337,9 +335,7 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
         x, y = np.interp(s_at, cum, p[:, 0]), np.interp(s_at, cum, p[:, 1])
         n = len(ts)
         sigma, tau = rng.uniform(*sigma_m), rng.uniform(*tau_s)
-        rho = np.exp(-interval_s / tau)
-        e = lfilter([np.sqrt(1 - rho ** 2) * sigma], [1, -rho], rng.standard_normal((2, n)), axis=1)
-        e += rng.standard_normal((2, n))
+        e = gauss_markov_error(n, interval_s, sigma, tau, rng)
         for _ in range(rng.integers(0, 4)):
             a = ts[rng.integers(0, n)]
             hit = (ts >= a) & (ts < a + rng.uniform(1, 5))
@@ -354,3 +350,15 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
         truth.append({"track_id": f"gm-{k:03d}", "sigma_m": sigma, "tau_s": tau,
                       "true_length_m": GEOD.line_length(lon0 + p[:, 0] / kx, lat0 + p[:, 1] / ky)})
     return pd.concat(rows, ignore_index=True), pd.DataFrame(truth)
+
+
+def gauss_markov_error(n: int, interval_s: float, sigma_m: float, tau_s: float, rng,
+                       white_m: float = 1.0, count: int = 1) -> np.ndarray:
+    """Phone error, metres, shape (2 * count, n) (x and y of each of ``count`` walks): per axis
+    a Gauss-Markov (AR(1)) process with sigma ``sigma_m`` and correlation time ``tau_s``
+    sampled every ``interval_s``, plus white noise."""
+    from scipy.signal import lfilter
+
+    rho = np.exp(-interval_s / tau_s)
+    e = lfilter([np.sqrt(1 - rho ** 2) * sigma_m], [1, -rho], rng.standard_normal((2 * count, n)), axis=1)
+    return e + white_m * rng.standard_normal((2 * count, n))

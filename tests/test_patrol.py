@@ -13,7 +13,7 @@ from citygrid.errors import InvalidInput
 from gis.layers.build import build_all
 from gis.location import UnitIndex
 
-from patrol.accuracy import by_regime, per_track_error, summarize
+from patrol.accuracy import by_regime, per_track_error, staircase_spread, summarize
 from patrol.mileage import mileage, street_layer
 from patrol.readers import read_track_file
 from patrol.simulate import open_ground_walks, simulate_patrols
@@ -207,6 +207,19 @@ def test_out_and_back_tip_not_short_on_average():
           f"worst {err[np.abs(err).argmax()]:+.3%}")
     assert abs(err.mean()) < 0.001  # -0.48 % (-3.1 m of 650) without moving the tip
     assert np.abs(err).max() < 0.006
+
+
+def test_corner_floor_is_the_gps_error_at_each_corner():
+    """What no fitting removes: a staircase walked under Gauss-Markov error; the spread of its
+    length grows with sigma (each corner is known to about one GPS error), while with almost
+    no error the corners come out exact."""
+    calm = staircase_spread(0.01, 60, n_walks=40)
+    rough = staircase_spread(8, 60, n_walks=40)
+    print(f"\nstaircase: sigma 0 m sd {calm['sd']:.2%}, sigma 8 m sd {rough['sd']:.2%} "
+          f"({rough['per_corner_m']:.1f} m per corner)")
+    assert calm["sd"] < 0.002 and abs(calm["mean"]) < 0.003
+    assert 0.01 < rough["sd"] < 0.025  # measured 1.5-1.9 % (tau 120-30 s, 100 walks)
+    assert 6 < rough["per_corner_m"] < 15
 
 
 def test_per_grid_sums_to_distance(campaign):
