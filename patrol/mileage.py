@@ -43,8 +43,8 @@ become one LineString per continuous piece in the track's local metric plane:
    along it stays. Both only on a walk that keeps to the layer (:func:`on_street_share`
    >= ``ON_STREET_MIN``, 30 % of its length along streets; the simulator's walks have 45 %
    or more, walks across open ground by Rizhao's streets 17 % at most): one that merely runs
-   by streets here and there was pulled onto them. A bare junction array (``streets=`` an ndarray of :func:`street_nodes`)
-   snaps corners only, as before.
+   by streets here and there was pulled onto them. A bare junction array (``streets=`` an
+   ndarray of :func:`street_nodes`) snaps corners only, as before.
 
 Distance = the sum of the geodesic (WGS84 ellipsoid) lengths of the segments. For the grid
 split each segment is cut into k equal pieces of at most ``segment_m`` (20 m), each carrying
@@ -65,9 +65,9 @@ on (sigma 3-8 m, tau 30-120 s) median 0.65 % / 0.70 %, worst 4.3 % / 3.75 % - in
 30 such walks (10 seeds) the worst track was 1.8-3.3 % (1 s) and 1.8-2.6 % (5 s). Seed 11
 with the street layer: median 0.45 % / 0.49 %, worst 4.3 % / 3.9 % (walks of 170 m and 106 m
 unseen inside dropouts whose two ends lie close together: see (b), (e)). Without GPS error
-corners come out within 0.3 % (tests/test_patrol.py::test_exact_walk_keeps_its_corners). The issue-15 target
-(worst <= 3 % per track) is reached only with the street layer at 1 s on seed 7; not in
-general, and off the street layer not at all at sigma 8-10 m - see (a).
+corners come out within 0.3 % (tests/test_patrol.py::test_exact_walk_keeps_its_corners).
+The issue-15 target (worst <= 3 % per track) is reached only with the street layer at 1 s
+on seed 7; not in general, and off the street layer not at all at sigma 8-10 m - see (a).
 
 Where it breaks: (a) the error at each corner and each turn-back tip is a GPS offset no
 smoothing can see: a corner is known to about one GPS error, and a line fitted to a leg the
