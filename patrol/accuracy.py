@@ -140,7 +140,8 @@ def main(argv=None) -> None:
                 print(f"sigma {sg:g} m, tau {tu:g} s: staircase of 7 corners, {r['walks']} walks: length error "
                       f"mean {r['mean']:+.2%}, sd {r['sd']:.2%}; per corner {r['per_corner_m']:.1f} m")
         return
-    layers = build_all()
+    # open-ground walks need the layers only for the street layer
+    layers = build_all() if a.streets or not a.open_ground else None
     streets = street_layer(layers["roads"]) if a.streets else None
     rng_kw = {"sigma_m": tuple(a.sigma), "tau_s": tuple(a.tau)}
     if a.open_ground:
