@@ -47,7 +47,8 @@ class Simulation:
     truth: pd.DataFrame  # track_id, true_length_m, stop_time_s, n_stops, post_code, curved, zigzag,
     #                      doubled_back, sigma_m, tau_s
     paths: dict  # track_id -> true path LineString (lon/lat)
-    true_xy: pd.DataFrame | None = None  # track_id, t_s, x, y: true EPSG:4549 position per fix
+    true_xy: pd.DataFrame | None = None  # track_id, t_s, x, y: true EPSG:4549 position per fix;
+    # s_m: metres walked by then (walking hidden between two fixes: its growth minus their distance)
 
     def write_gpx(self, directory) -> list[Path]:
         """One GPX file per outing in ``directory``; their paths."""
@@ -222,7 +223,7 @@ def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: fl
             start_utc = pd.Timestamp(starts[k]).tz_convert("UTC").tz_localize(None)
         tid = f"{campaign}-{k + 1:04d}"
         tracks.append(pd.DataFrame({"track_id": tid, "device_id": f"phone-{int(p) % 40:02d}",
-                                    "t_s": ts[keep], "x": x[keep], "y": y[keep],
+                                    "t_s": ts[keep], "x": x[keep], "y": y[keep], "s_m": s_at[keep],
                                     "start": start_utc, "moving": np.diff(s_at, prepend=-1)[keep] > 0}))
         paths[tid] = shapely.linestrings(lon_true, lat_true)
         truth.append(dict(track_id=tid, true_length_m=true_geod, stop_time_s=float(stop_s.sum()),
@@ -260,7 +261,7 @@ def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: fl
         "lon": lon, "lat": lat, "accuracy_m": accuracy.round(1)})
     truth["sigma_m"] = sigma[first]
     truth["tau_s"] = tau[first]
-    true_xy = df[["track_id", "t_s", "x", "y"]]
+    true_xy = df[["track_id", "t_s", "x", "y", "s_m"]]
     return Simulation(fixes, truth, paths, true_xy)
 
 
