@@ -54,7 +54,8 @@ def by_regime(err: pd.DataFrame) -> pd.DataFrame:
 def evaluate(layers, n_outings: int = 200, seed: int = 7, intervals=(1, 5), grid_index=None,
              streets=None, **sim_kw) -> dict:
     """{interval_s: per-track error frame} for simulated campaigns measured by patrol.mileage
-    (with ``streets``, a prepared street layer, as the CLI measures)."""
+    (with ``streets``, a prepared street layer, as the CLI measures); the frame also holds
+    :func:`walking_hidden_in_stops_m` per track."""
     from patrol.mileage import mileage
     from patrol.simulate import simulate_patrols
 
@@ -62,8 +63,31 @@ def evaluate(layers, n_outings: int = 200, seed: int = 7, intervals=(1, 5), grid
     for iv in intervals:
         sim = simulate_patrols(layers, n_outings=n_outings, seed=seed, interval_s=iv, **sim_kw)
         table, _ = mileage(sim.fixes, grid_index, streets=streets)
-        out[iv] = per_track_error(table, sim.truth)
+        err = per_track_error(table, sim.truth)
+        err["hidden_in_stops_m"] = walking_hidden_in_stops_m(sim).reindex(err["track_id"]).to_numpy()
+        out[iv] = err
     return out
+
+
+def walking_hidden_in_stops_m(sim, **clean_kw) -> pd.Series:
+    """Per track of a :func:`patrol.simulate.simulate_patrols` campaign, the metres walked
+    that the stop tests hid: between consecutive kept fixes of one stationary run, the true
+    metres walked (``sim.true_xy.s_m``) minus the straight line between their true places.
+    A stop that swallows pacing out and back shows here; standing adds nothing."""
+    from patrol.clean import clean
+
+    f = sim.fixes.sort_values(["track_id", "t"], kind="stable")
+    c = clean(f, presorted=True, **clean_kw)
+    t_first = f.groupby("track_id")["t"].min().dt.tz_convert("UTC").dt.tz_localize(None)
+    t_first = t_first.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9  # sorted ids
+    tr = pd.factorize(sim.true_xy["track_id"], sort=True)[0]
+    q = c.track * 1e6 + (c.t_s - t_first[c.track])  # (track, seconds from its first fix)
+    key = tr * 1e6 + sim.true_xy["t_s"].to_numpy()
+    s, x, y = (np.interp(q, key, sim.true_xy[k].to_numpy()) for k in ("s_m", "x", "y"))
+    same = (c.track[1:] == c.track[:-1]) & (c.run[1:] >= 0) & (c.run[1:] == c.run[:-1])
+    hidden = np.diff(s) - np.hypot(np.diff(x), np.diff(y))
+    return pd.Series(np.bincount(c.track[1:][same], hidden[same], minlength=len(c.track_ids)),
+                     index=pd.Index(c.track_ids, name="track_id"))
 
 
 def evaluate_open_ground(n_walks: int = 200, seed: int = 42, intervals=(1, 5), streets=None,
@@ -160,6 +184,11 @@ def main(argv=None) -> None:
         print(f"\n{iv} s fixes, {a.outings} {what}, seed {a.seed}, sigma {a.sigma[0]:g}-{a.sigma[1]:g} m, "
               f"tau {a.tau[0]:g}-{a.tau[1]:g} s, {how}: per-track |distance / walked - 1|")
         print(t.to_string())
+        if "hidden_in_stops_m" in err:
+            hid = err["hidden_in_stops_m"]
+            print(f"walking the stop tests hid: {hid.sum() / 1000:.2f} km of "
+                  f"{err['true_length_m'].sum() / 1000:,.1f} km (worst track "
+                  f"{(hid / err['true_length_m']).max():.2%} of its length)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from citygrid.errors import InvalidInput
 from gis.layers.build import build_all
 from gis.location import UnitIndex
 
-from patrol.accuracy import by_regime, per_track_error, staircase_spread, summarize
+from patrol.accuracy import (by_regime, per_track_error, staircase_spread, summarize,
+                              walking_hidden_in_stops_m)
 from patrol.mileage import mileage, street_layer
 from patrol.readers import read_track_file
 from patrol.simulate import open_ground_walks, simulate_patrols
@@ -255,6 +256,21 @@ def test_pacing_back_and_forth_is_walking_not_a_stop(interval):
     assert abs(np.median(err)) < 0.04
     assert np.abs(err).max() < 0.1
     assert (table["stops"].map(len) == 0).mean() >= 0.9  # the pacing is no stop
+
+
+def test_stops_hide_less_walking(campaign):
+    """On the simulator: the metres walked between fixes the stop tests took for standing
+    (pacing out and back, walking round a small square). The walking-pace check halves them;
+    what is left is pacing shorter than the smoothing (see patrol.mileage (g))."""
+    interval, sim, _ = campaign
+    now = walking_hidden_in_stops_m(sim)
+    before = walking_hidden_in_stops_m(sim, walk_rate_mps=np.inf)
+    worst = (now / sim.truth.set_index("track_id")["true_length_m"]).max()
+    print(f"\n{interval} s: walking hidden in stops {now.sum():.0f} m (worst track {worst:.2%}), "
+          f"stop tests alone {before.sum():.0f} m")
+    assert (now >= -1e-6).all() and (before >= -1e-6).all()  # a chord is never longer than the walk
+    assert now.sum() < {1: 0.55, 5: 0.7}[interval] * before.sum()
+    assert now.sum() == pytest.approx({1: 2533, 5: 3005}[interval], rel=0.02)
 
 
 def test_per_grid_sums_to_distance(campaign):
