@@ -26,7 +26,10 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
    out and back, or round a small square, stays within the radius too (the tests took such
    stretches, up to 170 m of walking, for stops and counted nothing), while the smoothed
    GPS wander of a standing phone covers 0.2-0.6 m/s (99 % below 0.95 m/s at sigma 10 m,
-   tau 30 s, measured on :mod:`patrol.simulate`) and walkers 0.8 m/s or more. The fixes
+   tau 30 s, measured on :mod:`patrol.simulate`) and walkers 0.8 m/s or more. Pacing over
+   10-40 m, whose tips the smoothing flattens, is caught on positions smoothed over only
+   +-``pace_smooth_s``: their path runs at >= ``pace_rate_k`` x the rate of the track's
+   other fixes taken for standing (:func:`_pacing`). The fixes
    at a run's edges within ``stop_radius_m/2`` of its centre join it (stop time). Each run
    collapses onto the centroid of its core (not of its edges, which lie on the way in and
    out and pulled a stop made at a corner into a short cut): its first and last core fix
@@ -77,6 +80,8 @@ class CleanParams:
     stop_long_half_m: float = 35.0
     walk_rate_mps: float = 0.7
     walk_rate_k: float = 0.3
+    pace_smooth_s: float = 2.5
+    pace_rate_k: float = 2.0
     gap_s: float = 120.0
 
     def __post_init__(self):
@@ -239,16 +244,39 @@ def residual_noise_m(xr, yr, x, y, track, n_tracks: int) -> np.ndarray:
     (``xr``, ``yr``) minus smoothed (``x``, ``y``) positions, robust (from the median of the
     squared 2-D residual; a Rayleigh median is sigma x sqrt(2 ln 2)). It grows with
     sigma^2 / tau of a Gauss-Markov error; 0 for a track with no fix."""
-    # one sort of (track, residual) packed in a float: a lexsort took twice as long
-    top = 2.0 ** 20  # m^2; a residual beyond 1 km is an outlier the median ignores anyway
-    key = np.sort(track * top + np.minimum((xr - x) ** 2 + (yr - y) ** 2, top - 1))
+    # a residual beyond 1 km is an outlier the median ignores anyway
+    med = _track_median(np.minimum((xr - x) ** 2 + (yr - y) ** 2, 2.0 ** 20 - 1), track, n_tracks, 0.0)
+    return np.sqrt(med / (2 * np.log(2)))
+
+
+def _track_median(v, track, n_tracks: int, empty: float) -> np.ndarray:
+    """Per track, the (lower) median of ``v`` (0 <= v < 2^20), ``empty`` for a track without
+    values: one sort of (track, value) packed in a float (a lexsort took twice as long)."""
+    top = 2.0 ** 20
+    key = np.sort(track * top + v)
     cnt = np.bincount(track, minlength=n_tracks)
     start = np.cumsum(cnt) - cnt
-    med = np.zeros(n_tracks)
+    med = np.full(n_tracks, float(empty))
     has = cnt > 0
-    mid = start[has] + (cnt[has] - 1) // 2
-    med[has] = key[mid] - np.flatnonzero(has) * top
-    return np.sqrt(med / (2 * np.log(2)))
+    med[has] = key[start[has] + (cnt[has] - 1) // 2] - np.flatnonzero(has) * top
+    return med
+
+
+def _pacing(xr, yr, w, t, key, first, track, stat, n_tracks, p):
+    """Fixes taken for standing where the walker paces out and back faster than the smoothing
+    lets through: the path of the lightly smoothed positions (+-``pace_smooth_s``) within the
+    stop window runs at ``walk_rate_mps`` or more and at ``pace_rate_k`` x the median such
+    rate of the track's fixes taken for standing (which, most of them real stops, says how
+    fast GPS error alone moves a standing phone's lightly smoothed position)."""
+    lx, ly = _moving_average(xr, yr, w, key, p.pace_smooth_s)
+    step = np.r_[0.0, np.hypot(np.diff(lx), np.diff(ly))]
+    path_m = np.cumsum(np.where(first, 0.0, step))
+    half = p.stop_window_s / 2
+    lo = np.searchsorted(key, key - half, side="left")
+    hi = np.searchsorted(key, key + half, side="right") - 1
+    rate = (path_m[hi] - path_m[lo]) / np.maximum(t[hi] - t[lo], 1.0)
+    standing = _track_median(np.minimum(rate[stat], 2.0 ** 20 - 1), track[stat], n_tracks, np.inf)
+    return stat & (rate >= np.maximum(p.walk_rate_mps, p.pace_rate_k * standing)[track])
 
 
 def _stationary(x, y, t, key, window_s, radius_m, half_m, path_m=None, walk_mps=None):
@@ -346,6 +374,8 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: boo
     if p.stop_long_s > 0:
         stat |= _stationary(x, y, t, key, p.stop_long_s, p.stop_long_radius_m, p.stop_long_half_m,
                             path_m, walk_mps)
+    if stat.any():
+        stat &= ~_pacing(xr, yr, w, t, key, first, track, stat, nt, p)
     core = stat
     stat = _stop_edges(stat, first, track, t, x, y, half, p.stop_radius_m / 2)
     run_start = stat & (first | ~np.r_[False, stat[:-1]])

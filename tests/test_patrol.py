@@ -80,8 +80,8 @@ def test_simulator_covers_the_range(campaign):
 
 # Per track |distance / walked - 1| (median, 95th percentile, worst of 388), measured; the
 # worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
-PER_TRACK = {1: (0.0056, 0.0190, 0.0310), 5: (0.0062, 0.0216, 0.0352)}
-PER_TRACK_STREETS = {1: (0.0038, 0.0167, 0.0270), 5: (0.0042, 0.0175, 0.0317)}
+PER_TRACK = {1: (0.0056, 0.0188, 0.0310), 5: (0.0062, 0.0218, 0.0344)}
+PER_TRACK_STREETS = {1: (0.0038, 0.0165, 0.0270), 5: (0.0042, 0.0175, 0.0252)}
 
 
 def _report(title, err):
@@ -129,8 +129,8 @@ def test_per_track_error_with_street_junctions(campaign, grid_index, street_junc
 
 
 @pytest.mark.xfail(strict=True, reason="issue 15 target not reached: worst per-track error "
-                   "3.1-3.5 % without the street layer, 2.7-3.2 % with it (GPS offsets at corners, "
-                   "turn-back tips, pacing shorter than the smoothing), see patrol.mileage")
+                   "3.1-3.4 % without the street layer, 2.5-2.7 % with it (GPS offsets at corners, "
+                   "turn-back tips, short pacing), see patrol.mileage")
 def test_worst_track_within_3pct(campaign):
     _, sim, m = campaign
     assert summarize(per_track_error(m, sim.truth))["worst_abs"] <= 0.03
@@ -223,45 +223,61 @@ def test_corner_floor_is_the_gps_error_at_each_corner():
     assert 6 < rough["per_corner_m"] < 15
 
 
-def _pacing_walks(n_walks, interval_s, sigma_m=6.0, tau_s=90.0, seed=3):
-    """Walks of 200 m east, four times up a 60-m market row and back (checking stalls), 200 m
-    on east, at 1.3 m/s under Gauss-Markov GPS error; and their length."""
+def _pacing_walks(n_walks, interval_s, pace_m, sigma_m=6.0, tau_s=90.0, seed=3):
+    """Walks of 200 m east with a 5-min stop half-way, then four times ``pace_m`` up a market
+    row and back (checking stalls), then 200 m on east, at 1.3 m/s under Gauss-Markov GPS
+    error; and their length."""
     from patrol.simulate import gauss_markov_error
 
-    corners = [(0, 0), (200, 0)] + [(200, 60), (200, 0)] * 4 + [(400, 0)]
-    fixes, length = _exact_walk(corners, interval_s)
-    e = gauss_markov_error(len(fixes), interval_s, sigma_m, tau_s, np.random.default_rng(seed),
-                           count=n_walks)
-    walks = [fixes.assign(track_id=f"p{k:02d}", lon=fixes["lon"] + e[2 * k] / 90_780,
-                          lat=fixes["lat"] + e[2 * k + 1] / 111_195) for k in range(n_walks)]
-    return pd.concat(walks, ignore_index=True), length
+    p = np.array([(0, 0), (200, 0)] + [(200, pace_m), (200, 0)] * 4 + [(400, 0)], float)
+    cum = np.r_[0, np.cumsum(np.hypot(*np.diff(p, axis=0).T))]
+    # metres walked over time: walk 100 m, stand 300 s, walk the rest
+    kt = [0, 100 / 1.3, 100 / 1.3 + 300, 300 + cum[-1] / 1.3]
+    t_s = np.arange(0, kt[-1], interval_s)
+    s = np.interp(t_s, kt, [0, 100, 100, cum[-1]])
+    x, y = np.interp(s, cum, p[:, 0]), np.interp(s, cum, p[:, 1])
+    e = gauss_markov_error(len(t_s), interval_s, sigma_m, tau_s, np.random.default_rng(seed), count=n_walks)
+    t = pd.Timestamp("2026-03-02T01:00:00Z") + pd.to_timedelta(t_s, unit="s")
+    walks = [pd.DataFrame({"track_id": f"p{k:02d}", "t": t, "lon": 119.50 + (x + e[2 * k]) / 90_780,
+                           "lat": 35.40 + (y + e[2 * k + 1]) / 111_195}) for k in range(n_walks)]
+    return pd.concat(walks, ignore_index=True), cum[-1]
 
 
+# measured median error per (pace, interval): the 25 m pacing is no stop any more, but its
+# tips are still lost - the turn-back test looks 30 s either way and the smoothing flattens
+# them (patrol.mileage (g)); the stop tests alone lost -33 % and -20 to -25 %
+PACING_MEDIAN = {(25, 1): -0.239, (25, 5): -0.255, (60, 1): -0.020, (60, 5): -0.023}
+
+
+@pytest.mark.parametrize("pace_m, sigma_m", [(25, 3.0), (60, 6.0)])
 @pytest.mark.parametrize("interval", [1, 5], ids=["1s", "5s"])
-def test_pacing_back_and_forth_is_walking_not_a_stop(interval):
+def test_pacing_back_and_forth_is_walking_not_a_stop(interval, pace_m, sigma_m):
     """Pacing out and back within a stop's radius passes the stop tests (the smoothed
-    positions a window before and after are close); the smoothed path running on at walking
-    pace says it is no stop. Without that check the 200 m of pacing counted as standing."""
-    fixes, length = _pacing_walks(30, interval)
+    positions a window before and after are close); a path running on at walking pace says
+    it is no stop: the smoothed path for 60 m, the lightly smoothed one for 25 m (the
+    smoothing flattens its tips), faster than the same track's real stop. Without those
+    checks the pacing counted as standing and was reported as a stop."""
+    fixes, length = _pacing_walks(30, interval, pace_m, sigma_m)
     table, _ = mileage(fixes)
     err = table["distance_m"].to_numpy() / length - 1
     old, _ = mileage(fixes, walk_rate_mps=np.inf)  # the stop tests alone
     old_err = old["distance_m"].to_numpy() / length - 1
-    print(f"\npacing, {interval} s fixes, 30 walks of {length:.0f} m: median error {np.median(err):+.2%}, "
-          f"worst {err[np.abs(err).argmax()]:+.2%}, walks with no stop {(table['stops'].map(len) == 0).mean():.0%}; "
-          f"stop tests alone: median {np.median(old_err):+.2%}, no stop {(old['stops'].map(len) == 0).mean():.0%}")
-    # measured: median -2.8 % / -0.5 %, worst -8.3 % / +6.0 % (1 s / 5 s); the stop tests
-    # alone -24 % / -20 %, a stop reported on ~90 % of the walks
-    assert np.median(old_err) < -0.15 and (old["stops"].map(len) == 0).mean() < 0.2
-    assert abs(np.median(err)) < 0.04
-    assert np.abs(err).max() < 0.1
-    assert (table["stops"].map(len) == 0).mean() >= 0.9  # the pacing is no stop
+    stops, old_stops = table["stops"].map(len), old["stops"].map(len)
+    print(f"\npacing {pace_m} m, sigma {sigma_m:g} m, {interval} s fixes, 30 walks of {length:.0f} m: "
+          f"median error {np.median(err):+.2%}, worst {err[np.abs(err).argmax()]:+.2%}, one stop found "
+          f"{(stops == 1).mean():.0%}; stop tests alone: median {np.median(old_err):+.2%}, one stop "
+          f"{(old_stops == 1).mean():.0%}")
+    assert (old_stops == 1).mean() < 0.2  # the pacing taken for a second stop (or one long one)
+    assert (stops == 1).mean() >= 0.9  # the real stop only
+    assert (table["stop_time_s"] > 250).all()
+    assert np.median(err) > np.median(old_err) + 0.05
+    assert np.median(err) == pytest.approx(PACING_MEDIAN[pace_m, interval], abs=0.01)
 
 
 def test_stops_hide_less_walking(campaign):
     """On the simulator: the metres walked between fixes the stop tests took for standing
-    (pacing out and back, walking round a small square). The walking-pace check halves them;
-    what is left is pacing shorter than the smoothing (see patrol.mileage (g))."""
+    (pacing out and back, walking round a small square). The walking-pace checks halve them;
+    what is left is pacing over a few metres and at high noise (see patrol.mileage (g))."""
     interval, sim, _ = campaign
     now = walking_hidden_in_stops_m(sim)
     before = walking_hidden_in_stops_m(sim, walk_rate_mps=np.inf)
@@ -270,7 +286,7 @@ def test_stops_hide_less_walking(campaign):
           f"stop tests alone {before.sum():.0f} m")
     assert (now >= -1e-6).all() and (before >= -1e-6).all()  # a chord is never longer than the walk
     assert now.sum() < {1: 0.55, 5: 0.7}[interval] * before.sum()
-    assert now.sum() == pytest.approx({1: 2533, 5: 3005}[interval], rel=0.02)
+    assert now.sum() == pytest.approx({1: 2449, 5: 2722}[interval], rel=0.02)
 
 
 def test_per_grid_sums_to_distance(campaign):
