@@ -60,7 +60,8 @@ EARTH_R_M = 6371008.8
 class CleanParams:
     """How tracks are cleaned: the way of moving (``foot``, ``e_bike``, ``vehicle``: its speed
     cap), what a gap does (``bridge`` counts the straight line, ``split`` leaves it out) and the
-    worst reported accuracy kept, in metres."""
+    worst reported accuracy kept, in metres; the stop tests' windows and radii, and the
+    walking-pace checks that overrule them (``walk_rate_mps=inf`` turns those off)."""
 
     mode: str = "foot"
     gaps: str = "bridge"

@@ -55,7 +55,8 @@ split each segment is cut into k equal pieces of at most ``segment_m`` (20 m), e
 Assumes: people walk in mostly straight legs between corners (streets, paths across a
 square); the GPS error is smooth over ~10-20 s (a Gauss-Markov error with a correlation time
 of 30 s or more plus small white noise), so a moving average removes the white part and the
-rest is a slowly wandering offset; a stop lies on the walked line. Measured per track on
+rest is a slowly wandering offset; a stop lies on the walked line, and standing, the smoothed
+position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.56 % (1 s fixes) /
 0.62 % (5 s), p95 1.9 % / 2.2 %, worst 3.1 % / 3.4 %; with the street layer (the CLI)
@@ -67,7 +68,8 @@ layer; ``--open-ground``), 300 walks: median 0.67 % / 0.79 %, worst 4.0 % / 3.8 
 the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s) median 0.64 % / 0.69 %,
 worst 3.4 % / 3.5 % (seed 43: 0.60 % / 0.64 %, worst 3.15 % / 3.7 %); in campaigns of 30
 such walks (seeds 100-109) the worst track was 2.2-3.3 % (1 s) and 1.75-5.6 % (5 s; 5.6 %
-once, a walk that came out 5.0 % short before the stop test below). Without GPS error
+once, a walk that came out 5.0 % short before the walking-pace checks of
+:mod:`patrol.clean`). Without GPS error
 corners come out within 0.3 % (tests/test_patrol.py::test_exact_walk_keeps_its_corners).
 The issue-15 target (worst <= 3 % per track) is reached with the street layer on seed 7;
 not in general - see (a), (g).
@@ -80,7 +82,7 @@ staircase walked 100 times (7 right-angle corners, 200 m legs; ``python -m patro
 walk's length at sigma 4 m and 9.0-12.7 m at sigma 8 m (tau 120-30 s). A 4-5 km walk has 20-30
 corners, so its length carries a spread of ~1-1.5 % at sigma 8-10 m from corners alone
 (per-track sd in ``python -m patrol.accuracy``), and the worst of a few hundred such walks
-(3-4 sd out) is 4-6 %. Only a map takes that off: the street layer moves corners onto junctions and
+(3-4 sd out) is 3.5-6 %. Only a map takes that off: the street layer moves corners onto junctions and
 legs across straight streets, not along them (a turn-back tip keeps its offset along the
 street) nor off the layer (squares, curved paths the layer draws straight). At sigma ~9 m
 and tau ~30-60 s the wandering error also draws wiggles longer than the tolerance on legs the
