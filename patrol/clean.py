@@ -194,7 +194,9 @@ def _spikes(x, y, t, track, p: CleanParams):
     return ~first & ~last & (v_in > cap) & (v_out > cap) & (across <= cap)
 
 
-def _moving_average(x, y, w, key, half_s):
+def moving_average(x, y, w, key, half_s):
+    """Centred moving average of (x, y) weighted by ``w`` over +-``half_s`` seconds, within
+    each track (``key``: track index x 1e9 + seconds since the track's first fix, sorted)."""
     lo = np.searchsorted(key, key - half_s, side="left")
     hi = np.searchsorted(key, key + half_s, side="right")
     cw = np.r_[0.0, np.cumsum(w)]
@@ -269,7 +271,7 @@ def _pacing(xr, yr, w, t, key, first, track, stat, n_tracks, p):
     stop window runs at ``walk_rate_mps`` or more and at ``pace_rate_k`` x the median such
     rate of the track's fixes taken for standing (which, most of them real stops, says how
     fast GPS error alone moves a standing phone's lightly smoothed position)."""
-    lx, ly = _moving_average(xr, yr, w, key, p.pace_smooth_s)
+    lx, ly = moving_average(xr, yr, w, key, p.pace_smooth_s)
     step = np.r_[0.0, np.hypot(np.diff(lx), np.diff(ly))]
     path_m = np.cumsum(np.where(first, 0.0, step))
     half = p.stop_window_s / 2
@@ -362,7 +364,7 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: boo
     w = np.where(np.isfinite(acc), 1.0 / np.maximum(acc, 3.0) ** 2, 1.0 / 100.0)
     xr, yr = x.copy(), y.copy()
     if p.smooth_s > 0 and len(x):
-        x, y = _moving_average(x, y, w, key, p.smooth_s)
+        x, y = moving_average(x, y, w, key, p.smooth_s)
 
     # 5. stationary runs collapse to their centroid
     half = p.stop_window_s / 2

@@ -5,7 +5,8 @@ become one LineString per continuous piece in the track's local metric plane:
 
 1. Pieces: a track, cut at ``split`` gaps, at bridged gaps shorter than a stop radius (a
    phone that lost the signal indoors comes back a GPS error away: no distance), and at
-   turn-back fixes (:func:`turn_points`: U-turns, the sharp ends of zig-zags), because
+   turn-back fixes (:func:`turn_points`: U-turns, the sharp ends of zig-zags; on quiet
+   tracks also the tips of short pacing, :func:`short_turn_points`), because
    Douglas-Peucker drops the tip of an out-and-back that lies on its chord.
 2. Vertices: Douglas-Peucker on the smoothed path, tolerance per track ``SIMPLIFY_K`` x
    :func:`noise_m` x sqrt(noise_m / ``SIMPLIFY_REF_M``) within [``simplify_m``,
@@ -59,14 +60,14 @@ rest is a slowly wandering offset; a stop lies on the walked line, and standing,
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.56 % (1 s fixes) /
-0.62 % (5 s), p95 1.9 % / 2.2 %, worst 3.1 % / 3.4 %; with the street layer (the CLI)
-median 0.38 % / 0.42 %, p95 1.65 % / 1.75 %, worst 2.7 % / 2.5 % (``python -m
+0.62 % (5 s), p95 1.8 % / 2.2 %, worst 3.1 % / 3.4 %; with the street layer (the CLI)
+median 0.36 % / 0.42 %, p95 1.6 % / 1.75 %, worst 2.7 % / 2.5 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
-0.37 % / 0.44 %, worst 3.3 % / 3.1 %, without it 0.63 % / 0.66 %, worst 3.6 % / 3.6 %. On
+0.38 % / 0.44 %, worst 3.3 % / 3.1 %, without it 0.63 % / 0.69 %, worst 3.6 % / 3.6 %. On
 walks across open ground (:func:`patrol.simulate.open_ground_walks`, not on the street
-layer; ``--open-ground``), 300 walks: median 0.67 % / 0.79 %, worst 4.0 % / 3.8 %, and in
-the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s) median 0.64 % / 0.69 %,
-worst 3.4 % / 3.5 % (seed 43: 0.60 % / 0.64 %, worst 3.15 % / 3.7 %); in campaigns of 30
+layer; ``--open-ground``), 300 walks: median 0.68 % / 0.76 %, worst 4.0 % / 3.8 %, and in
+the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s) median 0.63 % / 0.67 %,
+worst 3.4 % / 3.5 % (seed 43: 0.61 % / 0.62 %, worst 3.15 % / 3.7 %); in campaigns of 30
 such walks (seeds 100-109) the worst track was 2.2-3.3 % (1 s) and 1.75-5.6 % (5 s; 5.6 %
 once, a walk that came out 5.0 % short before the walking-pace checks of
 :mod:`patrol.clean`). Without GPS error
@@ -98,13 +99,15 @@ tolerance / 3R). (d) Legs shorter than ~2 tolerances (a 40 m jog across an arter
 noise) are cut. (e) Across a long gap whose two ends lie less than a stop radius apart
 nothing counts, whatever was walked unseen in between.
 (f) Slow walking (< ~0.6 m/s) tests as standing (see :mod:`patrol.clean`). (g) Pacing
-out and back over less than ~40 m: its tips are lost (the smoothing flattens them and the
-turn-back test looks 30 s either way), and at high noise it is taken for a stop
-(tests/test_patrol.py::test_pacing_back_and_forth_is_walking_not_a_stop: 60 m at sigma 6 m
-comes out -2 %, 25 m at sigma 3 m -24 %, no stop; with the stop tests alone -20 % and -33 %,
-reported as stops). Longer pacing, which the stop tests took for standing before (up to
-170 m of walking in one stretch on the simulator), now counts: the walking the stop tests
-hide on the simulator halved (``walking_hidden_in_stops_m`` in ``python -m patrol.accuracy``).
+out and back over less than ~40 m on a noisy track (noise_m > 1.6 m): its tips are lost (the
+smoothing flattens them and the turn-back test looks 30 s either way), and at high noise it
+is taken for a stop. On quieter tracks the tips come from :func:`short_turn_points`
+(tests/test_patrol.py::test_pacing_back_and_forth_is_walking_not_a_stop: 25 m at sigma 3 m
+comes out -2.8 % / -8 % (1 s / 5 s; -24 % without the short turn-backs), 60 m at sigma 6 m
+-2 %; with the stop tests alone -33 % and -20 %, reported as stops). Longer pacing, which
+the stop tests took for standing before (up to 170 m of walking in one stretch on the
+simulator), now counts: the walking the stop tests hide on the simulator halved
+(``walking_hidden_in_stops_m`` in ``python -m patrol.accuracy``).
 
 Per grid: each <= 20 m piece goes to the grid covering its midpoint by the location rule
 (lowest covering code, gis.location.UnitIndex.assign). Because every piece lands in exactly
@@ -119,7 +122,7 @@ import pandas as pd
 import shapely
 
 from gis.crs import GEOD, from_metric, to_metric
-from patrol.clean import EARTH_R_M, Cleaned, CleanParams, clean, residual_noise_m
+from patrol.clean import EARTH_R_M, Cleaned, CleanParams, clean, moving_average, residual_noise_m
 
 OUTSIDE = "outside"
 SIMPLIFY_M = 4.0
@@ -133,6 +136,9 @@ STRAIGHT_RATIO = 0.2  # a leg: spread across its line <= 0.2 x along it (beyond 
 TURN_HALF_S = 30.0  # turn-back test: displacement over 30 s before and after a fix,
 TURN_MIN_M = 10.0  # each longer than 10 m,
 TURN_COS = -0.3  # pointing apart (> ~107 degrees)
+SHORT_TURN_HALF_S = 12.0  # short pacing: the same over 12 s either way, each longer than
+SHORT_TURN_MIN_M = 8.0  # 8 m, on lightly smoothed positions,
+SHORT_TURN_NOISE_M = 1.6  # on tracks with noise_m <= 1.6 m
 SNAP_M = 25.0  # with a street layer: a corner within 25 m of a junction moves onto it
 SNAP_TURN_DEG = 35.0  # (corners turning by >= 35 degrees)
 MATCH_M = 20.0  # with a street layer: a vertex within 20 m of a street piece whose path
@@ -169,22 +175,31 @@ def noise_m(c: Cleaned) -> np.ndarray:
     return residual_noise_m(c.xr[mv], c.yr[mv], c.x[mv], c.y[mv], c.track[mv], len(c.track_ids))
 
 
+def _time_key(c: Cleaned) -> np.ndarray:
+    """Per kept fix, track index x 1e9 + seconds since the track's first fix (sorted: windows
+    in time are two searchsorted calls)."""
+    first = np.r_[True, c.track[1:] != c.track[:-1]]
+    t0 = c.t_s[np.flatnonzero(first)][np.cumsum(first) - 1]
+    return c.track * 1e9 + (c.t_s - t0)
+
+
 def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN_M,
-                cos_max: float = TURN_COS):
+                cos_max: float = TURN_COS, xy=None):
     """Indices of the kept fixes where the walk turns back on itself (U-turns, the sharp
-    ends of zig-zags): the smoothed displacements over the ``half_s`` seconds before and after
-    the fix are both longer than ``min_m`` and point apart (cosine below ``cos_max``). One fix
-    per such run: the one with the longest way in plus way out (the tip)."""
+    ends of zig-zags): the smoothed displacements (of ``xy`` when given) over the ``half_s``
+    seconds before and after the fix are both longer than ``min_m`` and point apart (cosine
+    below ``cos_max``). One fix per such run: the one with the longest way in plus way out
+    (the tip)."""
     n = len(c.t_s)
     if n < 3:
         return np.zeros(0, np.int64)
+    x, y = (c.x, c.y) if xy is None else xy
     first = np.r_[True, c.track[1:] != c.track[:-1]]
-    t0 = c.t_s[np.flatnonzero(first)][np.cumsum(first) - 1]
-    key = c.track * 1e9 + (c.t_s - t0)
+    key = _time_key(c)
     lo = np.searchsorted(key, key - half_s, side="left")
     hi = np.searchsorted(key, key + half_s, side="right") - 1
-    ax, ay = c.x - c.x[lo], c.y - c.y[lo]
-    bx, by = c.x[hi] - c.x, c.y[hi] - c.y
+    ax, ay = x - x[lo], y - y[lo]
+    bx, by = x[hi] - x, y[hi] - y
     la, lb = np.hypot(ax, ay), np.hypot(bx, by)
     turn = (la > min_m) & (lb > min_m) & (ax * bx + ay * by < cos_max * la * lb)
     if not turn.any():
@@ -197,6 +212,27 @@ def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN
     order = np.lexsort((-score, run[idx]))
     r = run[idx][order]
     return idx[order][np.r_[True, r[1:] != r[:-1]]]
+
+
+def short_turn_points(c: Cleaned, found, noise) -> np.ndarray:
+    """Turn-backs of short pacing (10-40 m out and back: checking stalls along a row) that
+    :func:`turn_points` misses: its 30 s windows span more than one way and the smoothing
+    flattens the tips. The same test over ``SHORT_TURN_HALF_S`` on positions smoothed over
+    only +-``pace_smooth_s`` (:class:`patrol.clean.CleanParams`), on tracks whose
+    :func:`noise_m` (``noise``) is at most ``SHORT_TURN_NOISE_M`` (noisier GPS draws such
+    turns by itself: worst track +0.6 % at 2.2 m), outside stops, and not within
+    ``SHORT_TURN_HALF_S`` of a turn-back ``found`` already."""
+    n = len(c.t_s)
+    if n < 3:
+        return np.zeros(0, np.int64)
+    key = _time_key(c)
+    xy = moving_average(c.xr, c.yr, np.ones(n), key, c.params.pace_smooth_s)
+    tp = turn_points(c, SHORT_TURN_HALF_S, SHORT_TURN_MIN_M, xy=xy)
+    tp = tp[(noise[c.track[tp]] <= SHORT_TURN_NOISE_M) & (c.run[tp] < 0)]
+    had = np.r_[0, np.cumsum(np.isin(np.arange(n), found))]
+    lo = np.searchsorted(key, key[tp] - SHORT_TURN_HALF_S, side="left")
+    hi = np.searchsorted(key, key[tp] + SHORT_TURN_HALF_S, side="right")
+    return tp[had[hi] == had[lo]]
 
 
 def _vertices(c: Cleaned, vi, li, min_sin: float | None = None, max_shift_m: float | None = None,
@@ -504,7 +540,7 @@ def _extend_tips(c: Cleaned, xy, vi, li):
     return out
 
 
-def _stop_core(c: Cleaned, first, tip_cos: float = TURN_COS, tip_s: float = 45.0):
+def _stop_core(c: Cleaned, tip_cos: float = TURN_COS, tip_s: float = 45.0):
     """Kept fixes at a stop's centroid (the core of a stationary run lasting a stop) that the
     path skips: it goes straight from the fix on the way in to the fix on the way out (the
     centroid is the mean GPS error over the stop, an offset unrelated to both: the detour
@@ -527,8 +563,7 @@ def _stop_core(c: Cleaned, first, tip_cos: float = TURN_COS, tip_s: float = 45.0
     ok &= c.track[np.maximum(fc - 1, 0)] == c.track[fc]
     ok &= c.track[np.minimum(lc + 1, n - 1)] == c.track[lc]
     # the way in and out: where the walker was tip_s before arriving and after leaving
-    t0 = c.t_s[np.flatnonzero(first)][np.cumsum(first) - 1]
-    key = c.track * 1e9 + (c.t_s - t0)
+    key = _time_key(c)
     i = np.clip(np.searchsorted(key, key[fc] - tip_s, side="left"), 0, n - 1)
     o = np.clip(np.searchsorted(key, key[lc] + tip_s, side="right") - 1, 0, n - 1)
     ax, ay = c.x[fc] - c.x[i], c.y[fc] - c.y[i]
@@ -558,8 +593,10 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     first = np.r_[True, c.track[1:] != c.track[:-1]] if n else np.zeros(0, bool)
     # a turn-back fix ends one line and starts the next (Douglas-Peucker would drop the tip
     # of an out-and-back that lies on the chord)
-    src = np.sort(np.r_[np.arange(n), turn_points(c)], kind="stable")
-    skip = _stop_core(c, first)
+    noise = noise_m(c)
+    tp = turn_points(c)
+    src = np.sort(np.r_[np.arange(n), tp, short_turn_points(c, tp, noise)], kind="stable")
+    skip = _stop_core(c)
     src = src[~skip[src]]
     # the time between a stop's first and last core fix is no gap: the path goes on through
     split &= ~(skip & np.r_[False, skip[:-1]] & np.r_[False, c.run[1:] == c.run[:-1]])
@@ -580,7 +617,6 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     at = src[ok]  # fix index carried as z through the simplification
     lines = shapely.linestrings(np.column_stack([c.x[at], c.y[at], at.astype(float)]),
                                 indices=remap[piece[ok]])
-    noise = noise_m(c)
     if simplify_m > 0:
         tol = SIMPLIFY_K * noise * np.sqrt(noise / SIMPLIFY_REF_M)
         tol = np.clip(tol, simplify_m, max(simplify_m, SIMPLIFY_MAX_M))[piece_track[ok_pieces]]
