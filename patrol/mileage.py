@@ -220,7 +220,8 @@ def short_turn_points(c: Cleaned, found, noise) -> np.ndarray:
     flattens the tips. The same test over ``SHORT_TURN_HALF_S`` on positions smoothed over
     only +-``pace_smooth_s`` (:class:`patrol.clean.CleanParams`), on tracks whose
     :func:`noise_m` (``noise``) is at most ``SHORT_TURN_NOISE_M`` (noisier GPS draws such
-    turns by itself: worst track +0.6 % at 2.2 m), outside stops, and not within
+    turns by itself: with the limit at 2.2 m the worst track of the simulator's seed 7 at
+    5 s, no street layer, went from 3.4 % to 4.1 %), outside stops, and not within
     ``SHORT_TURN_HALF_S`` of a turn-back ``found`` already."""
     n = len(c.t_s)
     if n < 3:
