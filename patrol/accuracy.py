@@ -81,8 +81,11 @@ def walking_hidden_in_stops_m(sim, **clean_kw) -> pd.Series:
     t_first = f.groupby("track_id")["t"].min().dt.tz_convert("UTC").dt.tz_localize(None)
     t_first = t_first.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9  # sorted ids
     tr = pd.factorize(sim.true_xy["track_id"], sort=True)[0]
-    q = c.track * 1e6 + (c.t_s - t_first[c.track])  # (track, seconds from its first fix)
-    key = tr * 1e6 + sim.true_xy["t_s"].to_numpy()
+    ts = sim.true_xy["t_s"].to_numpy()
+    ts0 = np.full(tr.max() + 1, np.inf)
+    np.minimum.at(ts0, tr, ts)  # the outing's time at its first fix
+    q = c.track * 1e6 + (c.t_s - t_first[c.track] + ts0[c.track])  # (track, outing seconds)
+    key = tr * 1e6 + ts
     s, x, y = (np.interp(q, key, sim.true_xy[k].to_numpy()) for k in ("s_m", "x", "y"))
     same = (c.track[1:] == c.track[:-1]) & (c.run[1:] >= 0) & (c.run[1:] == c.run[:-1])
     hidden = np.diff(s) - np.hypot(np.diff(x), np.diff(y))

@@ -230,7 +230,9 @@ def short_turn_points(c: Cleaned, found, noise) -> np.ndarray:
     xy = moving_average(c.xr, c.yr, np.ones(n), key, c.params.pace_smooth_s)
     tp = turn_points(c, SHORT_TURN_HALF_S, SHORT_TURN_MIN_M, xy=xy)
     tp = tp[(noise[c.track[tp]] <= SHORT_TURN_NOISE_M) & (c.run[tp] < 0)]
-    had = np.r_[0, np.cumsum(np.isin(np.arange(n), found))]
+    is_found = np.zeros(n, np.int64)
+    is_found[found] = 1
+    had = np.r_[0, np.cumsum(is_found)]
     lo = np.searchsorted(key, key[tp] - SHORT_TURN_HALF_S, side="left")
     hi = np.searchsorted(key, key[tp] + SHORT_TURN_HALF_S, side="right")
     return tp[had[hi] == had[lo]]
