@@ -271,15 +271,25 @@ def _pacing(xr, yr, w, t, key, first, track, stat, n_tracks, p):
     stop window runs at ``walk_rate_mps`` or more and at ``pace_rate_k`` x the median such
     rate of the track's fixes taken for standing (which, most of them real stops, says how
     fast GPS error alone moves a standing phone's lightly smoothed position)."""
-    lx, ly = moving_average(xr, yr, w, key, p.pace_smooth_s)
-    step = np.r_[0.0, np.hypot(np.diff(lx), np.diff(ly))]
-    path_m = np.cumsum(np.where(first, 0.0, step))
-    half = p.stop_window_s / 2
-    lo = np.searchsorted(key, key - half, side="left")
-    hi = np.searchsorted(key, key + half, side="right") - 1
+    path_m = _path_m(*moving_average(xr, yr, w, key, p.pace_smooth_s), first)
+    lo, hi = _window(key, p.stop_window_s)
     rate = (path_m[hi] - path_m[lo]) / np.maximum(t[hi] - t[lo], 1.0)
     standing = _track_median(np.minimum(rate[stat], 2.0 ** 20 - 1), track[stat], n_tracks, np.inf)
     return stat & (rate >= np.maximum(p.walk_rate_mps, p.pace_rate_k * standing)[track])
+
+
+def _path_m(x, y, first) -> np.ndarray:
+    """Cumulative metres along each track's path through (x, y) (restarting at ``first``)."""
+    step = np.r_[0.0, np.hypot(np.diff(x), np.diff(y))] if len(x) else np.zeros(0)
+    return np.cumsum(np.where(first, 0.0, step))
+
+
+def _window(key, window_s):
+    """Per fix, the first and last fix of its track within +-``window_s``/2 (``key``: track
+    index x 1e9 + seconds, sorted)."""
+    half = window_s / 2
+    return (np.searchsorted(key, key - half, side="left"),
+            np.searchsorted(key, key + half, side="right") - 1)
 
 
 def _stationary(x, y, t, key, window_s, radius_m, half_m, path_m=None, walk_mps=None):
@@ -290,8 +300,7 @@ def _stationary(x, y, t, key, window_s, radius_m, half_m, path_m=None, walk_mps=
     between is far from both), unless the smoothed path covered within the window
     (``path_m``: cumulative metres along the track) runs at ``walk_mps`` (per fix) or more."""
     half = window_s / 2
-    lo = np.searchsorted(key, key - half, side="left")
-    hi = np.searchsorted(key, key + half, side="right") - 1
+    lo, hi = _window(key, window_s)
     span = t[hi] - t[lo]
     moved = np.hypot(x[hi] - x[lo], y[hi] - y[lo])
     stat = (span >= half) & (moved < radius_m * np.maximum(span, 1.0) / window_s)
@@ -370,8 +379,7 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: boo
     half = p.stop_window_s / 2
     n = len(x)
     first = np.r_[True, track[1:] != track[:-1]] if n else np.zeros(0, bool)
-    step = np.r_[0.0, np.hypot(np.diff(x), np.diff(y))] if n else np.zeros(0)
-    path_m = np.cumsum(np.where(first, 0.0, step))
+    path_m = _path_m(x, y, first)
     walk_mps = np.maximum(p.walk_rate_mps, p.walk_rate_k * residual_noise_m(xr, yr, x, y, track, nt))[track]
     stat = _stationary(x, y, t, key, p.stop_window_s, p.stop_radius_m, p.stop_half_m, path_m, walk_mps)
     if p.stop_long_s > 0:
