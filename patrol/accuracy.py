@@ -6,7 +6,7 @@ distance - 1), summarised as the median, 95th percentile and worst |error|, over
 regime (GPS error sigma, correlation time tau, street shapes walked).
 
     .venv/bin/python -m patrol.accuracy [--outings 200] [--seed 7] [--streets] [--open-ground]
-                                        [--sigma 3 10] [--tau 30 180] [--corners]
+                                        [--sigma 3 10] [--tau 30 180] [--corners] [--floor]
 """
 from __future__ import annotations
 
@@ -29,12 +29,14 @@ def per_track_error(table: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 def summarize(err: pd.DataFrame) -> dict:
     """Per-track error figures of ``err`` (one row per track): count, median, p95 and worst
     |error|, the mean signed error and its spread (``sd``: what no bias correction removes),
-    and the error of the total (where signs cancel)."""
+    and, where ``err`` has the distances, the error of the total (where signs cancel)."""
     a = err["error"].abs()
-    return {"tracks": len(err), "median_abs": float(a.median()), "p95_abs": float(a.quantile(0.95)),
-            "worst_abs": float(a.max()), "mean": float(err["error"].mean()),
-            "sd": float(err["error"].std(ddof=0)),
-            "total": float(err["distance_m"].sum() / err["true_length_m"].sum() - 1)}
+    out = {"tracks": len(err), "median_abs": float(a.median()), "p95_abs": float(a.quantile(0.95)),
+           "worst_abs": float(a.max()), "mean": float(err["error"].mean()),
+           "sd": float(err["error"].std(ddof=0))}
+    if "distance_m" in err:
+        out["total"] = float(err["distance_m"].sum() / err["true_length_m"].sum() - 1)
+    return out
 
 
 def by_regime(err: pd.DataFrame) -> pd.DataFrame:
@@ -141,6 +143,98 @@ def staircase_spread(sigma_m: float, tau_s: float, n_walks: int = 100, interval_
             "per_corner_m": float(err.std() * length / np.sqrt(corners))}
 
 
+def oracle_floor(n_walks: int = 300, seed: int = 42, intervals=(1, 5), **walk_kw) -> dict:
+    """What the fixes themselves allow: plain walks across open ground (straight legs, the
+    phone's Gauss-Markov error alone: ``open_ground_walks(plain=True)``) measured three ways,
+    {interval_s: frame with track_id, sigma_m, tau_s and the per-walk error of each}:
+
+    - ``ours``: :func:`patrol.mileage.mileage`, from the fixes alone;
+    - ``known_shape``: an oracle told the walk's shape - each leg's direction and which fixes
+      belong to it (the true times of the corners) - but not where it lies: each leg's line
+      runs through the mean of its fixes, corners where consecutive lines meet, the ends where
+      the first and last fix project onto their legs. Better than any method that finds the
+      shape from the fixes can do; what is left is each leg's GPS offset, which the error's
+      correlation time keeps from averaging out over the leg;
+    - ``steady_pace``: an oracle also told that each leg is walked at a steady pace (true but
+      for the walker's +-10 % per 100 m) and the error's correlation time: the corners are the
+      generalised least squares fit of every fix to its leg at the position its time gives.
+
+    Errors are measured against the true corners in the same metric plane (EPSG:4549)."""
+    from gis.crs import to_metric
+    from patrol.mileage import mileage
+    from patrol.simulate import open_ground_walks
+
+    out = {}
+    for iv in intervals:
+        fixes, truth = open_ground_walks(n_walks, iv, seed, plain=True, **walk_kw)
+        table, _ = mileage(fixes)
+        err = per_track_error(table, truth)[["track_id", "sigma_m", "tau_s", "error"]]
+        err = err.rename(columns={"error": "ours"})
+        walk = pd.factorize(fixes["track_id"])[0]  # fixes come in truth's order
+        t = fixes["t"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+        t_s = t - t[np.r_[0, np.flatnonzero(np.diff(walk)) + 1]][walk]
+        xy = np.c_[to_metric(fixes["lon"].to_numpy(), fixes["lat"].to_numpy())]
+        cxy = [np.c_[to_metric(c[:, 0], c[:, 1])] for c in truth["corners"]]
+        true_m = np.array([np.hypot(*np.diff(c, axis=0).T).sum() for c in cxy])
+        err["known_shape"] = _known_shape_m(xy, walk, t_s, truth["corners_t_s"], cxy) / true_m - 1
+        err["steady_pace"] = np.array([
+            _steady_pace_m(xy[walk == w], t_s[walk == w], truth["corners_t_s"].iloc[w], iv,
+                           truth["tau_s"].iloc[w]) for w in range(len(truth))]) / true_m - 1
+        out[iv] = err
+    return out
+
+
+def _leg_of(walk, t_s, corners_t_s) -> np.ndarray:
+    """Global leg number of each fix (legs numbered across walks), from the corners' times."""
+    first_leg = np.r_[0, np.cumsum([len(c) - 1 for c in corners_t_s])]
+    key = np.concatenate([w * 1e7 + c[:-1] for w, c in enumerate(corners_t_s)])
+    return np.clip(np.searchsorted(key, walk * 1e7 + t_s, side="right") - 1,
+                   first_leg[walk], first_leg[walk + 1] - 1)
+
+
+def _known_shape_m(xy, walk, t_s, corners_t_s, corners_xy) -> np.ndarray:
+    """Length per walk of the known-shape oracle (see :func:`oracle_floor`)."""
+    leg = _leg_of(walk, t_s, corners_t_s)
+    n = np.bincount(leg)  # every leg has fixes: >= 60 m walked at <= 1.8 m/s, fixes <= 5 s apart
+    c = np.c_[np.bincount(leg, xy[:, 0]), np.bincount(leg, xy[:, 1])] / n[:, None]
+    u = np.concatenate([np.diff(k, axis=0) for k in corners_xy])
+    u /= np.hypot(*u.T)[:, None]
+    leg_walk = np.repeat(np.arange(len(corners_xy)), [len(k) - 1 for k in corners_xy])
+    # corners: consecutive lines of one walk meet where c1 + a u1 = c2 + b u2
+    j = np.flatnonzero(leg_walk[1:] == leg_walk[:-1])
+    dc, u1, u2 = c[j + 1] - c[j], u[j], u[j + 1]
+    a = (dc[:, 0] * u2[:, 1] - dc[:, 1] * u2[:, 0]) / (u1[:, 0] * u2[:, 1] - u1[:, 1] * u2[:, 0])
+    corner = c[j] + a[:, None] * u1
+    first = np.r_[0, np.flatnonzero(np.diff(walk)) + 1]
+    last = np.r_[first[1:] - 1, len(walk) - 1]
+    ends = [c[leg[i]] + np.sum((xy[i] - c[leg[i]]) * u[leg[i]], axis=1)[:, None] * u[leg[i]]
+            for i in (first, last)]
+    pts = np.r_[ends[0], corner, ends[1]]
+    order = np.r_[leg[first] - 0.25, j + 0.5, leg[last] + 0.25]  # along the walk
+    w = np.r_[walk[first], leg_walk[j], walk[last]]
+    o = np.argsort(order, kind="stable")
+    pts, w = pts[o], w[o]
+    same = w[1:] == w[:-1]
+    return np.bincount(w[1:][same], np.hypot(*np.diff(pts, axis=0)[same].T), minlength=w.max() + 1)
+
+
+def _steady_pace_m(xy, t_s, corners_t_s, interval_s, tau_s) -> float:
+    """Length of one walk by the steady-pace oracle (see :func:`oracle_floor`): every fix is
+    its leg's start plus the leg times the share of the leg's time gone; the corners are the
+    least-squares fit after the Gauss-Markov error is whitened (x_k - rho x_k-1)."""
+    m = len(corners_t_s)
+    leg = np.clip(np.searchsorted(corners_t_s, t_s, side="right") - 1, 0, m - 2)
+    f = (t_s - corners_t_s[leg]) / np.diff(corners_t_s)[leg]
+    a = np.zeros((len(t_s), m))
+    a[np.arange(len(t_s)), leg] = 1 - f
+    a[np.arange(len(t_s)), leg + 1] += f
+    rho = np.exp(-interval_s / tau_s)
+    a = np.r_[a[:1] * np.sqrt(1 - rho ** 2), a[1:] - rho * a[:-1]]
+    y = np.r_[xy[:1] * np.sqrt(1 - rho ** 2), xy[1:] - rho * xy[:-1]]
+    corners = np.linalg.lstsq(a, y, rcond=None)[0]
+    return float(np.hypot(*np.diff(corners, axis=0).T).sum())
+
+
 def main(argv=None) -> None:
     """``python -m patrol.accuracy``: simulate outings, measure each, print the figures by regime."""
     from gis.layers.build import build_all
@@ -159,6 +253,8 @@ def main(argv=None) -> None:
                     help="GPS error correlation time range, seconds")
     ap.add_argument("--corners", action="store_true",
                     help="the corner floor: a staircase walked 100 times at the ends of --sigma and --tau")
+    ap.add_argument("--floor", action="store_true",
+                    help="plain open-ground walks measured by us and by two oracles (oracle_floor)")
     a = ap.parse_args(argv)
     if a.corners:
         for sg in a.sigma:
@@ -166,6 +262,17 @@ def main(argv=None) -> None:
                 r = staircase_spread(sg, tu)
                 print(f"sigma {sg:g} m, tau {tu:g} s: staircase of 7 corners, {r['walks']} walks: length error "
                       f"mean {r['mean']:+.2%}, sd {r['sd']:.2%}; per corner {r['per_corner_m']:.1f} m")
+        return
+    if a.floor:
+        for iv, err in oracle_floor(a.outings, a.seed, sigma_m=tuple(a.sigma), tau_s=tuple(a.tau)).items():
+            t = pd.DataFrame({k: summarize(err.rename(columns={k: "error"}))
+                              for k in ("ours", "known_shape", "steady_pace")}).T
+            for c in ("median_abs", "p95_abs", "worst_abs", "mean", "sd"):
+                t[c] = t[c].map(lambda v: f"{v:+.2%}" if c == "mean" else f"{v:.2%}")
+            t["tracks"] = t["tracks"].astype(int)
+            print(f"\n{iv} s fixes, {a.outings} plain walks across open ground, seed {a.seed}, sigma "
+                  f"{a.sigma[0]:g}-{a.sigma[1]:g} m, tau {a.tau[0]:g}-{a.tau[1]:g} s: per-walk |error|")
+            print(t.to_string())
         return
     # open-ground walks need the layers only for the street layer
     layers = build_all() if a.streets or not a.open_ground else None

@@ -294,14 +294,20 @@ def to_geodataframe(sim: Simulation) -> gpd.GeoDataFrame:
 
 
 def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0, 10.0),
-                      tau_s=(30.0, 180.0), lon0: float = 119.50, lat0: float = 35.40):
+                      tau_s=(30.0, 180.0), lon0: float = 119.50, lat0: float = 35.40,
+                      plain: bool = False):
     """Walks across open ground, drawn without the street layer (a check that the mileage
     method is not tuned to :func:`simulate_patrols`): legs of 60-400 m turning 30-150 degrees
     either way, a third of them curved (radius 80-300 m), speed 0.9-1.6 m/s varying +-10 % per
     100 m, 1-4 stops of 1-6 min, one 10-40 s dropout, a few 50-200 m multipath spikes; phone
     error a Gauss-Markov process (sigma from ``sigma_m``, tau from ``tau_s`` per walk) plus 1 m
     white noise. No accuracy column (as GPX files come). Returns (fixes, truth: track_id,
-    sigma_m, tau_s, true_length_m)."""
+    sigma_m, tau_s, true_length_m).
+
+    ``plain``: straight legs only, no stops, dropout or multipath - the phone's error alone
+    (for :func:`patrol.accuracy.oracle_floor`); truth then also holds each walk's corners
+    (``corners``: an array of (lon, lat), start and end included) and the seconds after its
+    first fix at which it passes them (``corners_t_s``)."""
     rng = np.random.default_rng(seed)
     ky = 111_195.0
     kx = ky * np.cos(np.radians(lat0))
@@ -311,7 +317,7 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
         target = rng.uniform(3000, 6000)
         while length < target:
             leg = rng.uniform(60, 400)
-            if rng.random() < 1 / 3:  # a curve: short steps turning steadily
+            if not plain and rng.random() < 1 / 3:  # a curve: short steps turning steadily
                 r = rng.uniform(80, 300)
                 steps = max(4, int(leg / 5))
                 dth = leg / r / steps * rng.choice([-1, 1])
@@ -327,7 +333,7 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
         v = rng.uniform(0.9, 1.6) * rng.uniform(0.9, 1.1, int(cum[-1] // 100) + 2)
         s_grid = np.arange(int(cum[-1]) + 1, dtype=float)
         t_grid = np.r_[0, np.cumsum(1 / v[s_grid[:-1].astype(int) // 100])]
-        stops_at = np.sort(rng.uniform(0.1, 0.9, rng.integers(1, 5))) * cum[-1]
+        stops_at = np.empty(0) if plain else np.sort(rng.uniform(0.1, 0.9, rng.integers(1, 5))) * cum[-1]
         stop_len = rng.uniform(60, 360, len(stops_at))
         # every stop passed before a point adds its time
         t_grid = t_grid + np.r_[0.0, np.cumsum(stop_len)][np.searchsorted(stops_at, s_grid, side="left")]
@@ -337,19 +343,24 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
         n = len(ts)
         sigma, tau = rng.uniform(*sigma_m), rng.uniform(*tau_s)
         e = gauss_markov_error(n, interval_s, sigma, tau, rng)
-        for _ in range(rng.integers(0, 4)):
+        for _ in range(0 if plain else rng.integers(0, 4)):
             a = ts[rng.integers(0, n)]
             hit = (ts >= a) & (ts < a + rng.uniform(1, 5))
             ang = rng.uniform(0, 2 * np.pi)
             e[:, hit] += rng.uniform(50, 200) * np.array([[np.cos(ang)], [np.sin(ang)]])
-        a = rng.uniform(0.1, 0.9) * t_grid[-1]
-        keep = ~((ts >= a) & (ts < a + rng.uniform(10, 40)))
+        keep = np.ones(n, bool)
+        if not plain:
+            a = rng.uniform(0.1, 0.9) * t_grid[-1]
+            keep = ~((ts >= a) & (ts < a + rng.uniform(10, 40)))
         rows.append(pd.DataFrame({
             "track_id": f"gm-{k:03d}", "device_id": "d",
             "t": pd.Timestamp("2026-03-02T01:00:00Z") + pd.to_timedelta(ts[keep], unit="s"),
             "lon": lon0 + (x + e[0])[keep] / kx, "lat": lat0 + (y + e[1])[keep] / ky}))
         truth.append({"track_id": f"gm-{k:03d}", "sigma_m": sigma, "tau_s": tau,
                       "true_length_m": GEOD.line_length(lon0 + p[:, 0] / kx, lat0 + p[:, 1] / ky)})
+        if plain:
+            truth[-1].update(corners=np.c_[lon0 + p[:, 0] / kx, lat0 + p[:, 1] / ky],
+                             corners_t_s=np.interp(cum, s_grid, t_grid))
     return pd.concat(rows, ignore_index=True), pd.DataFrame(truth)
 
 

@@ -13,8 +13,8 @@ from citygrid.errors import InvalidInput
 from gis.layers.build import build_all
 from gis.location import UnitIndex
 
-from patrol.accuracy import (by_regime, per_track_error, staircase_spread, summarize,
-                              walking_hidden_in_stops_m)
+from patrol.accuracy import (by_regime, oracle_floor, per_track_error, staircase_spread,
+                              summarize, walking_hidden_in_stops_m)
 from patrol.mileage import mileage, street_layer
 from patrol.readers import read_track_file
 from patrol.simulate import open_ground_walks, simulate_patrols
@@ -221,6 +221,31 @@ def test_corner_floor_is_the_gps_error_at_each_corner():
     assert calm["sd"] < 0.002 and abs(calm["mean"]) < 0.003
     assert 0.01 < rough["sd"] < 0.025  # measured 1.5-1.9 % (tau 120-30 s, 100 walks)
     assert 6 < rough["per_corner_m"] < 15
+
+
+def test_oracles_are_exact_without_gps_error():
+    """With only the 1 m white noise on the fixes the known-shape oracle of the floor study
+    measures true walks exactly (a wrong leg assignment or intersection would show here); the
+    steady-pace oracle is off by what its assumption misses (the walker's pace varies +-10 %
+    per 100 m: up to 0.46 % measured)."""
+    err = oracle_floor(20, seed=5, intervals=(1,), sigma_m=(0.01, 0.01))[1]
+    assert err["known_shape"].abs().max() < 0.001
+    assert 0.001 < err["steady_pace"].abs().max() < 0.006
+    assert err["ours"].abs().max() < 0.003  # the method itself: corners and ends
+
+
+def test_spread_per_track_is_at_the_known_shape_floor():
+    """Issue 15's range (sigma 3-8 m, tau 30-120 s) on plain walks: the spread of our
+    per-walk error is close to that of an oracle told the walk's shape (which fixes belong to
+    which leg and each leg's direction), and only an oracle also told the pace does better."""
+    for iv, err in oracle_floor(80, seed=42, sigma_m=(3, 8), tau_s=(30, 120)).items():
+        sd = err[["ours", "known_shape", "steady_pace"]].std(ddof=0)
+        worst = err[["ours", "known_shape", "steady_pace"]].abs().max()
+        print(f"\n{iv} s, 80 plain walks: sd {sd.round(4).to_dict()}, worst {worst.round(4).to_dict()}")
+        assert sd["ours"] < 1.25 * sd["known_shape"]  # 300 walks: 1.12x (1 s), 1.27x (5 s)
+        assert sd["steady_pace"] < sd["known_shape"]
+        assert 0.005 < sd["known_shape"] < 0.012  # the GPS offsets of the legs: ~1 %
+        assert err["ours"].abs().median() < 0.01
 
 
 def _pacing_walks(n_walks, interval_s, pace_m, sigma_m=6.0, tau_s=90.0, seed=3):
