@@ -152,8 +152,8 @@ def oracle_floor(n_walks: int = 300, seed: int = 42, intervals=(1, 5), **walk_kw
     - ``known_shape``: an oracle told the walk's shape - each leg's direction and which fixes
       belong to it (the true times of the corners) - but not where it lies: each leg's line
       runs through the mean of its fixes, corners where consecutive lines meet, the ends where
-      the first and last fix project onto their legs. Better than any method that finds the
-      shape from the fixes can do; what is left is each leg's GPS offset, which the error's
+      the first and last fix project onto their legs. It knows more than any method that has
+      to find the shape in the fixes; what is left is each leg's GPS offset, which the error's
       correlation time keeps from averaging out over the leg;
     - ``steady_pace``: an oracle also told that each leg is walked at a steady pace (true but
       for the walker's +-10 % per 100 m) and the error's correlation time: the corners are the
