@@ -145,7 +145,7 @@ def staircase_spread(sigma_m: float, tau_s: float, n_walks: int = 100, interval_
 
 def oracle_floor(n_walks: int = 300, seed: int = 42, intervals=(1, 5), **walk_kw) -> dict:
     """What the fixes themselves allow: plain walks across open ground (straight legs, the
-    phone's Gauss-Markov error alone: ``open_ground_walks(plain=True)``) measured three ways,
+    phone's Gauss-Markov error alone: ``open_ground_walks(plain=True)``) measured four ways,
     {interval_s: frame with track_id, sigma_m, tau_s and the per-walk error of each}:
 
     - ``ours``: :func:`patrol.mileage.mileage`, from the fixes alone;
@@ -156,8 +156,14 @@ def oracle_floor(n_walks: int = 300, seed: int = 42, intervals=(1, 5), **walk_kw
       to find the shape in the fixes; what is left is each leg's GPS offset, which the error's
       correlation time keeps from averaging out over the leg;
     - ``steady_pace``: an oracle also told that each leg is walked at a steady pace (true but
-      for the walker's +-10 % per 100 m) and the error's correlation time: the corners are the
-      generalised least squares fit of every fix to its leg at the position its time gives.
+      for the walker's +-10 % per 100 m) and the error's sigma and correlation time: the
+      corners are the generalised least squares fit of every fix to its leg at the position
+      its time gives;
+    - ``known_timing``: an oracle told, instead of the pace, how far along the walk each fix
+      was taken, so each fix's true place is a known mix of two corners: the same fit is then
+      the best unbiased linear estimate of the corners from these fixes (Gauss-Markov). Its
+      spread per walk is the floor for any method that sees only the fixes; its worst over
+      many walks is what such a method can hope for.
 
     Errors are measured against the true corners in the same metric plane (EPSG:4549)."""
     from gis.crs import to_metric
@@ -177,9 +183,12 @@ def oracle_floor(n_walks: int = 300, seed: int = 42, intervals=(1, 5), **walk_kw
         cxy = [np.c_[to_metric(c[:, 0], c[:, 1])] for c in truth["corners"]]
         true_m = np.array([np.hypot(*np.diff(c, axis=0).T).sum() for c in cxy])
         err["known_shape"] = _known_shape_m(xy, walk, t_s, truth["corners_t_s"], cxy) / true_m - 1
-        err["steady_pace"] = np.array([
-            _steady_pace_m(xy[walk == w], t_s[walk == w], truth["corners_t_s"].iloc[w], iv,
-                           truth["tau_s"].iloc[w]) for w in range(len(truth))]) / true_m - 1
+        for name, at, marks in (("steady_pace", t_s, "corners_t_s"),
+                                ("known_timing", np.concatenate(truth["fixes_s_m"].to_list()), "corners_s_m")):
+            err[name] = np.array([  # one small solve per walk
+                _oracle_length_m(xy[walk == w], at[walk == w], truth[marks].iloc[w], iv,
+                                 truth["sigma_m"].iloc[w], truth["tau_s"].iloc[w])
+                for w in range(len(truth))]) / true_m - 1
         out[iv] = err
     return out
 
@@ -218,20 +227,29 @@ def _known_shape_m(xy, walk, t_s, corners_t_s, corners_xy) -> np.ndarray:
     return np.bincount(w[1:][same], np.hypot(*np.diff(pts, axis=0)[same].T), minlength=w.max() + 1)
 
 
-def _steady_pace_m(xy, t_s, corners_t_s, interval_s, tau_s) -> float:
-    """Length of one walk by the steady-pace oracle (see :func:`oracle_floor`): every fix is
-    its leg's start plus the leg times the share of the leg's time gone; the corners are the
-    least-squares fit after the Gauss-Markov error is whitened (x_k - rho x_k-1)."""
-    m = len(corners_t_s)
-    leg = np.clip(np.searchsorted(corners_t_s, t_s, side="right") - 1, 0, m - 2)
-    f = (t_s - corners_t_s[leg]) / np.diff(corners_t_s)[leg]
-    a = np.zeros((len(t_s), m))
-    a[np.arange(len(t_s)), leg] = 1 - f
-    a[np.arange(len(t_s)), leg + 1] += f
+def _oracle_length_m(xy, at, corners_at, interval_s, sigma_m, tau_s, white_m=1.0) -> float:
+    """Length of one walk by an oracle that knows where each fix lies between two corners:
+    fix k at ``at[k]`` (seconds or metres, like ``corners_at``) is its leg's start plus the
+    leg times its share of the leg. The corners are the generalised least squares fit under
+    the simulator's error (Gauss-Markov sigma ``sigma_m``, ``tau_s`` plus white noise): the
+    inverse of that covariance is (w^2 I + K)^-1 = I/w^2 - (K^-1 + I/w^2)^-1 / w^4 with K^-1
+    tridiagonal, so one banded solve whitens every column."""
+    from scipy.linalg import solve_banded
+
+    n, m = len(at), len(corners_at)
+    leg = np.clip(np.searchsorted(corners_at, at, side="right") - 1, 0, m - 2)
+    f = (at - corners_at[leg]) / np.diff(corners_at)[leg]
+    a = np.zeros((n, m))
+    a[np.arange(n), leg] = 1 - f
+    a[np.arange(n), leg + 1] += f
     rho = np.exp(-interval_s / tau_s)
-    a = np.r_[a[:1] * np.sqrt(1 - rho ** 2), a[1:] - rho * a[:-1]]
-    y = np.r_[xy[:1] * np.sqrt(1 - rho ** 2), xy[1:] - rho * xy[:-1]]
-    corners = np.linalg.lstsq(a, y, rcond=None)[0]
+    q = 1 / (sigma_m ** 2 * (1 - rho ** 2))  # the AR(1) precision, scaled
+    band = np.zeros((3, n))
+    band[0, 1:] = band[2, :-1] = -rho * q
+    band[1] = np.r_[q, np.full(n - 2, (1 + rho ** 2) * q), q] + 1 / white_m ** 2
+    rhs = np.c_[a, xy]
+    w = rhs / white_m ** 2 - solve_banded((1, 1), band, rhs) / white_m ** 4
+    corners = np.linalg.solve(a.T @ w[:, :m], a.T @ w[:, m:])
     return float(np.hypot(*np.diff(corners, axis=0).T).sum())
 
 
@@ -254,7 +272,7 @@ def main(argv=None) -> None:
     ap.add_argument("--corners", action="store_true",
                     help="the corner floor: a staircase walked 100 times at the ends of --sigma and --tau")
     ap.add_argument("--floor", action="store_true",
-                    help="plain open-ground walks measured by us and by two oracles (oracle_floor)")
+                    help="plain open-ground walks measured by us and by three oracles (oracle_floor)")
     a = ap.parse_args(argv)
     if a.corners:
         for sg in a.sigma:
@@ -266,7 +284,7 @@ def main(argv=None) -> None:
     if a.floor:
         for iv, err in oracle_floor(a.outings, a.seed, sigma_m=tuple(a.sigma), tau_s=tuple(a.tau)).items():
             t = pd.DataFrame({k: summarize(err.rename(columns={k: "error"}))
-                              for k in ("ours", "known_shape", "steady_pace")}).T
+                              for k in ("ours", "known_shape", "steady_pace", "known_timing")}).T
             for c in ("median_abs", "p95_abs", "worst_abs", "mean", "sd"):
                 t[c] = t[c].map(lambda v: f"{v:+.2%}" if c == "mean" else f"{v:.2%}")
             t["tracks"] = t["tracks"].astype(int)

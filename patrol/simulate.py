@@ -306,8 +306,9 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
 
     ``plain``: straight legs only, no stops, dropout or multipath - the phone's error alone
     (for :func:`patrol.accuracy.oracle_floor`); truth then also holds each walk's corners
-    (``corners``: an array of (lon, lat), start and end included) and the seconds after its
-    first fix at which it passes them (``corners_t_s``)."""
+    (``corners``: an array of (lon, lat), start and end included), the seconds after its
+    first fix at which it passes them (``corners_t_s``), the metres walked when it passes them
+    (``corners_s_m``) and when each fix is taken (``fixes_s_m``)."""
     rng = np.random.default_rng(seed)
     ky = 111_195.0
     kx = ky * np.cos(np.radians(lat0))
@@ -360,7 +361,8 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
                       "true_length_m": GEOD.line_length(lon0 + p[:, 0] / kx, lat0 + p[:, 1] / ky)})
         if plain:
             truth[-1].update(corners=np.c_[lon0 + p[:, 0] / kx, lat0 + p[:, 1] / ky],
-                             corners_t_s=np.interp(cum, s_grid, t_grid))
+                             corners_t_s=np.interp(cum, s_grid, t_grid), corners_s_m=cum,
+                             fixes_s_m=s_at)
     return pd.concat(rows, ignore_index=True), pd.DataFrame(truth)
 
 
