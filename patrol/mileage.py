@@ -140,7 +140,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.crs import GEOD, from_metric, to_metric
+from gis.crs import from_metric, short_steps_m, to_metric
 from patrol.clean import EARTH_R_M, Cleaned, CleanParams, clean, moving_average, residual_noise_m
 from patrol.refit import refit_vertices
 
@@ -173,7 +173,7 @@ def geodesic_steps_m(lon, lat, track):
     lat = np.asarray(lat, float)
     d = np.zeros(len(lon))
     if len(lon) > 1:
-        _, _, s = GEOD.inv(lon[:-1], lat[:-1], lon[1:], lat[1:])
+        s = short_steps_m(lon[:-1], lat[:-1], lon[1:], lat[1:])
         d[:-1] = np.where(track[1:] == track[:-1], s, 0.0)
     return d
 
@@ -669,7 +669,7 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     lat = lat0[tr] + xy[:, 1] / ky
     a = np.flatnonzero(li[1:] == li[:-1])
     b = a + 1
-    _, _, dist = GEOD.inv(lon[a], lat[a], lon[b], lat[b])  # geodesic, once per vertex pair
+    dist = short_steps_m(lon[a], lat[a], lon[b], lat[b])  # ellipsoidal, once per vertex pair
     dist = np.asarray(dist, float)
     # cut each simplified segment into k equal <= segment_m pieces (lon/lat interpolation is
     # exact enough over 20 m); each piece carries dist / k, so the pieces sum to the total
