@@ -122,8 +122,8 @@ out and back over less than ~40 m on a noisy track (noise_m > 1.6 m): its tips a
 smoothing flattens them and the turn-back test looks 30 s either way), and at high noise it
 is taken for a stop. On quieter tracks the tips come from :func:`short_turn_points`
 (tests/test_patrol.py::test_pacing_back_and_forth_is_walking_not_a_stop: 25 m at sigma 3 m
-comes out -0.7 % / -3.1 % (1 s / 5 s; -24 % without the short turn-backs), 60 m at sigma 6 m
-+0.2 % / -1.3 %; with the stop tests alone -33 % and -16 to -24 %, reported as stops). Longer pacing, which
+comes out -0.8 % / -3.1 % (1 s / 5 s; -24 % without the short turn-backs), 60 m at sigma 6 m
+-0.4 % / -1.3 %; with the stop tests alone -33 % and -16 to -24 %, reported as stops). Longer pacing, which
 the stop tests took for standing before (up to 170 m of walking in one stretch on the
 simulator), now counts: the walking the stop tests hide on the simulator halved
 (``walking_hidden_in_stops_m`` in ``python -m patrol.accuracy``).

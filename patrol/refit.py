@@ -19,15 +19,19 @@ What it assumes, and where it breaks:
   assumed against true 30-120 s gave the same spread). White noise is not modelled: with
   1 m of it alone a staircase's length spreads 0.2 % (0.1 % without the refit); a shorter
   assumed correlation time takes that out but adds +0.2-0.3 % under real GPS error.
-- Fixes are thinned to one per ``REFIT_STEP_S`` of walking (for speed: 1 M fixes refit in
-  ~0.2 s); at 1 s fixes that leaves the vertices a little noisier, the lengths +0.2 % longer
-  on average, the spread the same.
+- Fixes are thinned to one per ``REFIT_STEP_S`` of walking (for speed: 1 M fixes at 1 s refit
+  in ~0.3 s). Thinning 1 s fixes to 5 s left the spread the same but the vertices noisier
+  and lengths +0.2 % longer on average; at 2 s, +0.05-0.1 %.
 - The vertices are the walk's real turns. A vertex that is only a GPS wiggle Douglas-Peucker
-  kept lets the fit follow the error there; a corner it missed is not found here either.
+  kept lets the fit follow the error there (at sigma 8-10 m the per-walk mean is +0.4-0.7 %,
+  against +0.1-0.35 % for the oracle told where every fix was taken; dropping the refitted
+  vertices that a second Douglas-Peucker pass finds straight took out only ~0.05 %); a
+  corner it missed is not found here either.
 - Each vertex's time is where the legs either side, fitted as steady walks along their
-  lines, reach it (``REFIT_ROUNDS`` rounds of fit and re-time). Without the re-timing a
-  vertex's time is that of the fix it was picked at, up to half a sampling interval off,
-  and the fit cuts corners (plain walks: -0.2 % at 1 s, -0.6 % at 5 s).
+  lines, reach it (``REFIT_ROUNDS`` rounds of re-timing and fit; the first walks the legs
+  to the vertices as picked). Without the re-timing a vertex's time is that of the fix it
+  was picked at, up to half a sampling interval off, and the fit cuts corners (plain walks:
+  -0.2 % at 1 s, -0.6 % at 5 s).
 
 Vertices at stops keep their place (the stop's centroid), and so do a vertex no fix
 reaches and one the fit would move more than ``REFIT_MAX_MOVE_M`` (seen by too few fixes to
@@ -41,9 +45,8 @@ from scipy.linalg import solveh_banded
 REFIT_TAU_S = 60.0  # the phone error's correlation time the weights assume
 REFIT_ROUNDS = 3  # rounds of re-timing the vertices, each followed by a fit (noise-free
 # zig-zags come out within 0.2 %; tests/test_refit.py)
-REFIT_STEP_S = 5.0  # fixes closer in time are thinned to one: under an error correlated over
-# a minute they add little (1 s fixes thinned to 5 s measured as well as all of them), at a
-# fifth of the cost
+REFIT_STEP_S = 2.0  # fixes closer in time are thinned to one (for speed: under an error
+# correlated over a minute they add little)
 REFIT_MIN_PACE_MPS = 0.3  # a leg slower than this says nothing about its vertices' times
 REFIT_MAX_MOVE_M = 30.0  # a vertex the fit moves further is not a GPS offset but a vertex
 # the fixes barely see (a short leg next to a stop): it is held where it was and refitted

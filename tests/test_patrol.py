@@ -40,7 +40,7 @@ def campaign(request, layers, grid_index):
 
 
 # Measured on this campaign (seed 7, 388 outings, 2,373.2 km walked); asserted below.
-MEASURED = {1: {"cleaned": +0.0022, "raw": +2.1165}, 5: {"cleaned": +0.0003, "raw": +0.8423}}
+MEASURED = {1: {"cleaned": +0.0005, "raw": +2.1165}, 5: {"cleaned": +0.0003, "raw": +0.8423}}
 
 
 def test_cleaned_within_2pct_raw_far_too_long(campaign):
@@ -80,8 +80,8 @@ def test_simulator_covers_the_range(campaign):
 
 # Per track |distance / walked - 1| (median, 95th percentile, worst of 388), measured; the
 # worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
-PER_TRACK = {1: (0.0051, 0.0171, 0.0310), 5: (0.0046, 0.0174, 0.0401)}
-PER_TRACK_STREETS = {1: (0.0038, 0.0141, 0.0298), 5: (0.0035, 0.0165, 0.0235)}
+PER_TRACK = {1: (0.0052, 0.0164, 0.0297), 5: (0.0046, 0.0174, 0.0401)}
+PER_TRACK_STREETS = {1: (0.0038, 0.0139, 0.0277), 5: (0.0035, 0.0165, 0.0235)}
 
 
 def _report(title, err):
@@ -128,13 +128,16 @@ def test_per_track_error_with_street_junctions(campaign, grid_index, street_junc
     assert s["median_abs"] <= 0.01
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 target not reached: worst per-track error "
-                   "3.1-4.0 % without the street layer, 2.4-3.0 % with it (GPS offsets at corners, "
-                   "turn-back tips, short pacing; an oracle told where along each walk every fix was "
-                   "taken has worst 3.3-3.5 % over 300 plain walks: patrol.accuracy --floor), see "
-                   "patrol.mileage")
-def test_worst_track_within_3pct(campaign):
-    _, sim, m = campaign
+def test_worst_track_within_3pct(campaign, request):
+    """Issue 15's target, without the street layer (the layer only helps: see above)."""
+    interval, sim, m = campaign
+    if interval == 5:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "issue 15 target not reached at 5 s: worst per-track error 4.0 % without the street "
+            "layer (spring-0284, sigma 9.3 m: wiggles of the wandering error), 2.35 % with it; "
+            "an oracle told where along each walk every fix was taken has worst 3.2-3.5 % over "
+            "300 plain walks in 5 of 6 runs on the full range: patrol.accuracy --floor; see "
+            "patrol.mileage")))
     assert summarize(per_track_error(m, sim.truth))["worst_abs"] <= 0.03
 
 
@@ -281,7 +284,7 @@ def _pacing_walks(n_walks, interval_s, pace_m, sigma_m=6.0, tau_s=90.0, seed=3):
 # no stop, but the 30 s turn-back test and the smoothing lost the tips); at 5 s a 25 m leg
 # holds only ~4 fixes, and some walks still lose their tips (worst -29 %). The vertex refit
 # (patrol.refit) took the medians from -2.8 / -8.3 / -2.0 / -2.3 % to these
-PACING_MEDIAN = {(25, 1): -0.007, (25, 5): -0.031, (60, 1): +0.002, (60, 5): -0.013}
+PACING_MEDIAN = {(25, 1): -0.008, (25, 5): -0.031, (60, 1): -0.004, (60, 5): -0.013}
 
 
 @pytest.mark.parametrize("pace_m, sigma_m", [(25, 3.0), (60, 6.0)])
