@@ -38,7 +38,7 @@ become one LineString per continuous piece in the track's local metric plane:
    time walked and weighted for the phone error's correlation from fix to fix (generalised
    least squares). A vertex then carries the GPS offset averaged over its legs, not that of
    the fixes nearest it: the per-walk spread on plain walks fell from 0.99 % / 0.95 % to
-   0.87 % / 0.76 % (1 s / 5 s fixes; see (a) below).
+   0.85 % / 0.76 % (1 s / 5 s fixes; see (a) below).
 6. With a street layer (``streets=``, optional; :func:`street_layer`): a corner turning by
    >= 35 degrees within 25 m of a street junction moves onto the junction (its GPS error
    there is gone). A corner at a turn-back fix (step 1 cuts the line there; sharp corners
@@ -65,21 +65,19 @@ of 30 s or more plus small white noise), so a moving average removes the white p
 rest is a slowly wandering offset; a stop lies on the walked line, and standing, the smoothed
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
-zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.56 % (1 s fixes) /
-0.62 % (5 s), p95 1.8 % / 2.2 %, worst 3.1 % / 3.4 %; with the street layer (the CLI)
-median 0.36 % / 0.42 %, p95 1.6 % / 1.75 %, worst 2.7 % / 2.5 % (``python -m
+zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.52 % (1 s fixes) /
+0.46 % (5 s), p95 1.6 % / 1.7 %, worst 3.0 % / 4.0 %; with the street layer (the CLI)
+median 0.38 % / 0.35 %, p95 1.4 % / 1.65 %, worst 2.8 % / 2.35 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
-0.38 % / 0.44 %, worst 3.3 % / 3.1 %, without it 0.63 % / 0.69 %, worst 3.6 % / 3.6 %. On
+0.39 % / 0.39 %, worst 3.5 % / 2.9 %, without it 0.45 % / 0.51 %, worst 3.0 % / 3.6 %. On
 walks across open ground (:func:`patrol.simulate.open_ground_walks`, not on the street
-layer; ``--open-ground``), 300 walks: median 0.68 % / 0.76 %, worst 4.0 % / 3.8 %, and in
-the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s) median 0.63 % / 0.67 %,
-worst 3.4 % / 3.5 % (seed 43: 0.61 % / 0.62 %, worst 3.15 % / 3.7 %); in campaigns of 30
-such walks (seeds 100-109) the worst track was 2.2-3.3 % (1 s) and 1.75-5.6 % (5 s; 5.6 %
-once, a walk that came out 5.0 % short before the walking-pace checks of
-:mod:`patrol.clean`). Without GPS error
+layer; ``--open-ground``), 300 walks: median 0.64 % / 0.62 %, worst 3.6 % / 3.9 %, and in
+the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s) median 0.59 % / 0.54 %,
+worst 3.4 % / 3.4 % (seed 43: 0.47 % / 0.48 %, worst 3.3 % / 2.9 %). Per-track means are
+-0.05 to +0.25 %. Without GPS error
 corners come out within 0.3 % (tests/test_patrol.py::test_exact_walk_keeps_its_corners).
-The issue-15 target (worst <= 3 % per track) is reached with the street layer on seed 7;
-not in general - see (a), (g).
+The issue-15 target (worst <= 3 % per track) is reached on seed 7 with the street layer
+and without it at 1 s; not in general - see (a), (g).
 
 Where it breaks: (a) the error at each corner and each turn-back tip is a GPS offset no
 smoothing can see: a corner is known to about one GPS error, and a line fitted to a leg the
@@ -93,7 +91,7 @@ corners, so its length carries a spread of ~1-1.5 % at sigma 8-10 m from corners
 on plain walks (straight legs, GPS error alone; ``python -m patrol.accuracy --floor``, 300
 walks, sigma 3-8 m, tau 30-120 s) an oracle told the walk's shape (which fixes belong to which
 leg and each leg's direction) has a per-walk spread of 0.88 % / 0.75 % (1 s / 5 s fixes) and
-worst 3.9 % / 2.75 %; this method 0.87 % / 0.76 % and 3.5 % / 3.0 % (0.99 % / 0.95 % and
+worst 3.9 % / 2.75 %; this method 0.85 % / 0.76 % and 3.3 % / 3.0 % (0.99 % / 0.95 % and
 3.9 % / 4.05 % before the vertex refit of :mod:`patrol.refit`); oracles also told that each
 leg is walked at a steady pace (0.75 % / 0.65 %, worst 2.5 % / 2.2 %) or where along the walk
 each fix was taken (0.75 % / 0.63 %, worst 2.7 % / 2.1 %: the floor of any unbiased linear

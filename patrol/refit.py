@@ -6,7 +6,7 @@ offset of the fixes nearest it. Fitting every vertex to all fixes of the legs ei
 with the error's correlation from fix to fix taken into account, averages that offset over
 the legs as far as the fixes allow. On plain walks (``python -m patrol.accuracy --floor
 --sigma 3 8 --tau 30 120``, 300 walks) the per-walk spread fell from 0.99 % / 0.95 % (1 s /
-5 s fixes) to 0.87 % / 0.76 %, that of an oracle told each walk's shape (0.88 % / 0.75 %);
+5 s fixes) to 0.85 % / 0.76 %, that of an oracle told each walk's shape (0.88 % / 0.75 %);
 an oracle told where along the walk every fix was taken reaches 0.75 % / 0.63 %.
 
 What it assumes, and where it breaks:
