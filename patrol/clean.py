@@ -122,6 +122,16 @@ class Cleaned:
     xr: np.ndarray | None = None  # unsmoothed plane metres of the kept fixes (stop centroid in runs)
     yr: np.ndarray | None = None
 
+    def in_stop(self) -> np.ndarray:
+        """Mask of the kept fixes in a reported stop (a stationary run long enough)."""
+        return np.isin(self.run, self.stops["run"].to_numpy())
+
+    def stopped_steps(self) -> np.ndarray:
+        """Mask over the steps i -> i+1 between kept fixes: both fixes in one reported stop."""
+        run = self.run
+        return (self.track[1:] == self.track[:-1]) & (run[1:] >= 0) & (run[1:] == run[:-1]) \
+            & self.in_stop()[1:]
+
 
 def _group_bounds(track, n_tracks):
     counts = np.bincount(track, minlength=n_tracks)

@@ -571,7 +571,7 @@ def _stop_core(c: Cleaned, tip_cos: float = TURN_COS, tip_s: float = 45.0):
     n = len(c.t_s)
     if not n:
         return np.zeros(0, bool)
-    core = np.isin(c.run, c.stops["run"].to_numpy()) & (c.xr == c.x) & (c.yr == c.y)
+    core = c.in_stop() & (c.xr == c.x) & (c.yr == c.y)
     ci = np.flatnonzero(core)
     if not len(ci):
         return core
@@ -733,8 +733,7 @@ def mileage(fixes: pd.DataFrame, grid_index=None, params: CleanParams | None = N
     n = len(c.t_s)
     same = c.track[1:] == c.track[:-1] if n else np.zeros(0, bool)
     dt = np.diff(c.t_s) if n else np.zeros(0)
-    in_stop_run = np.isin(c.run, c.stops["run"].to_numpy())
-    stopped = same & (c.run[1:] >= 0) & (c.run[1:] == c.run[:-1]) & in_stop_run[1:]
+    stopped = c.stopped_steps()
     gap = same & c.gap_before[1:]
     moving = same & ~stopped & ~(gap & (c.params.gaps == "split"))
     moving_time = np.bincount(c.track[1:][moving], dt[moving], minlength=nt)

@@ -59,13 +59,11 @@ _FREE = 1e-6  # ridge weight for every vertex: one that no fix sees stays put
 def moving_time_s(c) -> np.ndarray:
     """A time axis that stands still inside stops: seconds of walking before each kept fix,
     increasing over all fixes (tracks 1e6 s apart, so no key of one track meets another's)."""
-    n = len(c.t_s)
-    dt = np.r_[0.0, np.diff(c.t_s)]
-    first = np.r_[True, c.track[1:] != c.track[:-1]] if n else np.zeros(0, bool)
-    in_stop = np.isin(c.run, c.stops["run"].to_numpy())
-    stopped = (c.run >= 0) & (c.run == np.r_[-2, c.run[:-1]]) & in_stop
-    dt[stopped] = 0.0
-    dt[first] = 1e6
+    if not len(c.t_s):
+        return np.zeros(0)
+    dt = np.r_[1e6, np.diff(c.t_s)]
+    dt[1:][c.stopped_steps()] = 0.0
+    dt[1:][c.track[1:] != c.track[:-1]] = 1e6
     return np.cumsum(dt)
 
 
@@ -92,7 +90,7 @@ def refit_vertices(c, xy, vi, li, tau_s: float | None = None, rounds: int | None
     tv = (np.bincount(knot, tm[vi]) / np.bincount(knot))[knot]
     # no steady pace across a stop (its way in and out count as standing): such a segment's
     # fixes are left out, its vertices fitted from the legs either side
-    in_stop = np.cumsum(np.isin(c.run, c.stops["run"].to_numpy()))
+    in_stop = np.cumsum(c.in_stop())
     fit_ok = seg_ok & (in_stop[np.maximum(vi[1:] - 1, 0)] - in_stop[vi[:-1]] <= 0)
     j = np.flatnonzero(c.run < 0)  # moving fixes (a stop's fixes sit at its centroid)
     step = np.floor(tm[j] / REFIT_STEP_S)
