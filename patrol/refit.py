@@ -141,12 +141,10 @@ def _fit(c, j, ka, kb, u, chain, nk, lam, x0, tau_s):
     prev = np.maximum(np.arange(n) - 1, 0)
     # each whitened row as coefficients on the 4 knots from ``base`` on
     base = np.where(start, ka, ka[prev])
-    row = np.arange(n)
-    coef = np.zeros((n, _BAND + 1))
-    np.add.at(coef, (row, ka - base), (1 - u) * sc)
-    np.add.at(coef, (row, kb - base), u * sc)
-    np.add.at(coef, (row, np.where(start, 0, ka[prev] - base)), -rho * (1 - u[prev]) * sc)
-    np.add.at(coef, (row, np.where(start, 0, kb[prev] - base)), -rho * u[prev] * sc)
+    at = np.c_[ka - base, kb - base, np.where(start, 0, ka[prev] - base),
+               np.where(start, 0, kb[prev] - base)] + (_BAND + 1) * np.arange(n)[:, None]
+    val = np.c_[1 - u, u, -rho * (1 - u[prev]), -rho * u[prev]] * sc[:, None]
+    coef = np.bincount(at.ravel(), val.ravel(), (_BAND + 1) * n).reshape(n, _BAND + 1)
     y = (obs - rho[:, None] * obs[prev]) * sc[:, None]
     band = np.zeros((_BAND + 1, nk))
     rhs = lam[:, None] * x0
