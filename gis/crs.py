@@ -238,8 +238,6 @@ def geodesic_distance_m(lon1, lat1, lon2, lat2):
     return np.asarray(dist, dtype=np.float64)
 
 
-_A_M = 6378137.0  # WGS84 semi-major axis
-_E2 = 0.00669437999014  # WGS84 first eccentricity squared
 SHORT_STEP_M = 1000.0  # steps longer than this go to GEOD
 
 
@@ -250,9 +248,9 @@ def short_steps_m(lon1, lat1, lon2, lat2):
     a seventh of its cost). Longer steps are measured by GEOD."""
     lon1, lat1, lon2, lat2 = (np.asarray(v, dtype=np.float64) for v in (lon1, lat1, lon2, lat2))
     phi = np.radians((lat1 + lat2) / 2)
-    w2 = 1.0 - _E2 * np.sin(phi) ** 2
-    n = _A_M / np.sqrt(w2)  # prime vertical radius
-    m = n * (1.0 - _E2) / w2  # meridian radius
+    w2 = 1.0 - GEOD.es * np.sin(phi) ** 2
+    n = GEOD.a / np.sqrt(w2)  # prime vertical radius
+    m = n * (1.0 - GEOD.es) / w2  # meridian radius
     dlon = (lon2 - lon1 + 180.0) % 360.0 - 180.0
     d = np.hypot(m * np.radians(lat2 - lat1), n * np.cos(phi) * np.radians(dlon))
     far = d > SHORT_STEP_M

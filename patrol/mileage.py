@@ -668,7 +668,6 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     a = np.flatnonzero(li[1:] == li[:-1])
     b = a + 1
     dist = short_steps_m(lon[a], lat[a], lon[b], lat[b])  # ellipsoidal, once per vertex pair
-    dist = np.asarray(dist, float)
     # cut each simplified segment into k equal <= segment_m pieces (lon/lat interpolation is
     # exact enough over 20 m); each piece carries dist / k, so the pieces sum to the total
     planar = np.hypot(xy[b, 0] - xy[a, 0], xy[b, 1] - xy[a, 1])
