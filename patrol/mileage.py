@@ -28,8 +28,9 @@ become one LineString per continuous piece in the track's local metric plane:
    over the whole stop, an offset unrelated to the arrival's and the departure's: the detour
    through it added 10-30 m per stop at sigma 10 m (+0.5-1 % on a track with 4-6 stops). A
    stop at a corner keeps its corner (the two legs' fitted lines meet there, step 3); a stop
-   at a turn-back tip (the way in and the way out 45 s before and after point apart) keeps
-   its centroid, which is the tip. A U-turn tip left at its fix (no corner, legs running
+   at a turn-back tip (the way in and the way out 45 s before and after point apart; when a
+   dropout lies next to the stop, 45 s of seen walking that comes back along the way in)
+   keeps its centroid, which is the tip. A U-turn tip left at its fix (no corner, legs running
    back along each other: :func:`_extend_tips`) moves out along the way in by a quarter of a
    sampling interval's walk - the fix nearest the true tip is that much short on average
    (at 5 s fixes an out-and-back came out ~3 m short).
@@ -67,7 +68,7 @@ position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Mea
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.52 % (1 s fixes) /
 0.46 % (5 s), p95 1.6 % / 1.7 %, worst 3.0 % / 4.0 %; with the street layer (the CLI)
-median 0.38 % / 0.35 %, p95 1.4 % / 1.65 %, worst 2.8 % / 2.35 % (``python -m
+median 0.38 % / 0.35 %, p95 1.4 % / 1.65 %, worst 2.8 % / 2.6 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
 0.39 % / 0.39 %, worst 3.5 % / 2.9 %, without it 0.45 % / 0.51 %, worst 3.0 % / 3.6 %. On
 walks across open ground (:func:`patrol.simulate.open_ground_walks`, not on the street
@@ -161,6 +162,7 @@ SNAP_M = 25.0  # with a street layer: a corner within 25 m of a junction moves o
 SNAP_TURN_DEG = 35.0  # (corners turning by >= 35 degrees)
 MATCH_M = 20.0  # with a street layer: a vertex within 20 m of a street piece whose path
 MATCH_DEG = 20.0  # segments either side run within 20 degrees of it moves onto the piece
+DROPOUT_S = 20.0  # stop tip test: a step longer than this is a dropout (see _stop_core)
 TIP_COS = -0.9  # a U-turn tip: the legs either side run back along each other (> ~155 degrees)
 ON_STREET_MIN = 0.3  # ... only on a walk with >= 30 % of its length along streets
 
@@ -566,8 +568,10 @@ def _stop_core(c: Cleaned, tip_cos: float = TURN_COS, tip_s: float = 45.0):
     path skips: it goes straight from the fix on the way in to the fix on the way out (the
     centroid is the mean GPS error over the stop, an offset unrelated to both: the detour
     through it added ~10-30 m per stop at sigma 10 m). Kept: a stop at a turn-back tip
-    (way in and way out point apart by > ~107 degrees: the tip is the centroid), and a stop
-    at a track's start or end."""
+    (way in and way out point apart by > ~107 degrees: the tip is the centroid; read across a
+    dropout next to the stop, > ~155 degrees), and a stop at a track's start or end. Without
+    the reading across a dropout, a stop at the tip of an out-and-back followed by a 60 s
+    dropout lost the out-and-back (-3.4 % on simulated spring-0338, seed 19, 5 s fixes)."""
     n = len(c.t_s)
     if not n:
         return np.zeros(0, bool)
@@ -585,13 +589,35 @@ def _stop_core(c: Cleaned, tip_cos: float = TURN_COS, tip_s: float = 45.0):
     ok &= c.track[np.minimum(lc + 1, n - 1)] == c.track[lc]
     # the way in and out: where the walker was tip_s before arriving and after leaving
     key = _time_key(c)
-    i = np.clip(np.searchsorted(key, key[fc] - tip_s, side="left"), 0, n - 1)
-    o = np.clip(np.searchsorted(key, key[lc] + tip_s, side="right") - 1, 0, n - 1)
+    tip = _points_back(c, fc, *_windows(key, fc, lc, tip_s), tip_cos)
+    # a dropout next to the stop can leave a window with no way in or out (the phone came
+    # back after the walker had left): read tip_s of seen walking, counting each dropout as
+    # DROPOUT_S, and take a tip only when that walk comes back along the way in (TIP_COS)
+    same = c.track[1:] == c.track[:-1]
+    step = np.diff(key)
+    seen = c.track * 1e9 + np.r_[0.0, np.cumsum(np.where(same, np.minimum(step, DROPOUT_S), 0.0))]
+    drops = np.r_[0, np.cumsum(same & (step > DROPOUT_S))]
+    i, o = _windows(seen, fc, lc, tip_s)
+    across = (drops[fc] > drops[i]) | (drops[o] > drops[lc])
+    tip |= across & _points_back(c, fc, i, o, TIP_COS)
+    return core & (ok & ~tip)[_run_pos(c.run, runs, core)]
+
+
+def _windows(key, fc, lc, span_s):
+    """Per stop (first and last core fix), the fix span_s of ``key`` before and after it."""
+    n = len(key)
+    i = np.clip(np.searchsorted(key, key[fc] - span_s, side="left"), 0, n - 1)
+    o = np.clip(np.searchsorted(key, key[lc] + span_s, side="right") - 1, 0, n - 1)
+    return i, o
+
+
+def _points_back(c: Cleaned, fc, i, o, cos_max: float) -> np.ndarray:
+    """Per stop: the way in (fix i to the stop) and the way out (the stop to fix o), each
+    longer than TURN_MIN_M, point apart by more than arccos(cos_max)."""
     ax, ay = c.x[fc] - c.x[i], c.y[fc] - c.y[i]
     bx, by = c.x[o] - c.x[fc], c.y[o] - c.y[fc]
     la, lb = np.hypot(ax, ay), np.hypot(bx, by)
-    tip = (ax * bx + ay * by < tip_cos * la * lb) & (la > TURN_MIN_M) & (lb > TURN_MIN_M)
-    return core & (ok & ~tip)[_run_pos(c.run, runs, core)]
+    return (ax * bx + ay * by < cos_max * la * lb) & (la > TURN_MIN_M) & (lb > TURN_MIN_M)
 
 
 def _run_pos(run, runs, mask):

@@ -81,7 +81,7 @@ def test_simulator_covers_the_range(campaign):
 # Per track |distance / walked - 1| (median, 95th percentile, worst of 388), measured; the
 # worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
 PER_TRACK = {1: (0.0052, 0.0164, 0.0297), 5: (0.0046, 0.0174, 0.0401)}
-PER_TRACK_STREETS = {1: (0.0038, 0.0139, 0.0277), 5: (0.0035, 0.0165, 0.0235)}
+PER_TRACK_STREETS = {1: (0.0038, 0.0139, 0.0277), 5: (0.0035, 0.0165, 0.0261)}
 
 
 def _report(title, err):
@@ -135,7 +135,7 @@ def test_worst_track_within_3pct(campaign, request):
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
             "issue 15 target not reached at 5 s: worst per-track error 4.0 % without the street "
             "layer (spring-0284, sigma 9.3 m, tau 93 s: its vertices are off by 16 m RMS, no less "
-            "than its fixes), 2.35 % with it; "
+            "than its fixes), 2.6 % with it; "
             "an oracle told where along each walk every fix was taken has worst 3.2-3.5 % over "
             "300 plain walks in 5 of 6 runs on the full range: patrol.accuracy --floor; see "
             "patrol.mileage")))
@@ -214,6 +214,43 @@ def test_out_and_back_tip_not_short_on_average():
           f"worst {err[np.abs(err).argmax()]:+.3%}")
     assert abs(err.mean()) < 0.001  # -0.48 % (-3.1 m of 650) without moving the tip
     assert np.abs(err).max() < 0.006
+
+
+def _stop_at_tip_then_dropout(seed, drop_s, step_s=5, sigma_m=4.0, tau_s=60.0):
+    """400 m out, 3 min standing at the tip, back and 200 m on (1,000 m at 1.25 m/s) under
+    Gauss-Markov error; the phone loses the signal for drop_s as the walker leaves the tip."""
+    rng = np.random.default_rng(seed)
+    v, stand_s = 1.25, 180.0
+    t = np.arange(0, 1000 / v + stand_s, step_s)
+    s = np.clip(t, 0, 400 / v) * v + np.clip(t - 400 / v - stand_s, 0, None) * v  # metres walked
+    x = np.where(s <= 400, s, np.clip(800 - s, 0, None))
+    y = np.clip(s - 800, 0, None)
+    a = np.exp(-step_s / tau_s)
+    e = np.zeros((len(t), 2))
+    e[0] = rng.normal(0, sigma_m, 2)
+    for i in range(1, len(t)):
+        e[i] = a * e[i - 1] + rng.normal(0, sigma_m * np.sqrt(1 - a * a), 2)
+    left = 400 / v + stand_s
+    keep = ~((t >= left) & (t < left + drop_s))
+    return pd.DataFrame({"track_id": f"tip-{seed}",
+                         "t": pd.Timestamp("2026-03-02T01:00:00Z") + pd.to_timedelta(t[keep], unit="s"),
+                         "lon": 119.50 + (x + e[:, 0])[keep] / 90_780,
+                         "lat": 35.40 + (y + e[:, 1])[keep] / 111_195})
+
+
+@pytest.mark.parametrize("drop_s", [0.0, 60.0], ids=["no-dropout", "dropout-60s"])
+def test_stop_at_a_tip_keeps_the_out_and_back_across_a_dropout(drop_s):
+    """A stop at the tip of an out-and-back is the tip, also when the phone loses the signal
+    as the walker leaves it: the tip test reads the walk beyond the dropout (mean -3.0 %,
+    worst -4.9 % over these 20 walks when it read only the 45 s the dropout left empty)."""
+    table, _ = mileage(pd.concat([_stop_at_tip_then_dropout(k, drop_s) for k in range(20)],
+                                 ignore_index=True))
+    err = table["distance_m"].to_numpy() / 1000 - 1
+    print(f"\nstop at a tip, dropout {drop_s:.0f} s: mean {err.mean():+.3%} "
+          f"worst {err[np.abs(err).argmax()]:+.3%}")
+    assert abs(err.mean()) < 0.005
+    assert np.abs(err).max() < 0.03
+    assert (table["stop_time_s"] >= 120).all()  # the stand is still a stop
 
 
 def test_corner_floor_is_the_gps_error_at_each_corner():
