@@ -258,11 +258,11 @@ def residual_noise_m(xr, yr, x, y, track, n_tracks: int) -> np.ndarray:
     squared 2-D residual; a Rayleigh median is sigma x sqrt(2 ln 2)). It grows with
     sigma^2 / tau of a Gauss-Markov error; 0 for a track with no fix."""
     # a residual beyond 1 km is an outlier the median ignores anyway
-    med = _track_median(np.minimum((xr - x) ** 2 + (yr - y) ** 2, 2.0 ** 20 - 1), track, n_tracks, 0.0)
+    med = track_median(np.minimum((xr - x) ** 2 + (yr - y) ** 2, 2.0 ** 20 - 1), track, n_tracks, 0.0)
     return np.sqrt(med / (2 * np.log(2)))
 
 
-def _track_median(v, track, n_tracks: int, empty: float) -> np.ndarray:
+def track_median(v, track, n_tracks: int, empty: float) -> np.ndarray:
     """Per track, the (lower) median of ``v`` (0 <= v < 2^20), ``empty`` for a track without
     values: one sort of (track, value) packed in a float (a lexsort took twice as long)."""
     top = 2.0 ** 20
@@ -284,7 +284,7 @@ def _pacing(xr, yr, w, t, key, first, track, stat, n_tracks, p):
     path_m = _path_m(*moving_average(xr, yr, w, key, p.pace_smooth_s), first)
     lo, hi = _window(key, p.stop_window_s)
     rate = (path_m[hi] - path_m[lo]) / np.maximum(t[hi] - t[lo], 1.0)
-    standing = _track_median(np.minimum(rate[stat], 2.0 ** 20 - 1), track[stat], n_tracks, np.inf)
+    standing = track_median(np.minimum(rate[stat], 2.0 ** 20 - 1), track[stat], n_tracks, np.inf)
     return stat & (rate >= np.maximum(p.walk_rate_mps, p.pace_rate_k * standing)[track])
 
 
