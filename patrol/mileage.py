@@ -7,7 +7,10 @@ become one LineString per continuous piece in the track's local metric plane:
    phone that lost the signal indoors comes back a GPS error away: no distance), and at
    turn-back fixes (:func:`turn_points`: U-turns, the sharp ends of zig-zags; on quiet
    tracks also the tips of short pacing, :func:`short_turn_points`), because
-   Douglas-Peucker drops the tip of an out-and-back that lies on its chord.
+   Douglas-Peucker drops the tip of an out-and-back that lies on its chord. Next to a
+   dropout the test reads 30 s of the walk seen beyond it, and takes a turn-back when that
+   walk comes back along the way in (a U-turn whose tip the phone did not see: -3.4 % on
+   simulated spring-0135, seed 23, 5 s fixes, before).
 2. Vertices: Douglas-Peucker on the smoothed path, tolerance per track ``SIMPLIFY_K`` x
    :func:`noise_m` x sqrt(noise_m / ``SIMPLIFY_REF_M``) within [``simplify_m``,
    ``SIMPLIFY_MAX_M``] = 4-20 m. noise_m is the part of the GPS error the smoothing left
@@ -73,10 +76,10 @@ rest is a slowly wandering offset; a stop lies on the walked line, and standing,
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.52 % (1 s fixes) /
-0.46 % (5 s), p95 1.6 % / 1.7 %, worst 3.0 % / 4.0 %; with the street layer (the CLI)
-median 0.35 % / 0.29 %, p95 1.2 % / 1.65 %, worst 2.8 % / 2.6 % (``python -m
+0.45 % (5 s), p95 1.6 % / 1.7 %, worst 3.0 % / 4.0 %; with the street layer (the CLI)
+median 0.34 % / 0.29 %, p95 1.2 % / 1.6 %, worst 2.8 % / 2.3 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
-0.38 % / 0.37 %, worst 3.3 % / 2.9 %, without it 0.45 % / 0.51 %, worst 3.0 % / 3.6 %. On
+0.37 % / 0.37 %, worst 2.5 % / 2.9 %, without it 0.45 % / 0.50 %, worst 3.0 % / 3.45 %. On
 walks across open ground (:func:`patrol.simulate.open_ground_walks`, not on the street
 layer; ``--open-ground``), 300 walks: median 0.64 % / 0.62 %, worst 3.6 % / 3.9 %, and in
 the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s) median 0.59 % / 0.54 %,
@@ -121,7 +124,10 @@ seeds; 1 s / 5 s), and its worst tracks are now as often short: walking hidden i
 under ~15 m and chords through curves are lost) and +0.1-0.3 % at sigma 8-10 m
 (wiggles of the wandering error longer than the tolerance; GPS wander while still standing
 at a stop's end, which the stop test, with its 60 s window, takes for walking).
-(b) A dropout is bridged by a straight line: a corner or zig-zag walked unseen is cut.
+(b) A dropout is bridged by a straight line: a corner or zig-zag walked unseen is cut. A
+U-turn in a dropout of <= 60 s while walking keeps its out-and-back (step 1), and its tip
+moves out by half the walk the dropout hid at the walker's pace (:func:`_extend_tips`); the
+walk either side of a longer dropout, or of one at a stop, says nothing of what was walked.
 (c) Curves are drawn as chords or tangent polygons (a bend of radius R loses or gains about
 tolerance / 3R). (d) Legs shorter than ~2 tolerances (a 40 m jog across an arterial at high
 noise) are cut. (e) Across a long gap whose two ends lie less than a stop radius apart
@@ -173,7 +179,7 @@ SNAP_M = 25.0  # with a street layer: a corner within 25 m of a junction moves o
 SNAP_TURN_DEG = 35.0  # (corners turning by >= 35 degrees)
 MATCH_M = 20.0  # with a street layer: a vertex within 20 m of a street piece whose path
 MATCH_DEG = 20.0  # segments either side run within 20 degrees of it moves onto the piece
-DROPOUT_S = 20.0  # stop tip test: a step longer than this is a dropout (see _stop_core)
+DROPOUT_S = 20.0  # turn-back and stop tip tests: a step longer than this is a dropout
 BRIDGE_K = 2.8  # with a street layer: a stretch between two vertices on one street whose
 BRIDGE_M = 30.0  # vertices all lie within 2.8 x the GPS error across streets (and 30 m) of it
 BRIDGE_DEG = 10.0  # moves onto the chord (chord within 10 degrees of the street piece at its
@@ -218,6 +224,16 @@ def _time_key(c: Cleaned) -> np.ndarray:
     return c.track * 1e9 + (c.t_s - t0)
 
 
+def _seen_key(c: Cleaned):
+    """Per kept fix, like :func:`_time_key` but without the time of dropouts (steps longer
+    than DROPOUT_S): windows in it reach across a dropout to as much seen walk as without
+    one. And per fix, the number of dropouts before it in its track."""
+    same = c.track[1:] == c.track[:-1]
+    step = np.diff(_time_key(c))
+    seen = c.track * 1e9 + np.r_[0.0, np.cumsum(np.where(same & (step <= DROPOUT_S), step, 0.0))]
+    return seen, np.r_[0, np.cumsum(same & (step > DROPOUT_S))]
+
+
 def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN_M,
                 cos_max: float = TURN_COS, xy=None):
     """Indices of the kept fixes where the walk turns back on itself (U-turns, the sharp
@@ -230,13 +246,14 @@ def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN
         return np.zeros(0, np.int64)
     x, y = (c.x, c.y) if xy is None else xy
     first = np.r_[True, c.track[1:] != c.track[:-1]]
-    key = _time_key(c)
-    lo = np.searchsorted(key, key - half_s, side="left")
-    hi = np.searchsorted(key, key + half_s, side="right") - 1
-    ax, ay = x - x[lo], y - y[lo]
-    bx, by = x[hi] - x, y[hi] - y
-    la, lb = np.hypot(ax, ay), np.hypot(bx, by)
-    turn = (la > min_m) & (lb > min_m) & (ax * bx + ay * by < cos_max * la * lb)
+    turn, la, lb, _, _ = _points_apart(x, y, _time_key(c), half_s, min_m, cos_max)
+    # next to a dropout, windows of seen walk reach across it: a U-turn whose tip the phone
+    # did not see, when the walk comes back along the way in (TIP_COS)
+    seen, drops = _seen_key(c)
+    turn2, la2, lb2, lo, hi = _points_apart(x, y, seen, half_s, min_m, TIP_COS)
+    turn2 &= ~turn & (drops[hi] > drops[lo])
+    turn |= turn2
+    la, lb = np.where(turn2, la2, la), np.where(turn2, lb2, lb)
     if not turn.any():
         return np.zeros(0, np.int64)
     start = turn & (first | ~np.r_[False, turn[:-1]])
@@ -247,6 +264,20 @@ def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN
     order = np.lexsort((-score, run[idx]))
     r = run[idx][order]
     return idx[order][np.r_[True, r[1:] != r[:-1]]]
+
+
+def _points_apart(x, y, key, half_s, min_m, cos_max, at=None):
+    """Per fix (of ``at``, default all): the displacements over ``half_s`` of ``key`` before
+    and after it are both longer than min_m and point apart (cosine below cos_max); their
+    lengths; the fixes where the two windows start and end."""
+    at = np.arange(len(key)) if at is None else at
+    lo = np.searchsorted(key, key[at] - half_s, side="left")
+    hi = np.searchsorted(key, key[at] + half_s, side="right") - 1
+    ax, ay = x[at] - x[lo], y[at] - y[lo]
+    bx, by = x[hi] - x[at], y[hi] - y[at]
+    la, lb = np.hypot(ax, ay), np.hypot(bx, by)
+    apart = (la > min_m) & (lb > min_m) & (ax * bx + ay * by < cos_max * la * lb)
+    return apart, la, lb, lo, hi
 
 
 def short_turn_points(c: Cleaned, found, noise) -> np.ndarray:
@@ -635,8 +666,22 @@ def _extend_tips(c: Cleaned, xy, vi, li):
     speed = (la + lb) / np.maximum(ta + tb, 1e-9)
     # the sampling interval there: the time to the fixes either side
     n = len(c.t_s)
-    dt = (c.t_s[np.minimum(f + 1, n - 1)] - c.t_s[np.maximum(f - 1, 0)]) / 2
+    fa, fb = np.maximum(f - 1, 0), np.minimum(f + 1, n - 1)
+    dt = (c.t_s[fb] - c.t_s[fa]) / 2
     ext = np.where(cos < TIP_COS, speed * dt / 4, 0.0)  # unbiased on average, not per tip
+    # a dropout of <= 60 s while walking next to the tip (the turn-back test read across it):
+    # the walker kept the pace of the way in (out) through it and turned at its far end,
+    # half the walk the dropout hid beyond the fix, along the way in (out)
+    apart = _points_apart(c.x, c.y, _seen_key(c)[0], TURN_HALF_S, TURN_MIN_M, TIP_COS, at=f)[0]
+    ua = a / np.maximum(la, 1e-9)[:, None]
+    ub = -b / np.maximum(lb, 1e-9)[:, None]
+    for gap, near, v, w in ((c.t_s[fb] - c.t_s[f], fb, la / np.maximum(ta, 1e-9), ua),
+                            (c.t_s[f] - c.t_s[fa], fa, lb / np.maximum(tb, 1e-9), ub)):
+        chord = np.hypot(c.xr[near] - c.xr[f], c.yr[near] - c.yr[f])
+        walking = (c.run[f] < 0) & (c.run[near] < 0) & (gap <= 2 * TURN_HALF_S)
+        hid = np.where((gap > DROPOUT_S) & apart & walking, (v * gap - chord) / 2, 0.0)
+        u = np.where((hid > ext)[:, None], w, u)
+        ext = np.maximum(ext, hid)
     out = xy.copy()
     out[k] += u * ext[:, None]
     out[k + 1] = out[k]
@@ -671,12 +716,9 @@ def _stop_core(c: Cleaned, tip_cos: float = TURN_COS, tip_s: float = 45.0):
     key = _time_key(c)
     tip = _points_back(c, fc, *_windows(key, fc, lc, tip_s), tip_cos)
     # a dropout next to the stop can leave a window with no way in or out (the phone came
-    # back after the walker had left): read tip_s of seen walking, counting each dropout as
-    # DROPOUT_S, and take a tip only when that walk comes back along the way in (TIP_COS)
-    same = c.track[1:] == c.track[:-1]
-    step = np.diff(key)
-    seen = c.track * 1e9 + np.r_[0.0, np.cumsum(np.where(same, np.minimum(step, DROPOUT_S), 0.0))]
-    drops = np.r_[0, np.cumsum(same & (step > DROPOUT_S))]
+    # back after the walker had left): read tip_s of seen walking (:func:`_seen_key`), and
+    # take a tip only when that walk comes back along the way in (TIP_COS)
+    seen, drops = _seen_key(c)
     i, o = _windows(seen, fc, lc, tip_s)
     across = (drops[fc] > drops[i]) | (drops[o] > drops[lc])
     tip |= across & _points_back(c, fc, i, o, TIP_COS)
