@@ -246,14 +246,15 @@ def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN
         return np.zeros(0, np.int64)
     x, y = (c.x, c.y) if xy is None else xy
     first = np.r_[True, c.track[1:] != c.track[:-1]]
-    turn, la, lb, _, _ = _points_apart(x, y, _time_key(c), half_s, min_m, cos_max)
+    turn, la, lb, lo, hi = _points_apart(x, y, _time_key(c), half_s, min_m, cos_max)
     # next to a dropout, windows of seen walk reach across it: a U-turn whose tip the phone
     # did not see, when the walk comes back along the way in (TIP_COS)
     seen, drops = _seen_key(c)
-    turn2, la2, lb2, lo, hi = _points_apart(x, y, seen, half_s, min_m, TIP_COS)
-    turn2 &= ~turn & (drops[hi] > drops[lo])
-    turn |= turn2
-    la, lb = np.where(turn2, la2, la), np.where(turn2, lb2, lb)
+    near = np.flatnonzero(drops[np.minimum(hi + 1, n - 1)] > drops[np.maximum(lo - 1, 0)])
+    turn2, la2, lb2, lo2, hi2 = _points_apart(x, y, seen, half_s, min_m, TIP_COS, at=near)
+    turn2 &= (drops[hi2] > drops[lo2]) & ~turn[near]
+    turn[near[turn2]] = True
+    la[near[turn2]], lb[near[turn2]] = la2[turn2], lb2[turn2]
     if not turn.any():
         return np.zeros(0, np.int64)
     start = turn & (first | ~np.r_[False, turn[:-1]])
