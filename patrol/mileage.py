@@ -62,8 +62,8 @@ become one LineString per continuous piece in the track's local metric plane:
    chord when all its vertices lie within ``BRIDGE_K`` (2.8) x the track's GPS error across
    streets (:func:`street_noise_m`; and 30 m) of it (:func:`_bridge_streets`): at sigma ~9 m
    the error wanders 20-30 m across a street over ~100 m, and the wiggles it drew, too steep
-   for the leg matching, added +0.2-0.8 % per walk (+4.3 % on the worst of 388 walks of
-   straight streets, seed 11 with the simulator's shapes turned off; 2.1 % with this).
+   for the leg matching, added +0.4-0.7 % per walk at sigma 8-10 m (+4.3 % on the worst of 388
+   walks of straight streets, seed 11 with the simulator's shapes turned off; 2.4 % with this).
 
 Distance = the sum of the geodesic (WGS84 ellipsoid) lengths of the segments. For the grid
 split each segment is cut into k equal pieces of at most ``segment_m`` (20 m), each carrying
@@ -274,11 +274,15 @@ def _points_apart(x, y, key, half_s, min_m, cos_max, at=None):
     at = np.arange(len(key)) if at is None else at
     lo = np.searchsorted(key, key[at] - half_s, side="left")
     hi = np.searchsorted(key, key[at] + half_s, side="right") - 1
-    ax, ay = x[at] - x[lo], y[at] - y[lo]
-    bx, by = x[hi] - x[at], y[hi] - y[at]
-    la, lb = np.hypot(ax, ay), np.hypot(bx, by)
-    apart = (la > min_m) & (lb > min_m) & (ax * bx + ay * by < cos_max * la * lb)
+    apart, la, lb = _apart(x[at] - x[lo], y[at] - y[lo], x[hi] - x[at], y[hi] - y[at], min_m, cos_max)
     return apart, la, lb, lo, hi
+
+
+def _apart(ax, ay, bx, by, min_m, cos_max):
+    """Way in (ax, ay) and way out (bx, by) both longer than min_m and pointing apart (cosine
+    below cos_max); and their lengths."""
+    la, lb = np.hypot(ax, ay), np.hypot(bx, by)
+    return (la > min_m) & (lb > min_m) & (ax * bx + ay * by < cos_max * la * lb), la, lb
 
 
 def short_turn_points(c: Cleaned, found, noise) -> np.ndarray:
@@ -601,13 +605,14 @@ def _bridge_streets(c: Cleaned, xy, vi, li, tr, segs, on, allowed):
     move onto the chord when all lie within BRIDGE_K x :func:`street_noise_m` (and BRIDGE_M)
     of it. The leg matching takes only vertices whose own segments run along the street; at
     sigma ~9 m the error wanders 20-30 m across a street over ~100 m of walking, which left
-    steep wiggles that added +0.2-0.5 % per walk (up to +4 % on walks of straight streets).
+    steep wiggles that added +0.4-0.7 % per walk at sigma 8-10 m (+4.3 % on the worst).
     A zig-zag across a square or a curve that stays that close to the street is flattened."""
     m = len(xy)
     off = ~on
     if m < 3 or not off.any() or not on.any():
         return xy
-    first = np.flatnonzero(off & ~np.r_[False, off[:-1]])
+    start = off & ~np.r_[False, off[:-1]]
+    first = np.flatnonzero(start)
     last = np.flatnonzero(off & ~np.r_[off[1:], False])
     a, b = first - 1, last + 1
     ok = (a >= 0) & (b < m)
@@ -618,9 +623,8 @@ def _bridge_streets(c: Cleaned, xy, vi, li, tr, segs, on, allowed):
     ok &= np.hypot(bx - ax, by - ay) > 2 * BRIDGE_MID_M
     ok &= _along_street((ax + bx) / 2, (ay + by) / 2, bx - ax, by - ay, segs, BRIDGE_MID_M, BRIDGE_DEG)
     # each off-street vertex against its stretch's chord (plane metres)
-    run = np.cumsum(off & ~np.r_[False, off[:-1]]) - 1
     k = np.flatnonzero(off)
-    r = run[k]
+    r = (np.cumsum(start) - 1)[k]
     p0 = xy[a[r]]
     u = xy[b[r]] - p0
     length = np.maximum(np.hypot(*u.T), 1e-9)
@@ -737,10 +741,8 @@ def _windows(key, fc, lc, span_s):
 def _points_back(c: Cleaned, fc, i, o, cos_max: float) -> np.ndarray:
     """Per stop: the way in (fix i to the stop) and the way out (the stop to fix o), each
     longer than TURN_MIN_M, point apart by more than arccos(cos_max)."""
-    ax, ay = c.x[fc] - c.x[i], c.y[fc] - c.y[i]
-    bx, by = c.x[o] - c.x[fc], c.y[o] - c.y[fc]
-    la, lb = np.hypot(ax, ay), np.hypot(bx, by)
-    return (ax * bx + ay * by < cos_max * la * lb) & (la > TURN_MIN_M) & (lb > TURN_MIN_M)
+    return _apart(c.x[fc] - c.x[i], c.y[fc] - c.y[i], c.x[o] - c.x[fc], c.y[o] - c.y[fc],
+                  TURN_MIN_M, cos_max)[0]
 
 
 def _run_pos(run, runs, mask):
