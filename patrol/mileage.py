@@ -118,9 +118,10 @@ layer does not match (+3-3.5 % on the worst such tracks). Leg matching can pull 
 runs near and nearly parallel to a street (a curve bulging < 20 m, a shallow zig-zag) onto
 it: short; so can the bridging of step 6 at high noise (a zig-zag or a bulge within ~2.8
 sigma of the street, ~25 m at sigma 9 m). On the simulator with the layer the sigma 8-10 m
-band's mean came down from +0.43 % / +0.31 % to +0.14 % / +0.10 % with the bridging (six
+band's mean came down from +0.43 % / +0.31 % to +0.15 % / +0.11 % with the bridging (six
 seeds; 1 s / 5 s), and its worst tracks are now as often short: walking hidden in stops
-(a walker pacing out and back over 20-40 m at sigma ~9 m tests as standing, limitation (g)). The error trends with noise: about -0.5 % mean at sigma 3-5 m (short out-and-backs
+(a walker pacing out and back over 20-40 m at sigma ~9 m tests as standing, limitation (g)).
+The error trends with noise: about -0.5 % mean at sigma 3-5 m (short out-and-backs
 under ~15 m and chords through curves are lost) and +0.1-0.3 % at sigma 8-10 m
 (wiggles of the wandering error longer than the tolerance; GPS wander while still standing
 at a stop's end, which the stop test, with its 60 s window, takes for walking).
@@ -224,18 +225,20 @@ def _time_key(c: Cleaned) -> np.ndarray:
     return c.track * 1e9 + (c.t_s - t0)
 
 
-def _seen_key(c: Cleaned):
-    """Per kept fix, like :func:`_time_key` but without the time of dropouts (steps longer
-    than DROPOUT_S): windows in it reach across a dropout to as much seen walk as without
-    one. And per fix, the number of dropouts before it in its track."""
+def _keys(c: Cleaned):
+    """Per kept fix: :func:`_time_key`; the same without the time of dropouts (steps longer
+    than DROPOUT_S: windows in it reach across a dropout to as much seen walk as without
+    one); the number of dropouts before the fix in its track. Computed once per path
+    (``keys=`` of the tests below)."""
+    key = _time_key(c)
     same = c.track[1:] == c.track[:-1]
-    step = np.diff(_time_key(c))
+    step = np.diff(key)
     seen = c.track * 1e9 + np.r_[0.0, np.cumsum(np.where(same & (step <= DROPOUT_S), step, 0.0))]
-    return seen, np.r_[0, np.cumsum(same & (step > DROPOUT_S))]
+    return key, seen, np.r_[0, np.cumsum(same & (step > DROPOUT_S))]
 
 
 def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN_M,
-                cos_max: float = TURN_COS, xy=None):
+                cos_max: float = TURN_COS, xy=None, keys=None):
     """Indices of the kept fixes where the walk turns back on itself (U-turns, the sharp
     ends of zig-zags): the smoothed displacements (of ``xy`` when given) over the ``half_s``
     seconds before and after the fix are both longer than ``min_m`` and point apart (cosine
@@ -246,10 +249,10 @@ def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN
         return np.zeros(0, np.int64)
     x, y = (c.x, c.y) if xy is None else xy
     first = np.r_[True, c.track[1:] != c.track[:-1]]
-    turn, la, lb, lo, hi = _points_apart(x, y, _time_key(c), half_s, min_m, cos_max)
+    key, seen, drops = _keys(c) if keys is None else keys
+    turn, la, lb, lo, hi = _points_apart(x, y, key, half_s, min_m, cos_max)
     # next to a dropout, windows of seen walk reach across it: a U-turn whose tip the phone
     # did not see, when the walk comes back along the way in (TIP_COS)
-    seen, drops = _seen_key(c)
     near = np.flatnonzero(drops[np.minimum(hi + 1, n - 1)] > drops[np.maximum(lo - 1, 0)])
     turn2, la2, lb2, lo2, hi2 = _points_apart(x, y, seen, half_s, min_m, TIP_COS, at=near)
     turn2 &= (drops[hi2] > drops[lo2]) & ~turn[near]
@@ -285,7 +288,7 @@ def _apart(ax, ay, bx, by, min_m, cos_max):
     return (la > min_m) & (lb > min_m) & (ax * bx + ay * by < cos_max * la * lb), la, lb
 
 
-def short_turn_points(c: Cleaned, found, noise) -> np.ndarray:
+def short_turn_points(c: Cleaned, found, noise, keys=None) -> np.ndarray:
     """Turn-backs of short pacing (10-40 m out and back: checking stalls along a row) that
     :func:`turn_points` misses: its 30 s windows span more than one way and the smoothing
     flattens the tips. The same test over ``SHORT_TURN_HALF_S`` on positions smoothed over
@@ -297,9 +300,10 @@ def short_turn_points(c: Cleaned, found, noise) -> np.ndarray:
     n = len(c.t_s)
     if n < 3:
         return np.zeros(0, np.int64)
-    key = _time_key(c)
+    keys = _keys(c) if keys is None else keys
+    key = keys[0]
     xy = moving_average(c.xr, c.yr, np.ones(n), key, c.params.pace_smooth_s)
-    tp = turn_points(c, SHORT_TURN_HALF_S, SHORT_TURN_MIN_M, xy=xy)
+    tp = turn_points(c, SHORT_TURN_HALF_S, SHORT_TURN_MIN_M, xy=xy, keys=keys)
     tp = tp[(noise[c.track[tp]] <= SHORT_TURN_NOISE_M) & (c.run[tp] < 0)]
     is_found = np.zeros(n, np.int64)
     is_found[found] = 1
@@ -643,7 +647,7 @@ def _bridge_streets(c: Cleaned, xy, vi, li, tr, segs, on, allowed):
     return xy
 
 
-def _extend_tips(c: Cleaned, xy, vi, li):
+def _extend_tips(c: Cleaned, xy, vi, li, keys=None):
     """U-turn tips (a turn-back fix where the legs either side run back along each other, no
     corner found) move out along the way in by the walk the sampling missed on average: the
     true tip lies between the fix before and after, the turn-back fix is the one nearest it,
@@ -677,7 +681,8 @@ def _extend_tips(c: Cleaned, xy, vi, li):
     # a dropout of <= 60 s while walking next to the tip (the turn-back test read across it):
     # the walker kept the pace of the way in (out) through it and turned at its far end,
     # half the walk the dropout hid beyond the fix, along the way in (out)
-    apart = _points_apart(c.x, c.y, _seen_key(c)[0], TURN_HALF_S, TURN_MIN_M, TIP_COS, at=f)[0]
+    seen = (_keys(c) if keys is None else keys)[1]
+    apart = _points_apart(c.x, c.y, seen, TURN_HALF_S, TURN_MIN_M, TIP_COS, at=f)[0]
     ua = a / np.maximum(la, 1e-9)[:, None]
     ub = -b / np.maximum(lb, 1e-9)[:, None]
     for gap, near, v, w in ((c.t_s[fb] - c.t_s[f], fb, la / np.maximum(ta, 1e-9), ua),
@@ -693,7 +698,7 @@ def _extend_tips(c: Cleaned, xy, vi, li):
     return out
 
 
-def _stop_core(c: Cleaned, tip_cos: float = TURN_COS, tip_s: float = 45.0):
+def _stop_core(c: Cleaned, tip_cos: float = TURN_COS, tip_s: float = 45.0, keys=None):
     """Kept fixes at a stop's centroid (the core of a stationary run lasting a stop) that the
     path skips: it goes straight from the fix on the way in to the fix on the way out (the
     centroid is the mean GPS error over the stop, an offset unrelated to both: the detour
@@ -718,12 +723,11 @@ def _stop_core(c: Cleaned, tip_cos: float = TURN_COS, tip_s: float = 45.0):
     ok &= c.track[np.maximum(fc - 1, 0)] == c.track[fc]
     ok &= c.track[np.minimum(lc + 1, n - 1)] == c.track[lc]
     # the way in and out: where the walker was tip_s before arriving and after leaving
-    key = _time_key(c)
+    key, seen, drops = _keys(c) if keys is None else keys
     tip = _points_back(c, fc, *_windows(key, fc, lc, tip_s), tip_cos)
     # a dropout next to the stop can leave a window with no way in or out (the phone came
-    # back after the walker had left): read tip_s of seen walking (:func:`_seen_key`), and
+    # back after the walker had left): read tip_s of seen walking (:func:`_keys`), and
     # take a tip only when that walk comes back along the way in (TIP_COS)
-    seen, drops = _seen_key(c)
     i, o = _windows(seen, fc, lc, tip_s)
     across = (drops[fc] > drops[i]) | (drops[o] > drops[lc])
     tip |= across & _points_back(c, fc, i, o, TIP_COS)
@@ -767,9 +771,10 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     # a turn-back fix ends one line and starts the next (Douglas-Peucker would drop the tip
     # of an out-and-back that lies on the chord)
     noise = noise_m(c)
-    tp = turn_points(c)
-    src = np.sort(np.r_[np.arange(n), tp, short_turn_points(c, tp, noise)], kind="stable")
-    skip = _stop_core(c)
+    keys = _keys(c)
+    tp = turn_points(c, keys=keys)
+    src = np.sort(np.r_[np.arange(n), tp, short_turn_points(c, tp, noise, keys)], kind="stable")
+    skip = _stop_core(c, keys=keys)
     src = src[~skip[src]]
     # the time between a stop's first and last core fix is no gap: the path goes on through
     split &= ~(skip & np.r_[False, skip[:-1]] & np.r_[False, c.run[1:] == c.run[:-1]])
@@ -797,7 +802,7 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     xyz, li = shapely.get_coordinates(lines, include_z=True, return_index=True)
     vi = xyz[:, 2].astype(np.int64)
     xy = _vertices(c, vi, li, skip=skip, noise=noise)
-    xy = _extend_tips(c, xy, vi, li)
+    xy = _extend_tips(c, xy, vi, li, keys)
     if refit:
         xy = refit_vertices(c, xy, vi, li)
     tr = piece_track[ok_pieces][li]
