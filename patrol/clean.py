@@ -168,11 +168,12 @@ def _median_outliers(x, y, t, track, start, end, p: CleanParams):
     mdt = np.bincount(track[small], dt[small], minlength=nt) / np.maximum(cnt, 1)
     ht = np.clip(np.round(p.median_window_s / np.maximum(mdt, 1e-3)), 2, p.median_half).astype(np.int64)
     ht = np.where(cnt > 0, ht, p.median_half)
-    # dilate by the window (cumsum window count)
+    # dilate by the window (cumsum window count), within the track: a jump at the end of the
+    # track before must not make this one's first fixes candidates
     c = np.r_[0, np.cumsum(sus)]
     i = np.arange(n)
     h = ht[track]
-    cand = np.flatnonzero(c[np.minimum(i + h + 1, n)] - c[np.maximum(i - h, 0)] > 0)
+    cand = np.flatnonzero(c[np.minimum(i + h + 1, end[track])] - c[np.maximum(i - h, start[track])] > 0)
     if not len(cand):
         return np.zeros(n, bool)
     g = track[cand]

@@ -93,7 +93,11 @@ def refit_vertices(c, xy, vi, li, tau_s: float | None = None, rounds: int | None
     in_stop = np.cumsum(c.in_stop())
     fit_ok = seg_ok & (in_stop[np.maximum(vi[1:] - 1, 0)] - in_stop[vi[:-1]] <= 0)
     j = np.flatnonzero(c.run < 0)  # moving fixes (a stop's fixes sit at its centroid)
-    step = np.floor(tm[j] / REFIT_STEP_S)
+    # bins counted from each track's start: a track's result must not depend on the tracks
+    # before it in the file (1e-6: moving times of whole seconds land in the same bin)
+    first = np.r_[True, c.track[1:] != c.track[:-1]]
+    t_start = tm[first][np.cumsum(first) - 1]
+    step = np.floor((tm[j] - t_start[j]) / REFIT_STEP_S + 1e-6)
     j = j[np.r_[True, step[1:] != step[:-1]]]
     lam = np.full(nk, _FREE)
     lam[knot[c.run[vi] >= 0]] = _HOLD

@@ -292,6 +292,26 @@ def test_turn_back_whose_tip_fell_in_a_dropout(interval):
     assert np.abs(err).max() < 0.03
 
 
+def test_a_track_measures_the_same_alone_and_among_others():
+    """A track's mileage does not depend on the tracks before it in the file. It did: the
+    refit thinned 1 s fixes to one per 2 s counted from the file's first track (a track after
+    one of an odd number of seconds kept the other half: simulated spring-0245, seed 7, was
+    -1.61 % alone and +0.03 % in its campaign), and a jump at the end of one track made the
+    next one's first fixes outlier candidates (a first fix 30 m off the median, no jump to
+    it, was dropped only after such a track)."""
+    ahead, _ = _gm_walk([(0, 0), (301, 0), (301, 200)], 1, 6.0, 60.0)
+    ahead.loc[ahead.index[-1], "lon"] += 120 / 90_780  # multipath on the last fix
+    walks = [_gm_walk([(0, 0), (400, 0), (400, 300), (150, 300)], k, 9.0, 60.0)[0] for k in (2, 3, 4)]
+    ramp = walks[0].copy()  # the phone settling: first fixes 30, 27, ... m off, 3 m apart
+    ramp.loc[ramp.index[:11], "lat"] += np.arange(30, -1, -3) / 111_195
+    walks[0] = ramp
+    together, _ = mileage(pd.concat([ahead, *walks], ignore_index=True))
+    together = together.set_index("track_id")["distance_m"]
+    for w in walks:
+        alone, _ = mileage(w)
+        assert alone["distance_m"].iloc[0] == pytest.approx(together[w["track_id"].iloc[0]], rel=1e-9)
+
+
 def _l_streets():
     """Two 1.5 km streets meeting at a right angle, as a street layer."""
     import shapely
