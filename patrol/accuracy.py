@@ -71,6 +71,25 @@ def evaluate(layers, n_outings: int = 200, seed: int = 7, intervals=(1, 5), grid
     return out
 
 
+def _true_at(sim, track_ids, t_s, t_first_s):
+    """True (metres walked, x, y) of a :func:`patrol.simulate.simulate_patrols` outing at
+    seconds ``t_s`` (epoch) of fixes of ``track_ids``; ``t_first_s``: each track's first fix."""
+    tr = pd.factorize(sim.true_xy["track_id"], sort=True)[0]
+    codes = pd.Index(np.sort(sim.true_xy["track_id"].unique())).get_indexer(track_ids)
+    ts = sim.true_xy["t_s"].to_numpy()
+    ts0 = np.full(tr.max() + 1, np.inf)
+    np.minimum.at(ts0, tr, ts)  # the outing's time at its first fix
+    q = codes * 1e6 + (t_s - t_first_s + ts0[codes])  # (track, outing seconds)
+    key = tr * 1e6 + ts
+    return tuple(np.interp(q, key, sim.true_xy[k].to_numpy()) for k in ("s_m", "x", "y"))
+
+
+def _first_fix_s(sim) -> pd.Series:
+    """Per track, its first fix (epoch seconds)."""
+    t = sim.fixes.groupby("track_id")["t"].min().dt.tz_convert("UTC").dt.tz_localize(None)
+    return pd.Series(t.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9, index=t.index)
+
+
 def walking_hidden_in_stops_m(sim, **clean_kw) -> pd.Series:
     """Per track of a :func:`patrol.simulate.simulate_patrols` campaign, the metres walked
     that the stop tests hid: between consecutive kept fixes of one stationary run, the true
@@ -80,19 +99,23 @@ def walking_hidden_in_stops_m(sim, **clean_kw) -> pd.Series:
 
     f = sim.fixes.sort_values(["track_id", "t"], kind="stable")
     c = clean(f, presorted=True, **clean_kw)
-    t_first = f.groupby("track_id")["t"].min().dt.tz_convert("UTC").dt.tz_localize(None)
-    t_first = t_first.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9  # sorted ids
-    tr = pd.factorize(sim.true_xy["track_id"], sort=True)[0]
-    ts = sim.true_xy["t_s"].to_numpy()
-    ts0 = np.full(tr.max() + 1, np.inf)
-    np.minimum.at(ts0, tr, ts)  # the outing's time at its first fix
-    q = c.track * 1e6 + (c.t_s - t_first[c.track] + ts0[c.track])  # (track, outing seconds)
-    key = tr * 1e6 + ts
-    s, x, y = (np.interp(q, key, sim.true_xy[k].to_numpy()) for k in ("s_m", "x", "y"))
+    ids = c.track_ids[c.track]
+    s, x, y = _true_at(sim, ids, c.t_s, _first_fix_s(sim)[ids].to_numpy())
     same = (c.track[1:] == c.track[:-1]) & (c.run[1:] >= 0) & (c.run[1:] == c.run[:-1])
     hidden = np.diff(s) - np.hypot(np.diff(x), np.diff(y))
     return pd.Series(np.bincount(c.track[1:][same], hidden[same], minlength=len(c.track_ids)),
                      index=pd.Index(c.track_ids, name="track_id"))
+
+
+def walked_in_stops_m(sim, stops: pd.DataFrame) -> np.ndarray:
+    """Per stop reported on a :func:`patrol.simulate.simulate_patrols` campaign (the
+    ``stops`` of :func:`patrol.clean.clean`), the true metres walked from its start to its
+    end (a real stop's edges add a few metres; a walk taken for a stop, its length)."""
+    ids = stops["track_id"].to_numpy()
+    t0 = _first_fix_s(sim)[ids].to_numpy()
+    sec = lambda col: stops[col].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(
+        dtype="datetime64[ns]").astype(np.int64) / 1e9
+    return _true_at(sim, ids, sec("end"), t0)[0] - _true_at(sim, ids, sec("start"), t0)[0]
 
 
 def evaluate_open_ground(n_walks: int = 200, seed: int = 42, intervals=(1, 5), streets=None,

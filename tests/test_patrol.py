@@ -80,8 +80,8 @@ def test_simulator_covers_the_range(campaign):
 
 # Per track |distance / walked - 1| (median, 95th percentile, worst of 388), measured; the
 # worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
-PER_TRACK = {1: (0.0052, 0.0161, 0.0297), 5: (0.0045, 0.0174, 0.0401)}
-PER_TRACK_STREETS = {1: (0.0034, 0.0123, 0.0277), 5: (0.0029, 0.0161, 0.0230)}
+PER_TRACK = {1: (0.0052, 0.0162, 0.0297), 5: (0.0046, 0.0175, 0.0401)}
+PER_TRACK_STREETS = {1: (0.0033, 0.0136, 0.0277), 5: (0.0029, 0.0161, 0.0221)}
 
 
 def _report(title, err):
@@ -421,7 +421,7 @@ def _pacing_walks(n_walks, interval_s, pace_m, sigma_m=6.0, tau_s=90.0, seed=3):
 # no stop, but the 30 s turn-back test and the smoothing lost the tips); at 5 s a 25 m leg
 # holds only ~4 fixes, and some walks still lose their tips (worst -29 %). The vertex refit
 # (patrol.refit) took the medians from -2.8 / -8.3 / -2.0 / -2.3 % to these
-PACING_MEDIAN = {(25, 1): -0.008, (25, 5): -0.031, (60, 1): -0.004, (60, 5): -0.013}
+PACING_MEDIAN = {(25, 1): -0.013, (25, 5): -0.031, (60, 1): -0.005, (60, 5): -0.013}
 
 
 @pytest.mark.parametrize("pace_m, sigma_m", [(25, 3.0), (60, 6.0)])
@@ -435,7 +435,7 @@ def test_pacing_back_and_forth_is_walking_not_a_stop(interval, pace_m, sigma_m):
     fixes, length = _pacing_walks(30, interval, pace_m, sigma_m)
     table, _ = mileage(fixes)
     err = table["distance_m"].to_numpy() / length - 1
-    old, _ = mileage(fixes, walk_rate_mps=np.inf)  # the stop tests alone
+    old, _ = mileage(fixes, walk_rate_mps=np.inf, tip_run_s=0)  # the stop tests alone
     old_err = old["distance_m"].to_numpy() / length - 1
     stops, old_stops = table["stops"].map(len), old["stops"].map(len)
     print(f"\npacing {pace_m} m, sigma {sigma_m:g} m, {interval} s fixes, 30 walks of {length:.0f} m: "
@@ -464,6 +464,31 @@ def test_stops_hide_less_walking(campaign):
     assert now.sum() == pytest.approx({1: 2449, 5: 2722}[interval], rel=0.02)
 
 
+def test_short_turns_of_out_and_backs_are_walked_not_stops(campaign):
+    """Runs shorter than 75 s at the tip of an out-and-back (way in and way out pointing
+    apart) are no longer reported as stops: on the campaign every one of them was walking
+    (true pace >= 0.5 m/s over the run; it is ~1 m/s), while of the stops still reported
+    2-3 % are walking. Their tip stays in the path (see patrol.clean._walked_tips)."""
+    from patrol.accuracy import walked_in_stops_m
+    from patrol.clean import clean
+
+    interval, sim, _ = campaign
+    now = clean(sim.fixes).stops
+    before = clean(sim.fixes, tip_run_s=0).stops
+    gone = ~before.set_index(["track_id", "start"]).index.isin(now.set_index(["track_id", "start"]).index)
+    taken = before[gone]
+    pace = walked_in_stops_m(sim, taken) / taken["duration_s"].to_numpy()
+    pace_kept = walked_in_stops_m(sim, now) / now["duration_s"].to_numpy()
+    print(f"\n{interval} s: {len(taken)} stops taken for walked turns, true pace median "
+          f"{np.median(pace):.2f} m/s, min {pace.min():.2f}; of the {len(now)} still reported, "
+          f"{(pace_kept >= 0.5).mean():.1%} walking")
+    assert len(now) == len(before) - len(taken)
+    assert len(taken) >= 5
+    assert (pace >= 0.5).all()
+    assert (pace_kept >= 0.5).mean() < 0.05
+    assert (taken["duration_s"] < 75).all()
+
+
 def test_per_grid_sums_to_distance(campaign):
     _, _, m = campaign
     sums = m["per_grid_m"].map(lambda d: sum(d.values()))
@@ -475,14 +500,15 @@ def test_per_grid_sums_to_distance(campaign):
 
 def test_stops_found_and_times_add_up(campaign):
     _, _, m = campaign
-    # measured 1.04 at 1 s and 0.98 at 5 s on the widened simulator (a stop's edges join it:
+    # measured 1.03 at 1 s and 0.97 at 5 s on the widened simulator (a stop's edges join it:
     # patrol.clean._stop_edges; without them 0.85-0.90, the first and last half-window counted
-    # as moving; the edges now run a little long at slow walkers and 120 s windows)
+    # as moving; the edges now run a little long at slow walkers and 120 s windows; 1.04 and
+    # 0.98 while the turns of out-and-backs walked in 60-75 s were reported as stops)
     interval = campaign[0]
     ratio = m["stop_time_s"].sum() / m["stop_time_s_true"].sum()
     print(f"\nstop time found / true: {ratio:.3f}")
     assert 0.92 < ratio < 1.08
-    assert ratio == pytest.approx({1: 1.039, 5: 0.981}[interval], abs=0.01)
+    assert ratio == pytest.approx({1: 1.028, 5: 0.974}[interval], abs=0.01)
     assert (m["moving_time_s"] + m["stop_time_s"] <= m["duration_s"] + 1).all()
 
 
