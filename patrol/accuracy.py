@@ -15,6 +15,8 @@ import argparse
 import numpy as np
 import pandas as pd
 
+from patrol.clean import epoch_s
+
 SIGMA_BANDS = [3, 5, 8, 10.01]
 TAU_BANDS = [30, 60, 120, 180.01]
 
@@ -86,8 +88,8 @@ def _true_at(sim, track_ids, t_s, t_first_s):
 
 def _first_fix_s(sim) -> pd.Series:
     """Per track, its first fix (epoch seconds)."""
-    t = sim.fixes.groupby("track_id")["t"].min().dt.tz_convert("UTC").dt.tz_localize(None)
-    return pd.Series(t.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9, index=t.index)
+    t = sim.fixes.groupby("track_id")["t"].min()
+    return pd.Series(epoch_s(t), index=t.index)
 
 
 def walking_hidden_in_stops_m(sim, **clean_kw) -> pd.Series:
@@ -113,9 +115,8 @@ def walked_in_stops_m(sim, stops: pd.DataFrame) -> np.ndarray:
     end (a real stop's edges add a few metres; a walk taken for a stop, its length)."""
     ids = stops["track_id"].to_numpy()
     t0 = _first_fix_s(sim)[ids].to_numpy()
-    sec = lambda col: stops[col].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(
-        dtype="datetime64[ns]").astype(np.int64) / 1e9
-    return _true_at(sim, ids, sec("end"), t0)[0] - _true_at(sim, ids, sec("start"), t0)[0]
+    return (_true_at(sim, ids, epoch_s(stops["end"]), t0)[0]
+            - _true_at(sim, ids, epoch_s(stops["start"]), t0)[0])
 
 
 def evaluate_open_ground(n_walks: int = 200, seed: int = 42, intervals=(1, 5), streets=None,
@@ -200,7 +201,7 @@ def oracle_floor(n_walks: int = 300, seed: int = 42, intervals=(1, 5), **walk_kw
         err = per_track_error(table, truth)[["track_id", "sigma_m", "tau_s", "error"]]
         err = err.rename(columns={"error": "ours"})
         walk = pd.factorize(fixes["track_id"])[0]  # fixes come in truth's order
-        t = fixes["t"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+        t = epoch_s(fixes["t"])
         t_s = t - t[np.r_[0, np.flatnonzero(np.diff(walk)) + 1]][walk]
         xy = np.c_[to_metric(fixes["lon"].to_numpy(), fixes["lat"].to_numpy())]
         cxy = [np.c_[to_metric(c[:, 0], c[:, 1])] for c in truth["corners"]]

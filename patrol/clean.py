@@ -260,6 +260,20 @@ def _stop_edges(stat, first, track, t, x, y, half_s, radius_m):
     return out
 
 
+def epoch_s(t) -> np.ndarray:
+    """Seconds since the epoch (float) of a datetime Series (tz-aware: its UTC instant)."""
+    return t.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+
+
+def windows(key, first, last, span_s):
+    """Per run (its ``first`` and ``last`` fix): the fix ``span_s`` of ``key`` before the
+    first and after the last (clipped to the track's first and last fix)."""
+    n = len(key)
+    i = np.clip(np.searchsorted(key, key[first] - span_s, side="left"), 0, n - 1)
+    o = np.clip(np.searchsorted(key, key[last] + span_s, side="right") - 1, 0, n - 1)
+    return i, o
+
+
 def apart(ax, ay, bx, by, min_m, cos_max):
     """Way in (ax, ay) and way out (bx, by) both longer than min_m and pointing apart (cosine
     below cos_max); and their lengths."""
@@ -280,9 +294,7 @@ def _walked_tips(run, r_first, r_last, key, t, x, y, short_s):
     Left as walking, the GPS wander at turns of open-ground walks was counted (-> +3.2 % on
     one walk); one vertex at the tip gives the out-and-back and no wander. A real stop this
     short at a tip loses its report; its tip is its place, give or take the GPS error."""
-    n = len(x)
-    i = np.clip(np.searchsorted(key, key[r_first] - TIP_S, side="left"), 0, n - 1)
-    o = np.clip(np.searchsorted(key, key[r_last] + TIP_S, side="right") - 1, 0, n - 1)
+    i, o = windows(key, r_first, r_last, TIP_S)
     mx, my = (x[r_first] + x[r_last]) / 2, (y[r_first] + y[r_last]) / 2
     ax, ay, bx, by = mx - x[i], my - y[i], x[o] - mx, y[o] - my
     tip, la, lb = apart(ax, ay, bx, by, TURN_MIN_M, TURN_COS)
@@ -379,7 +391,7 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: boo
     track_ids = np.asarray(track_ids, dtype=object)
     nt = len(track_ids)
     track = codes.astype(np.int64)
-    t = fixes["t"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+    t = epoch_s(fixes["t"])
     lon = fixes["lon"].to_numpy(dtype=float)
     lat = fixes["lat"].to_numpy(dtype=float)
     acc = (fixes["accuracy_m"].to_numpy(dtype=float) if "accuracy_m" in fixes

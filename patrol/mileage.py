@@ -163,7 +163,7 @@ import shapely
 
 from gis.crs import from_metric, short_steps_m, to_metric
 from patrol.clean import (EARTH_R_M, TIP_S, TURN_COS, TURN_MIN_M, Cleaned, CleanParams, apart, clean,
-                          moving_average, residual_noise_m, track_median)
+                          epoch_s, moving_average, residual_noise_m, track_median, windows)
 from patrol.refit import refit_vertices
 
 OUTSIDE = "outside"
@@ -721,22 +721,14 @@ def _stop_core(c: Cleaned, tip_cos: float = TURN_COS, tip_s: float = TIP_S, keys
     ok &= c.track[np.minimum(lc + 1, n - 1)] == c.track[lc]
     # the way in and out: where the walker was tip_s before arriving and after leaving
     key, seen, drops = _keys(c) if keys is None else keys
-    tip = _points_back(c, fc, *_windows(key, fc, lc, tip_s), tip_cos)
+    tip = _points_back(c, fc, *windows(key, fc, lc, tip_s), tip_cos)
     # a dropout next to the stop can leave a window with no way in or out (the phone came
     # back after the walker had left): read tip_s of seen walking (:func:`_keys`), and
     # take a tip only when that walk comes back along the way in (TIP_COS)
-    i, o = _windows(seen, fc, lc, tip_s)
+    i, o = windows(seen, fc, lc, tip_s)
     across = (drops[fc] > drops[i]) | (drops[o] > drops[lc])
     tip |= across & _points_back(c, fc, i, o, TIP_COS)
     return core & (ok & ~tip)[_run_pos(c.run, runs, core)]
-
-
-def _windows(key, fc, lc, span_s):
-    """Per stop (first and last core fix), the fix span_s of ``key`` before and after it."""
-    n = len(key)
-    i = np.clip(np.searchsorted(key, key[fc] - span_s, side="left"), 0, n - 1)
-    o = np.clip(np.searchsorted(key, key[lc] + span_s, side="right") - 1, 0, n - 1)
-    return i, o
 
 
 def _points_back(c: Cleaned, fc, i, o, cos_max: float) -> np.ndarray:
@@ -874,7 +866,7 @@ def mileage(fixes: pd.DataFrame, grid_index=None, params: CleanParams | None = N
     distance = np.bincount(tr, dist, minlength=nt)
 
     codes = c.input_track
-    t_all = fixes["t"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+    t_all = epoch_s(fixes["t"])
     points = np.bincount(codes, minlength=nt)
     t_first = np.full(nt, np.inf)
     t_last = np.full(nt, -np.inf)
