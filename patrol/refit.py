@@ -140,7 +140,7 @@ def _fit(c, j, ka, kb, u, chain, nk, lam, x0, tau_s):
     start = np.r_[True, chain[1:] != chain[:-1]]
     start |= dt <= 0.0
     start[1:] |= (kb[1:] - ka[:-1]) > _BAND  # too far apart for the band: no whitening
-    rho = np.where(start, 0.0, np.exp(-dt / tau_s))
+    rho = np.exp(-np.where(start, np.inf, dt) / tau_s)  # 0 at a chain's start (no overflow where dt < 0)
     sc = 1.0 / np.sqrt(1.0 - rho ** 2)
     prev = np.maximum(np.arange(n) - 1, 0)
     # each whitened row as coefficients on the 4 knots from ``base`` on
