@@ -76,7 +76,9 @@ split each segment is cut into k equal pieces of at most ``segment_m`` (20 m), e
 Assumes: people walk in mostly straight legs between corners (streets, paths across a
 square); the GPS error is smooth over ~10-20 s (a Gauss-Markov error with a correlation time
 of 30 s or more plus small white noise), so a moving average removes the white part and the
-rest is a slowly wandering offset; a stop lies on the walked line, and standing, the smoothed
+rest is a slowly wandering offset; multipath comes as bursts that jump away and back within
+120 s (:mod:`patrol.clean`: a burst that drifts in and out slowly, or outlasts that, is
+walked); a stop lies on the walked line, and standing, the smoothed
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.52 % (1 s fixes) /

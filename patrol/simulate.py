@@ -295,11 +295,12 @@ def to_geodataframe(sim: Simulation) -> gpd.GeoDataFrame:
 
 def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0, 10.0),
                       tau_s=(30.0, 180.0), lon0: float = 119.50, lat0: float = 35.40,
-                      plain: bool = False):
+                      plain: bool = False, multipath_s=(1.0, 5.0), multipath_m=(50.0, 200.0)):
     """Walks across open ground, drawn without the street layer (a check that the mileage
     method is not tuned to :func:`simulate_patrols`): legs of 60-400 m turning 30-150 degrees
     either way, a third of them curved (radius 80-300 m), speed 0.9-1.6 m/s varying +-10 % per
-    100 m, 1-4 stops of 1-6 min, one 10-40 s dropout, a few 50-200 m multipath spikes; phone
+    100 m, 1-4 stops of 1-6 min, one 10-40 s dropout, up to 3 multipath bursts (``multipath_s``
+    1-5 s long, ``multipath_m`` 50-200 m off in one direction); phone
     error a Gauss-Markov process (sigma from ``sigma_m``, tau from ``tau_s`` per walk) plus 1 m
     white noise. No accuracy column (as GPX files come). Returns (fixes, truth: track_id,
     sigma_m, tau_s, true_length_m).
@@ -346,9 +347,9 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
         e = gauss_markov_error(n, interval_s, sigma, tau, rng)
         for _ in range(0 if plain else rng.integers(0, 4)):
             a = ts[rng.integers(0, n)]
-            hit = (ts >= a) & (ts < a + rng.uniform(1, 5))
+            hit = (ts >= a) & (ts < a + rng.uniform(*multipath_s))
             ang = rng.uniform(0, 2 * np.pi)
-            e[:, hit] += rng.uniform(50, 200) * np.array([[np.cos(ang)], [np.sin(ang)]])
+            e[:, hit] += rng.uniform(*multipath_m) * np.array([[np.cos(ang)], [np.sin(ang)]])
         keep = np.ones(n, bool)
         if not plain:
             a = rng.uniform(0.1, 0.9) * t_grid[-1]
