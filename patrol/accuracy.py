@@ -293,6 +293,10 @@ def main(argv=None) -> None:
                     help="GPS error sigma range, metres")
     ap.add_argument("--tau", type=float, nargs=2, default=(30.0, 180.0), metavar=("LO", "HI"),
                     help="GPS error correlation time range, seconds")
+    ap.add_argument("--multipath-s", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                    help="open ground: multipath bursts this long, seconds (default 1-5 s)")
+    ap.add_argument("--multipath-m", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                    help="open ground: multipath bursts this far off, metres (default 50-200 m)")
     ap.add_argument("--corners", action="store_true",
                     help="the corner floor: a staircase walked 100 times at the ends of --sigma and --tau")
     ap.add_argument("--floor", action="store_true",
@@ -321,8 +325,11 @@ def main(argv=None) -> None:
     streets = street_layer(layers["roads"]) if a.streets else None
     rng_kw = {"sigma_m": tuple(a.sigma), "tau_s": tuple(a.tau)}
     if a.open_ground:
-        res = evaluate_open_ground(a.outings, a.seed, streets=streets, **rng_kw)
-        what = "walks across open ground"
+        burst_kw = {k: tuple(v) for k, v in (("multipath_s", a.multipath_s), ("multipath_m", a.multipath_m))
+                    if v is not None}
+        res = evaluate_open_ground(a.outings, a.seed, streets=streets, **rng_kw, **burst_kw)
+        what = "walks across open ground" + "".join(
+            f", multipath {v[0]:g}-{v[1]:g} {'s' if k == 'multipath_s' else 'm'}" for k, v in burst_kw.items())
     else:
         res = evaluate(layers, a.outings, a.seed, streets=streets, **rng_kw)
         what = "outings on the street simulator"

@@ -229,7 +229,7 @@ def _bursts(x, y, t, track, p: CleanParams):
         return out
     d, dt, first = _neighbour_steps(x, y, t, track)
     J = np.flatnonzero(~first & (d > p.speed_cap_mps * dt + p.noise_step_m) & (d >= BURST_MIN_M))
-    if len(J) < 2:
+    if not len(J):
         return out
     dx, dy = x[J] - x[J - 1], y[J] - y[J - 1]
     mag = np.hypot(dx, dy)
@@ -239,7 +239,7 @@ def _bursts(x, y, t, track, p: CleanParams):
         a = np.arange(len(J) - o)
         b = a + o
         ok = (track[J[a]] == track[J[b]]) & (t[J[b]] - t[J[a]] <= p.burst_max_s)
-        ok &= np.hypot(sx[b + 1] - sx[a], sy[b + 1] - sy[a]) <= BURST_CANCEL * mag[a]
+        ok &= np.hypot(sx[b + 1] - sx[a], sy[b + 1] - sy[a]) <= BURST_CANCEL * np.maximum(mag[a], mag[b])
         ok &= mag[b] >= 0.5 * mag[a]
         back[a[ok]] = b[ok]
     opens = back >= 0
@@ -249,10 +249,14 @@ def _bursts(x, y, t, track, p: CleanParams):
         opens = (back >= 0) & ~closer
     a = np.flatnonzero(opens)
     lo, hi = J[a], J[back[a]]  # the burst: fixes lo .. hi - 1; lo - 1 and hi are clean
+    mark = np.zeros(n + 1, np.int64)
+    used = opens.copy()
+    used[back[opens]] = True
+    _burst_at_ends(J, used, x, y, t, track, p, mark)
     keep = (t[hi] - t[lo]) > p.median_window_s / 2
     a, lo, hi = a[keep], lo[keep], hi[keep]
     if not len(a):
-        return out
+        return np.cumsum(mark[:-1]) > 0
     cnt = hi - lo
     rep = np.repeat(np.arange(len(a)), cnt)
     idx = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt) + lo[rep]
@@ -264,10 +268,38 @@ def _bursts(x, y, t, track, p: CleanParams):
     ey = y[lo - 1][rep] + w * (y[hi] - y[lo - 1])[rep] + jy[idx] - jy[lo - 1][rep]
     dev = np.minimum(np.hypot(x[idx] - ex, y[idx] - ey), 2.0 ** 20 - 1)
     good = track_median(dev, rep, len(a), np.inf) <= 0.5 * mag[a]
-    mark = np.zeros(n + 1, np.int64)
     np.add.at(mark, lo[good], 1)
     np.add.at(mark, hi[good], -1)
     return np.cumsum(mark[:-1]) > 0
+
+
+def _burst_at_ends(J, used, x, y, t, track, p: CleanParams, mark):
+    """A burst the track begins or ends in: its last jump, taken back by none, within
+    ``burst_max_s`` of the track's end (the fixes from it on), or its first jump, taking none
+    back, within ``burst_max_s`` of its start (the fixes before it); longer than half the
+    median window. With no jump back to check the fixes against, the jump must be twice what
+    the speed cap allows (at 5 s fixes walking and GPS noise reach a 20 m step now and then).
+    Marked +1 / -1 in ``mark`` (its cumulative sum > 0 inside)."""
+    tr = track[J]
+    big = np.hypot(x[J] - x[J - 1], y[J] - y[J - 1]) > 2 * (p.speed_cap_mps * (t[J] - t[J - 1]) + p.noise_step_m)
+    last = np.r_[tr[1:] != tr[:-1], True] & ~used & big
+    first = np.r_[True, tr[1:] != tr[:-1]] & ~used & big
+    t0 = np.full(track.max() + 1, np.inf)
+    t1 = np.full(track.max() + 1, -np.inf)
+    np.minimum.at(t0, track, t)
+    np.maximum.at(t1, track, t)
+    f_end = np.searchsorted(track, tr, side="right")  # one past the track's last fix
+    f_start = np.searchsorted(track, tr, side="left")
+    tail = last & (t1[tr] - t[J] <= p.burst_max_s) & (t1[tr] - t[J] > p.median_window_s / 2)
+    head = first & (t[J] - t0[tr] <= p.burst_max_s) & (t[J - 1] - t0[tr] > p.median_window_s / 2)
+    # one jump alone in a short track: the shorter side is the burst
+    both = tail & head
+    tail &= ~both | (f_end - J <= J - f_start)
+    head &= ~tail
+    np.add.at(mark, J[tail], 1)
+    np.add.at(mark, f_end[tail], -1)
+    np.add.at(mark, f_start[head], 1)
+    np.add.at(mark, J[head], -1)
 
 
 def _spikes(x, y, t, track, p: CleanParams):

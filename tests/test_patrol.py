@@ -330,6 +330,22 @@ def test_long_multipath_bursts_are_taken_out(interval):
     assert now.max() < 0.035
 
 
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_a_track_that_begins_or_ends_in_a_burst(where):
+    """A burst with no jump back (the phone switched off, or on, inside it): the first 40 s
+    or the last 40 s of a 600 m walk 90 m off. Those fixes go, and with them the 52 m walked
+    while they were taken (548 m are left to measure); without that the walk came out at
+    658 m / 696 m (the jump, and the GPS wander inside the burst)."""
+    walk, length = _gm_walk([(0, 0), (300, 0), (300, 300)], 5, 4.0, 60.0, step_s=5)
+    t_s = (walk["t"] - walk["t"].iloc[0]).dt.total_seconds().to_numpy()
+    inside = t_s < 40 if where == "start" else t_s > t_s[-1] - 40
+    walk.loc[inside, "lon"] += 60 / 90_780
+    walk.loc[inside, "lat"] += 67 / 111_195
+    table, _ = mileage(walk)
+    seen = length - 40 * 1.3  # the walk outside the burst
+    assert table["distance_m"].iloc[0] == pytest.approx(seen, abs=12)
+
+
 def _l_streets():
     """Two 1.5 km streets meeting at a right angle, as a street layer."""
     import shapely
