@@ -204,15 +204,15 @@ def _median_outliers(x, y, t, track, start, end, p: CleanParams):
 
 
 BURST_MIN_M = 15.0  # a multipath burst: a jump of >= 15 m faster than the speed cap allows,
-BURST_CANCEL = 0.5  # taken back (the jumps in between adding up to < 0.5 x it) by one of the
-BURST_NEXT = 10  # next 10 jumps, within burst_max_s
+BURST_CANCEL = 0.5  # taken back (the jumps from it to there adding up to < 0.5 x the larger of
+BURST_NEXT = 10  # the two) by one of the next 10 jumps, within burst_max_s
 
 
 def _bursts(x, y, t, track, p: CleanParams):
     """Fixes inside multipath bursts: from a jump (a step faster than the speed cap allows,
     >= BURST_MIN_M) to one of the next BURST_NEXT jumps that takes it back within
-    ``burst_max_s`` (the jumps from the first to it add up to < BURST_CANCEL x the first;
-    bursts that begin and end in between, or end with it, cancel on the way), when most of
+    ``burst_max_s`` (the jumps from the first to it add up to < BURST_CANCEL x the larger of
+    the two; bursts that begin and end in between, or end with it, cancel on the way), when most of
     the fixes in between sit where the walk from the fix before to the fix after puts them
     plus the jumps since the burst began (within half the first jump). A jump that takes one
     burst back opens none (it and the jump into the next burst can cancel too). Bursts no
@@ -284,14 +284,11 @@ def _burst_at_ends(J, used, x, y, t, track, p: CleanParams, mark):
     big = np.hypot(x[J] - x[J - 1], y[J] - y[J - 1]) > 2 * (p.speed_cap_mps * (t[J] - t[J - 1]) + p.noise_step_m)
     last = np.r_[tr[1:] != tr[:-1], True] & ~used & big
     first = np.r_[True, tr[1:] != tr[:-1]] & ~used & big
-    t0 = np.full(track.max() + 1, np.inf)
-    t1 = np.full(track.max() + 1, -np.inf)
-    np.minimum.at(t0, track, t)
-    np.maximum.at(t1, track, t)
     f_end = np.searchsorted(track, tr, side="right")  # one past the track's last fix
     f_start = np.searchsorted(track, tr, side="left")
-    tail = last & (t1[tr] - t[J] <= p.burst_max_s) & (t1[tr] - t[J] > p.median_window_s / 2)
-    head = first & (t[J] - t0[tr] <= p.burst_max_s) & (t[J - 1] - t0[tr] > p.median_window_s / 2)
+    t0, t1 = t[f_start], t[f_end - 1]
+    tail = last & (t1 - t[J] <= p.burst_max_s) & (t1 - t[J] > p.median_window_s / 2)
+    head = first & (t[J] - t0 <= p.burst_max_s) & (t[J - 1] - t0 > p.median_window_s / 2)
     # one jump alone in a short track: the shorter side is the burst
     both = tail & head
     tail &= ~both | (f_end - J <= J - f_start)
