@@ -203,21 +203,21 @@ def _median_outliers(x, y, t, track, start, end, p: CleanParams):
     return out
 
 
-BURST_MIN_M = 15.0  # a multipath burst: a jump of >= 15 m faster than the speed cap allows,
+BURST_MIN_M = 15.0  # a multipath burst: a jump (fast steps) of >= 15 m in all,
 BURST_CANCEL = 0.5  # taken back (the jumps from it to there adding up to < 0.5 x the larger of
 BURST_NEXT = 10  # the two) by one of the next 10 jumps, within burst_max_s
 
 
 def _bursts(x, y, t, track, p: CleanParams):
-    """Fixes inside multipath bursts: from a jump (a step faster than the speed cap allows,
-    >= BURST_MIN_M) to one of the next BURST_NEXT jumps that takes it back within
-    ``burst_max_s`` (the jumps from the first to it add up to < BURST_CANCEL x the larger of
-    the two; bursts that begin and end in between, or end with it, cancel on the way), when most of
-    the fixes in between sit where the walk from the fix before to the fix after puts them
-    plus the jumps since the burst began (within half the first jump). A jump that takes one
-    burst back opens none (it and the jump into the next burst can cancel too). Bursts no
-    longer than half the median window are left to :func:`_median_outliers`, which took them
-    out before.
+    """Fixes inside multipath bursts: from a jump (steps faster than the speed cap allows,
+    one or a run of them as the phone slides off, >= BURST_MIN_M in all) to one of the next
+    BURST_NEXT jumps that takes it back within ``burst_max_s`` (the jumps from the first to
+    it add up to < BURST_CANCEL x the larger of the two; bursts that begin and end in
+    between, or end with it, cancel on the way), when most of the fixes in between sit where
+    the walk from the fix before to the fix after puts them plus the fast steps since the
+    burst began (within half the jump). A jump that takes one burst back opens none (it and
+    the jump into the next burst can cancel too). Bursts no longer than half the median
+    window are left to :func:`_median_outliers`, which took them out before.
 
     Why: the median takes out bursts shorter than half its window only. A burst of 10-60 s
     20-150 m off (the phone between tall buildings) stayed: on open-ground walks with such
@@ -228,75 +228,79 @@ def _bursts(x, y, t, track, p: CleanParams):
     if p.burst_max_s <= 0 or n < 3:
         return out
     d, dt, first = _neighbour_steps(x, y, t, track)
-    J = np.flatnonzero(~first & (d > p.speed_cap_mps * dt + p.noise_step_m) & (d >= BURST_MIN_M))
-    if not len(J):
-        return out
-    dx, dy = x[J] - x[J - 1], y[J] - y[J - 1]
+    fast = ~first & (d > p.speed_cap_mps * dt + p.noise_step_m)
+    # a jump: a run of fast steps, from the fix before its first (s - 1) to its last (e)
+    s = np.flatnonzero(fast & ~np.r_[False, fast[:-1]])
+    e = np.flatnonzero(fast & ~np.r_[fast[1:], False])
+    dx, dy = x[e] - x[s - 1], y[e] - y[s - 1]
     mag = np.hypot(dx, dy)
+    big = mag >= BURST_MIN_M
+    s, e, dx, dy, mag = s[big], e[big], dx[big], dy[big], mag[big]
+    if not len(s):
+        return out
     sx, sy = np.r_[0.0, np.cumsum(dx)], np.r_[0.0, np.cumsum(dy)]
-    back = np.full(len(J), -1)
+    back = np.full(len(s), -1)
     for o in range(BURST_NEXT, 0, -1):  # the nearest jump that takes it back wins (written last)
-        a = np.arange(len(J) - o)
+        a = np.arange(len(s) - o)
         b = a + o
-        ok = (track[J[a]] == track[J[b]]) & (t[J[b]] - t[J[a]] <= p.burst_max_s)
+        ok = (track[s[a]] == track[s[b]]) & (t[s[b]] - t[s[a]] <= p.burst_max_s)
         ok &= np.hypot(sx[b + 1] - sx[a], sy[b + 1] - sy[a]) <= BURST_CANCEL * np.maximum(mag[a], mag[b])
         ok &= mag[b] >= 0.5 * mag[a]
         back[a[ok]] = b[ok]
     opens = back >= 0
     for _ in range(2):
-        closer = np.zeros(len(J), bool)
+        closer = np.zeros(len(s), bool)
         closer[back[opens]] = True
         opens = (back >= 0) & ~closer
-    a = np.flatnonzero(opens)
-    lo, hi = J[a], J[back[a]]  # the burst: fixes lo .. hi - 1; lo - 1 and hi are clean
-    mark = np.zeros(n + 1, np.int64)
     used = opens.copy()
     used[back[opens]] = True
-    _burst_at_ends(J, used, x, y, t, track, p, mark)
+    mark = np.zeros(n + 1, np.int64)
+    _burst_at_ends(s, e, mag, used, t, track, p, mark)
+    a = np.flatnonzero(opens)
+    lo, hi = s[a], e[back[a]]  # the burst: fixes lo .. hi - 1; lo - 1 and hi are clean
     keep = (t[hi] - t[lo]) > p.median_window_s / 2
     a, lo, hi = a[keep], lo[keep], hi[keep]
-    if not len(a):
-        return np.cumsum(mark[:-1]) > 0
-    cnt = hi - lo
-    rep = np.repeat(np.arange(len(a)), cnt)
-    idx = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt) + lo[rep]
-    w = (t[idx] - t[lo - 1][rep]) / np.maximum(t[hi] - t[lo - 1], 1e-9)[rep]
-    jx, jy = np.zeros(n), np.zeros(n)
-    jx[J], jy[J] = dx, dy
-    jx, jy = np.cumsum(jx), np.cumsum(jy)
-    ex = x[lo - 1][rep] + w * (x[hi] - x[lo - 1])[rep] + jx[idx] - jx[lo - 1][rep]
-    ey = y[lo - 1][rep] + w * (y[hi] - y[lo - 1])[rep] + jy[idx] - jy[lo - 1][rep]
-    dev = np.minimum(np.hypot(x[idx] - ex, y[idx] - ey), 2.0 ** 20 - 1)
-    good = track_median(dev, rep, len(a), np.inf) <= 0.5 * mag[a]
-    np.add.at(mark, lo[good], 1)
-    np.add.at(mark, hi[good], -1)
+    if len(a):
+        cnt = hi - lo
+        rep = np.repeat(np.arange(len(a)), cnt)
+        idx = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt) + lo[rep]
+        w = (t[idx] - t[lo - 1][rep]) / np.maximum(t[hi] - t[lo - 1], 1e-9)[rep]
+        # the fast steps since the burst began: how far off each fix should be
+        jx = np.cumsum(np.where(fast, np.r_[0.0, np.diff(x)], 0.0))
+        jy = np.cumsum(np.where(fast, np.r_[0.0, np.diff(y)], 0.0))
+        ex = x[lo - 1][rep] + w * (x[hi] - x[lo - 1])[rep] + jx[idx] - jx[lo - 1][rep]
+        ey = y[lo - 1][rep] + w * (y[hi] - y[lo - 1])[rep] + jy[idx] - jy[lo - 1][rep]
+        dev = np.minimum(np.hypot(x[idx] - ex, y[idx] - ey), 2.0 ** 20 - 1)
+        good = track_median(dev, rep, len(a), np.inf) <= 0.5 * mag[a]
+        np.add.at(mark, lo[good], 1)
+        np.add.at(mark, hi[good], -1)
     return np.cumsum(mark[:-1]) > 0
 
 
-def _burst_at_ends(J, used, x, y, t, track, p: CleanParams, mark):
-    """A burst the track begins or ends in: its last jump, taken back by none, within
-    ``burst_max_s`` of the track's end (the fixes from it on), or its first jump, taking none
-    back, within ``burst_max_s`` of its start (the fixes before it); longer than half the
-    median window. With no jump back to check the fixes against, the jump must be twice what
-    the speed cap allows (at 5 s fixes walking and GPS noise reach a 20 m step now and then).
-    Marked +1 / -1 in ``mark`` (its cumulative sum > 0 inside)."""
-    tr = track[J]
-    big = np.hypot(x[J] - x[J - 1], y[J] - y[J - 1]) > 2 * (p.speed_cap_mps * (t[J] - t[J - 1]) + p.noise_step_m)
+def _burst_at_ends(s, e, mag, used, t, track, p: CleanParams, mark):
+    """A burst the track begins or ends in: its last jump (fast steps ``s`` .. ``e``), taken
+    back by none, within ``burst_max_s`` of the track's end (the fixes from it on), or its
+    first jump, taking none back, within ``burst_max_s`` of its start (the fixes before its
+    end); longer than half the median window. With no jump back to check the fixes against,
+    the jump must be twice what the speed cap allows (at 5 s fixes walking and GPS noise reach
+    a 20 m step now and then). Marked +1 / -1 in ``mark`` (its cumulative sum > 0 inside)."""
+    tr = track[s]
+    big = mag > 2 * (p.speed_cap_mps * (t[e] - t[s - 1]) + p.noise_step_m)
     last = np.r_[tr[1:] != tr[:-1], True] & ~used & big
     first = np.r_[True, tr[1:] != tr[:-1]] & ~used & big
     f_end = np.searchsorted(track, tr, side="right")  # one past the track's last fix
     f_start = np.searchsorted(track, tr, side="left")
     t0, t1 = t[f_start], t[f_end - 1]
-    tail = last & (t1 - t[J] <= p.burst_max_s) & (t1 - t[J] > p.median_window_s / 2)
-    head = first & (t[J] - t0 <= p.burst_max_s) & (t[J - 1] - t0 > p.median_window_s / 2)
+    tail = last & (t1 - t[s] <= p.burst_max_s) & (t1 - t[s] > p.median_window_s / 2)
+    head = first & (t[e] - t0 <= p.burst_max_s) & (t[s - 1] - t0 > p.median_window_s / 2)
     # one jump alone in a short track: the shorter side is the burst
     both = tail & head
-    tail &= ~both | (f_end - J <= J - f_start)
+    tail &= ~both | (f_end - s <= e - f_start)
     head &= ~tail
-    np.add.at(mark, J[tail], 1)
+    np.add.at(mark, s[tail], 1)
     np.add.at(mark, f_end[tail], -1)
     np.add.at(mark, f_start[head], 1)
-    np.add.at(mark, J[head], -1)
+    np.add.at(mark, e[head], -1)
 
 
 def _spikes(x, y, t, track, p: CleanParams):
