@@ -163,11 +163,11 @@ def _neighbour_steps(x, y, t, track):
     return d, dt, first
 
 
-def _median_outliers(x, y, t, track, start, end, p: CleanParams):
+def _median_outliers(x, y, t, track, start, end, p: CleanParams, steps=None):
     n = len(x)
     if n < 3:
         return np.zeros(n, bool)
-    d, dt, first = _neighbour_steps(x, y, t, track)
+    d, dt, first = _neighbour_steps(x, y, t, track) if steps is None else steps
     # a step longer than the speed cap allows plus a noise allowance, or a plain jump
     jump = ~first & ((d > p.speed_cap_mps * dt + p.noise_step_m) | (d > p.jump_m))
     sus = jump.copy()
@@ -208,7 +208,7 @@ BURST_CANCEL = 0.5  # taken back (the jumps from it to there adding up to < 0.5 
 BURST_NEXT = 10  # the two) by one of the next 10 jumps, within burst_max_s
 
 
-def _bursts(x, y, t, track, p: CleanParams):
+def _bursts(x, y, t, track, p: CleanParams, steps):
     """Fixes inside multipath bursts: from a jump (steps faster than the speed cap allows,
     one or a run of them as the phone slides off, >= BURST_MIN_M in all) to one of the next
     BURST_NEXT jumps that takes it back within ``burst_max_s`` (the jumps from the first to
@@ -227,7 +227,7 @@ def _bursts(x, y, t, track, p: CleanParams):
     out = np.zeros(n, bool)
     if p.burst_max_s <= 0 or n < 3:
         return out
-    d, dt, first = _neighbour_steps(x, y, t, track)
+    d, dt, first = steps  # :func:`_neighbour_steps`
     fast = ~first & (d > p.speed_cap_mps * dt + p.noise_step_m)
     # a jump: a run of fast steps, from the fix before its first (s - 1) to its last (e)
     s = np.flatnonzero(fast & ~np.r_[False, fast[:-1]])
@@ -521,14 +521,17 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: boo
     # 2. multipath bursts (a jump away and one back), then outliers against the running
     # median; again on what is left (bursts that overlap can fill more than half a window:
     # the first pass takes their majority)
-    bad = _bursts(x, y, t, track, p)
+    steps = _neighbour_steps(x, y, t, track)
+    bad = _bursts(x, y, t, track, p, steps)
     if bad.any():
         _count(track_ids, track, bad, "outlier", dropped)
         keep = ~bad
         track, t, x, y, acc = track[keep], t[keep], x[keep], y[keep], acc[keep]
+        steps = None
     for _ in range(3):
         start, end = _group_bounds(track, nt)
-        bad = _median_outliers(x, y, t, track, start, end, p)
+        bad = _median_outliers(x, y, t, track, start, end, p, steps)
+        steps = None
         if not bad.any():
             break
         _count(track_ids, track, bad, "outlier", dropped)
