@@ -71,7 +71,9 @@ class CleanParams:
     """How tracks are cleaned: the way of moving (``foot``, ``e_bike``, ``vehicle``: its speed
     cap), what a gap does (``bridge`` counts the straight line, ``split`` leaves it out) and the
     worst reported accuracy kept, in metres; the stop tests' windows and radii, and the
-    walking-pace checks that overrule them (``walk_rate_mps=inf`` turns those off)."""
+    walking-pace checks that overrule them (``walk_rate_mps=inf`` turns those off); the
+    longest run at an out-and-back's tip taken for a walked turn (``tip_run_s``, 0 turns it
+    off) and the longest multipath burst taken out whole (``burst_max_s``, 0 turns it off)."""
 
     mode: str = "foot"
     gaps: str = "bridge"
