@@ -263,9 +263,8 @@ def _bursts(x, y, t, track, p: CleanParams, steps):
     keep = (t[hi] - t[lo]) > p.median_window_s / 2
     a, lo, hi = a[keep], lo[keep], hi[keep]
     if len(a):
-        cnt = hi - lo
-        rep = np.repeat(np.arange(len(a)), cnt)
-        idx = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt) + lo[rep]
+        rep, k = ranges(hi - lo)
+        idx = lo[rep] + k
         w = (t[idx] - t[lo - 1][rep]) / np.maximum(t[hi] - t[lo - 1], 1e-9)[rep]
         # the fast steps since the burst began: how far off each fix should be
         jx = np.cumsum(np.where(fast, np.r_[0.0, np.diff(x)], 0.0))
@@ -290,8 +289,7 @@ def _burst_at_ends(s, e, mag, used, t, track, p: CleanParams, mark):
     big = mag > 2 * (p.speed_cap_mps * (t[e] - t[s - 1]) + p.noise_step_m)
     last = np.r_[tr[1:] != tr[:-1], True] & ~used & big
     first = np.r_[True, tr[1:] != tr[:-1]] & ~used & big
-    f_end = np.searchsorted(track, tr, side="right")  # one past the track's last fix
-    f_start = np.searchsorted(track, tr, side="left")
+    f_start, f_end = (b[tr] for b in _group_bounds(track, int(track[-1]) + 1))
     t0, t1 = t[f_start], t[f_end - 1]
     tail = last & (t1 - t[s] <= p.burst_max_s) & (t1 - t[s] > p.median_window_s / 2)
     head = first & (t[e] - t0 <= p.burst_max_s) & (t[s - 1] - t0 > p.median_window_s / 2)
@@ -365,6 +363,14 @@ def _stop_edges(stat, first, track, t, x, y, half_s, radius_m):
         between_far = far[hi] - np.where(lo > 0, far[np.maximum(lo - 1, 0)], 0)
         out |= close & (between_far == 0)
     return out
+
+
+def ranges(cnt):
+    """For runs of ``cnt`` items each, laid end to end: per item, its run and its place in the
+    run (0, 1, ...)."""
+    cnt = np.asarray(cnt, np.int64)
+    run = np.repeat(np.arange(len(cnt)), cnt)
+    return run, np.arange(len(run)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
 
 
 def epoch_s(t) -> np.ndarray:

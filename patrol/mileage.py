@@ -165,7 +165,7 @@ import shapely
 
 from gis.crs import from_metric, short_steps_m, to_metric
 from patrol.clean import (EARTH_R_M, TIP_S, TURN_COS, TURN_MIN_M, Cleaned, CleanParams, apart, clean,
-                          epoch_s, moving_average, residual_noise_m, track_median, windows)
+                          epoch_s, moving_average, ranges, residual_noise_m, track_median, windows)
 from patrol.refit import refit_vertices
 
 OUTSIDE = "outside"
@@ -592,9 +592,9 @@ def street_noise_m(c: Cleaned, xy, vi, li, tr, on) -> np.ndarray:
     a = np.flatnonzero((li[1:] == li[:-1]) & on[:-1] & on[1:] & (vi[1:] > vi[:-1] + 1))
     if not len(a):
         return np.zeros(n)
-    cnt = vi[a + 1] - vi[a] - 1
-    seg = np.repeat(a, cnt)
-    fi = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt) + vi[seg] + 1
+    r, k = ranges(vi[a + 1] - vi[a] - 1)
+    seg = a[r]
+    fi = vi[seg] + 1 + k
     u = xy[seg + 1] - xy[seg]
     u /= np.maximum(np.hypot(*u.T), 1e-9)[:, None]
     wx, wy = c.xr[fi] - xy[seg, 0], c.yr[fi] - xy[seg, 1]
@@ -822,8 +822,7 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     planar = np.hypot(xy[b, 0] - xy[a, 0], xy[b, 1] - xy[a, 1])
     k = np.maximum(1, np.ceil(planar / segment_m).astype(np.int64)) if segment_m > 0 \
         else np.ones(len(a), np.int64)
-    rep = np.repeat(np.arange(len(a)), k)
-    j = np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)
+    rep, j = ranges(k)
     f0, f1 = j / k[rep], (j + 1) / k[rep]
     la, pa, lb, pb = lon[a][rep], lat[a][rep], lon[b][rep], lat[b][rep]
     return (tr[a][rep], la + f0 * (lb - la), pa + f0 * (pb - pa), la + f1 * (lb - la),
