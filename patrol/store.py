@@ -362,12 +362,28 @@ def grid_index(conn: Connection):
     return GRID_INDEX.get(str(conn.engine.url), build)
 
 
+STREET_LAYER = Cache("patrol street layer", ttl_s=60.0)
+
+
+def street_layer_of(conn: Connection):
+    """patrol.mileage's street layer prepared from the roads table, or None when it is empty
+    (same cache policy as :func:`grid_index`)."""
+    from patrol.mileage import street_layer
+
+    def build():
+        wkb = conn.execute(sa.text("SELECT ST_AsBinary(geom) FROM roads ORDER BY id")).scalars().all()
+        return street_layer(shapely.from_wkb([bytes(g) for g in wkb])) if wkb else None
+
+    return STREET_LAYER.get(str(conn.engine.url), build)
+
+
 def _measure(conn: Connection, fixes: pd.DataFrame, params=None) -> tuple[pd.DataFrame, dict]:
-    """patrol.mileage over ``fixes`` (track_id = patrol id); per-track values and WKB tracks."""
+    """patrol.mileage over ``fixes`` (track_id = patrol id), with the grids and the street
+    layer as the CLI measures; per-track values and WKB tracks."""
     from patrol.clean import CleanParams
     from patrol.mileage import mileage
 
-    table, cleaned = mileage(fixes, grid_index(conn), params or CleanParams())
+    table, cleaned = mileage(fixes, grid_index(conn), params or CleanParams(), streets=street_layer_of(conn))
     tracks: dict = {}
     if len(cleaned.t_s):
         counts = np.bincount(cleaned.track, minlength=len(cleaned.track_ids))

@@ -1,12 +1,13 @@
 """Patrols in PostGIS: live ingest over HTTP (idempotent, whole-batch refusal, roles), stop
-(cleaned mileage as patrol.mileage computes it), the campaign report, the patrol_tracks
-collection and the CLI import of simulated GPX files."""
+(cleaned mileage as patrol.mileage computes it, with the streets in the database), the
+campaign report, the patrol_tracks collection and the CLI import of simulated GPX files."""
 from __future__ import annotations
 
 import json
 import math
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -15,8 +16,9 @@ from typer.testing import CliRunner
 from citygrid.org import add_department, add_officer, upsert_user
 from gis.crs import from_wgs84
 from gis.location import UnitIndex
-from patrol.mileage import mileage
+from patrol.mileage import mileage, street_layer
 from patrol.simulate import simulate_patrols
+from patrol.store import street_layer_of
 
 SQUAD = "TPD-SQUAD"
 
@@ -30,6 +32,11 @@ def sim(layers):
 @pytest.fixture(scope="module")
 def grid_index(layers):
     return UnitIndex.from_frame(layers["grids"])
+
+
+@pytest.fixture(scope="module")
+def streets(layers):
+    return street_layer(layers["roads"])
 
 
 @pytest.fixture(scope="module")
@@ -210,12 +217,17 @@ def _walk(http, head, fixes, device, campaign, batch_size=500) -> dict:
     return r.json()
 
 
-def test_stop_matches_patrol_mileage(http, org, sim, grid_index):
+def test_stop_matches_patrol_mileage(engine, http, org, sim, grid_index, streets):
     _, heads = org
     tid = sim.truth["track_id"][3]
     f = sim.fixes[sim.fixes["track_id"] == tid].reset_index(drop=True)
     out = _walk(http, heads["tp_officer_a"], f, "phone-stop", "tp-stop")
-    expected, _ = mileage(f.assign(track_id=str(out["id"])), grid_index)
+    with engine.connect() as conn:  # the service measures with the streets in the database
+        nodes, segs = street_layer_of(conn)
+    assert np.array_equal(nodes, streets[0]) and np.array_equal(segs, streets[1])
+    expected, _ = mileage(f.assign(track_id=str(out["id"])), grid_index, streets=streets)
+    without, _ = mileage(f.assign(track_id=str(out["id"])), grid_index)
+    assert abs(without["distance_m"].iloc[0] - out["distance_m"]) > 1.0
     e = expected.iloc[0]
     assert out["status"] == "stopped" and out["points"] == len(f) == e["points"]
     for k in ("distance_m", "raw_distance_m", "moving_time_s", "stop_time_s", "duration_s"):
@@ -230,7 +242,7 @@ def test_stop_matches_patrol_mileage(http, org, sim, grid_index):
 
 
 @pytest.fixture(scope="module")
-def campaign(engine, http, org, sim, grid_index):
+def campaign(engine, http, org, sim, grid_index, streets):
     """Campaign tp-campaign: officer a walks two outings, officer b one; cases by them."""
     from cases import intake, workflow
 
@@ -265,7 +277,8 @@ def campaign(engine, http, org, sim, grid_index):
     case("tp_officer_a", during(2, 6))                # a was not out then: not counted
     case("tp_officer_b", during(2, 7), source="citizen")  # not a patrol report
     case("tp_officer_b", fx[2]["t"].max().to_pydatetime() + timedelta(hours=1))  # after the outing
-    expected, _ = mileage(pd.concat([f.assign(track_id=str(o["id"])) for f, o in zip(fx, outs)]), grid_index)
+    expected, _ = mileage(pd.concat([f.assign(track_id=str(o["id"])) for f, o in zip(fx, outs)]), grid_index,
+                          streets=streets)
     return name, outs, expected
 
 
@@ -332,7 +345,7 @@ def test_patrol_tracks_collection(http, org, campaign):
     assert r.json()["numberMatched"] >= 1
 
 
-def test_cli_import_simulated_gpx(engine, org, layers, grid_index, tmp_path, monkeypatch):
+def test_cli_import_simulated_gpx(engine, org, layers, grid_index, streets, tmp_path, monkeypatch):
     from cli import patrol as cli_patrol
     from cli.main import app
     from patrol.readers import read_track_files
@@ -348,7 +361,7 @@ def test_cli_import_simulated_gpx(engine, org, layers, grid_index, tmp_path, mon
     rows = json.loads(r.output)
     assert len(rows) == 2 and not any(x["already_imported"] for x in rows)
     fixes, _ = read_track_files(files)
-    expected, _ = mileage(fixes, grid_index)
+    expected, _ = mileage(fixes, grid_index, streets=streets)
     for row, (_, e) in zip(sorted(rows, key=lambda x: x["track_id"]), expected.iterrows()):
         assert row["stored"] == e["points"] == (fixes["track_id"] == e["track_id"]).sum()
         assert row["distance_m"] == round(float(e["distance_m"]), 1)
