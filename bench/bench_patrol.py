@@ -22,7 +22,8 @@ import pandas as pd
 from gis.crs import GEOD
 from gis.layers.build import build_all
 from gis.location import UnitIndex
-from patrol.mileage import mileage, street_layer
+from patrol.mileage import mileage
+from patrol.streets import street_layer
 from patrol.simulate import simulate_patrols
 
 from bench.timing import best_of  # noqa: E402

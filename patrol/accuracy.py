@@ -280,7 +280,7 @@ def _oracle_length_m(xy, at, corners_at, interval_s, sigma_m, tau_s, white_m=1.0
 def main(argv=None) -> None:
     """``python -m patrol.accuracy``: simulate outings, measure each, print the figures by regime."""
     from gis.layers.build import build_all
-    from patrol.mileage import street_layer
+    from patrol.streets import street_layer
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--outings", type=int, default=200)

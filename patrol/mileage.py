@@ -47,27 +47,8 @@ become one LineString per continuous piece in the track's local metric plane:
    least squares). A vertex then carries the GPS offset averaged over its legs, not that of
    the fixes nearest it: the per-walk spread on plain walks fell from 0.99 % / 0.95 % to
    0.85 % / 0.76 % (1 s / 5 s fixes; see (a) below).
-6. With a street layer (``streets=``, optional; :func:`street_layer`): a corner turning by
-   >= 35 degrees within 25 m of a street junction moves onto the junction (its GPS error
-   there is gone). A corner at a turn-back fix (step 1 cuts the line there; sharp corners
-   test as turn-backs too) counts as a corner between the line before and the line after,
-   but moves onto a junction only when both its legs run along a street (within 20 degrees
-   of the nearest street piece within 25 m): a zig-zag tip across a square or a turn-back in
-   mid-street is not at a junction, and snapping it there added up to 2 x 25 m. Then legs
-   are matched to streets: any other vertex whose nearest street piece is within 20 m and
-   whose path segments either side run within 20 degrees of it (or against it: a turn-back
-   tip) is projected onto the piece - its GPS offset across the street is gone, the offset
-   along it stays. Both only on a walk that keeps to the layer (:func:`on_street_share`
-   >= ``ON_STREET_MIN``, 30 % of its length along streets; the simulator's walks have 45 %
-   or more, walks across open ground by Rizhao's streets 17 % at most): one that merely runs
-   by streets here and there was pulled onto them. A bare junction array (``streets=`` an
-   ndarray of :func:`street_nodes`) snaps corners only, as before. Last, a stretch of path off
-   the street between two vertices on it, whose chord runs along one street, moves onto the
-   chord when all its vertices lie within ``BRIDGE_K`` (2.8) x the track's GPS error across
-   streets (:func:`street_noise_m`; and 30 m) of it (:func:`_bridge_streets`): at sigma ~9 m
-   the error wanders 20-30 m across a street over ~100 m, and the wiggles it drew, too steep
-   for the leg matching, added +0.4-0.7 % per walk at sigma 8-10 m (+4.3 % on the worst of 388
-   walks of straight streets, seed 11 with the simulator's shapes turned off; 2.4 % with this).
+6. With a street layer (``streets=``, optional): corners move onto street junctions and legs
+   onto the streets they run along, on walks that keep to the layer (:mod:`patrol.streets`).
 
 Distance = the sum of the geodesic (WGS84 ellipsoid) lengths of the segments. For the grid
 split each segment is cut into k equal pieces of at most ``segment_m`` (20 m), each carrying
@@ -82,7 +63,7 @@ walked); a stop lies on the walked line, and standing, the smoothed
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.52 % (1 s fixes) /
-0.46 % (5 s), p95 1.6 % / 1.75 %, worst 3.0 % / 4.0 %; with the street layer (the CLI)
+0.46 % (5 s), p95 1.6 % / 1.75 %, worst 3.0 % / 4.0 %; with the street layer (the CLI, the API)
 median 0.33 % / 0.29 %, p95 1.4 % / 1.6 %, worst 2.8 % / 2.2 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
 0.37 % / 0.37 %, worst 2.5 % / 2.9 %, without it 0.47 % / 0.50 %, worst 3.1 % / 3.45 %. On
@@ -163,10 +144,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.crs import from_metric, short_steps_m, to_metric
+from gis.crs import short_steps_m
 from patrol.clean import (EARTH_R_M, TIP_S, TURN_COS, TURN_MIN_M, Cleaned, CleanParams, apart, clean,
-                          epoch_s, moving_average, ranges, residual_noise_m, track_median, windows)
+                          epoch_s, moving_average, ranges, residual_noise_m, windows)
 from patrol.refit import refit_vertices
+from patrol.streets import onto_streets, street_layer
 
 OUTSIDE = "outside"
 SIMPLIFY_M = 4.0
@@ -182,17 +164,8 @@ TURN_HALF_S = 30.0  # turn-back test: displacement over 30 s before and after a 
 SHORT_TURN_HALF_S = 12.0  # short pacing: the same over 12 s either way, each longer than
 SHORT_TURN_MIN_M = 8.0  # 8 m, on lightly smoothed positions,
 SHORT_TURN_NOISE_M = 1.6  # on tracks with noise_m <= 1.6 m
-SNAP_M = 25.0  # with a street layer: a corner within 25 m of a junction moves onto it
-SNAP_TURN_DEG = 35.0  # (corners turning by >= 35 degrees)
-MATCH_M = 20.0  # with a street layer: a vertex within 20 m of a street piece whose path
-MATCH_DEG = 20.0  # segments either side run within 20 degrees of it moves onto the piece
 DROPOUT_S = 20.0  # turn-back and stop tip tests: a step longer than this is a dropout
-BRIDGE_K = 2.8  # with a street layer: a stretch between two vertices on one street whose
-BRIDGE_M = 30.0  # vertices all lie within 2.8 x the GPS error across streets (and 30 m) of it
-BRIDGE_DEG = 10.0  # moves onto the chord (chord within 10 degrees of the street piece at its
-BRIDGE_MID_M = 3.0  # midpoint, within 3 m)
 TIP_COS = -0.9  # a U-turn tip: the legs either side run back along each other (> ~155 degrees)
-ON_STREET_MIN = 0.3  # ... only on a walk with >= 30 % of its length along streets
 
 
 def geodesic_steps_m(lon, lat, track):
@@ -387,265 +360,6 @@ def _vertices(c: Cleaned, vi, li, min_sin: float | None = None, max_shift_m: flo
     return xy
 
 
-def street_nodes(roads) -> np.ndarray:
-    """Junctions and ends of a street layer (GeoDataFrame of LineStrings, WGS84) as EPSG:4549
-    metres, one row each (the end points of the street pieces, de-duplicated to 0.1 m)."""
-    geoms = np.asarray(roads.geometry if hasattr(roads, "geometry") else roads)
-    ends = np.vstack([shapely.get_coordinates(shapely.get_point(geoms, 0)),
-                      shapely.get_coordinates(shapely.get_point(geoms, -1))])
-    x, y = to_metric(ends[:, 0], ends[:, 1])
-    return np.unique(np.round(np.column_stack([x, y]), 1), axis=0)
-
-
-def _snap_corners(c: Cleaned, xy, li, tr, nodes, radius_m: float, min_turn_deg: float,
-                  vi=None, segs=None, allowed=None):
-    """Corners of the path (turning by >= min_turn_deg between legs >= 10 m) that have a
-    street junction within radius_m move onto it (xy: plane metres, changed in place).
-    A turn-back fix that ends one line and starts the next (``vi``: the fix of each vertex,
-    twice there) is a corner between the line before and the line after; both copies move,
-    but only when both legs run along a street (``segs``, :func:`street_segments`: within
-    MATCH_DEG of the nearest piece within radius_m), not at a zig-zag tip across a square.
-    Returns xy and the mask of vertices moved."""
-    from scipy.spatial import cKDTree
-
-    m = len(xy)
-    if m < 3 or nodes is None or not len(nodes):
-        return xy, np.zeros(m, bool)
-    k = np.arange(1, m - 1)
-    same = np.r_[li[1:] == li[:-1], False]  # vertex j and j + 1 in one line
-    copy = np.zeros(m, bool)  # vertex j ends a line at a fix that starts the next one
-    if vi is not None:
-        copy[:-1] = ~same[:-1] & (vi[1:] == vi[:-1])
-    start_copy = np.r_[False, copy[:-1]]
-    a = np.where(start_copy[k], k - 2, k - 1)
-    b = np.where(copy[k], k + 2, k + 1)
-    inner = (a >= 0) & (b < m)
-    a, b = np.clip(a, 0, m - 1), np.clip(b, 0, m - 1)
-    inner &= np.where(start_copy[k], same[np.maximum(k - 2, 0)], same[k - 1])
-    inner &= np.where(copy[k], same[np.minimum(k + 1, m - 1)], same[k])
-    v1, v2 = xy[k] - xy[a], xy[b] - xy[k]
-    l1, l2 = np.hypot(*v1.T), np.hypot(*v2.T)
-    cos = np.einsum("ij,ij->i", v1, v2) / np.maximum(l1 * l2, 1e-9)
-    corner = inner & (l1 >= 10) & (l2 >= 10) & (cos <= np.cos(np.radians(min_turn_deg)))
-    if allowed is not None:
-        corner &= allowed[k]
-    if segs is not None and corner.any():
-        # the legs either side run along a street (a zig-zag tip across a square does not)
-        along = np.ones(len(k), bool)
-        ci = np.flatnonzero(corner)
-        ci = ci[(copy[k] | start_copy[k])[ci]]
-        if len(ci):
-            ok = np.ones(len(ci), bool)
-            for end in (a[ci], b[ci]):
-                mid = (xy[end] + xy[k[ci]]) / 2
-                ex, ey = _to_metric_xy(c, mid, tr[k[ci]])
-                fx, fy = _to_metric_xy(c, xy[end], tr[k[ci]])
-                kx_, ky_ = _to_metric_xy(c, xy[k[ci]], tr[k[ci]])
-                ok &= _along_street(ex, ey, fx - kx_, fy - ky_, segs, radius_m, MATCH_DEG)
-            along[ci] = ok
-        corner &= along
-    kc = k[corner]
-    if not len(kc):
-        return xy, np.zeros(m, bool)
-    lon0, lat0 = c.origin
-    t = tr[kc]
-    kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t]))
-    ky = np.radians(1.0) * EARTH_R_M
-    lon, lat = lon0[t] + xy[kc, 0] / kx, lat0[t] + xy[kc, 1] / ky
-    mx, my = to_metric(lon, lat)
-    d, j = cKDTree(nodes).query(np.column_stack([mx, my]), distance_upper_bound=radius_m)
-    hit = np.isfinite(d)
-    if hit.any():
-        nlon, nlat = from_metric(nodes[j[hit], 0], nodes[j[hit], 1])
-        xy[kc[hit], 0] = (nlon - lon0[t[hit]]) * kx[hit]
-        xy[kc[hit], 1] = (nlat - lat0[t[hit]]) * ky
-    snapped = np.zeros(m, bool)
-    snapped[kc[hit]] = True
-    return xy, snapped
-
-
-def street_segments(roads) -> np.ndarray:
-    """The straight pieces of a street layer (GeoDataFrame of LineStrings, WGS84) as EPSG:4549
-    metres, one row (x0, y0, x1, y1) per pair of consecutive vertices."""
-    geoms = np.asarray(roads.geometry if hasattr(roads, "geometry") else roads)
-    xy, idx = shapely.get_coordinates(geoms, return_index=True)
-    x, y = to_metric(xy[:, 0], xy[:, 1])
-    same = idx[1:] == idx[:-1]
-    seg = np.column_stack([x[:-1], y[:-1], x[1:], y[1:]])[same]
-    return seg[np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1]) > 0.5]
-
-
-def street_layer(roads) -> tuple[np.ndarray, np.ndarray]:
-    """A street layer prepared for :func:`mileage` (``streets=``): its junctions
-    (:func:`street_nodes`) and its straight pieces (:func:`street_segments`)."""
-    return street_nodes(roads), street_segments(roads)
-
-
-def _to_metric_xy(c: Cleaned, xy, t):
-    """Plane metres of track ``t`` (per row) -> EPSG:4549 metres."""
-    lon0, lat0 = c.origin
-    kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t]))
-    ky = np.radians(1.0) * EARTH_R_M
-    return to_metric(lon0[t] + xy[:, 0] / kx, lat0[t] + xy[:, 1] / ky)
-
-
-_TREE: dict = {}
-
-
-def _street_tree(segs):
-    """The search tree of the street pieces ``segs``, built once per street layer (a call
-    measures with it three times)."""
-    if _TREE.get("segs") is not segs:
-        _TREE.clear()
-        _TREE.update(segs=segs, tree=shapely.STRtree(shapely.linestrings(segs.reshape(-1, 2, 2))))
-    return _TREE["tree"]
-
-
-def _along_street(x, y, dx, dy, segs, radius_m, max_deg):
-    """Per point (x, y) with direction (dx, dy): the nearest street piece within radius_m
-    runs within max_deg of the direction (either way)."""
-    out = np.zeros(len(x), bool)
-    if not len(x):
-        return out
-    qi, si = _street_tree(segs).query_nearest(shapely.points(x, y), max_distance=radius_m, all_matches=False)
-    sx, sy = segs[si, 2] - segs[si, 0], segs[si, 3] - segs[si, 1]
-    cos = np.abs(dx[qi] * sx + dy[qi] * sy) / np.maximum(np.hypot(dx[qi], dy[qi]) * np.hypot(sx, sy), 1e-9)
-    out[qi] = cos >= np.cos(np.radians(max_deg))
-    return out
-
-
-def on_street_share(c: Cleaned, xy, li, tr, segs) -> np.ndarray:
-    """Per track, the share of the path's length (segments between vertices ``xy``, plane
-    metres, lines ``li``, tracks ``tr``) that runs along the street layer: its midpoint within
-    MATCH_M of a street piece running within MATCH_DEG of it."""
-    n = len(c.track_ids)
-    a = np.flatnonzero(li[1:] == li[:-1])
-    if not len(a) or segs is None or not len(segs):
-        return np.zeros(n)
-    ax, ay = _to_metric_xy(c, xy[a], tr[a])
-    bx, by = _to_metric_xy(c, xy[a + 1], tr[a])
-    along = _along_street((ax + bx) / 2, (ay + by) / 2, bx - ax, by - ay, segs, MATCH_M, MATCH_DEG)
-    length = np.hypot(bx - ax, by - ay)
-    total = np.bincount(tr[a], length, minlength=n)
-    return np.bincount(tr[a], length * along, minlength=n) / np.maximum(total, 1e-9)
-
-
-def _match_legs(c: Cleaned, xy, li, tr, segs, radius_m: float, max_deg: float, fixed=None):
-    """Vertices on a straight stretch of street move onto it: a vertex whose nearest street
-    piece is within ``radius_m`` and whose path segments either side (in its line) run within
-    ``max_deg`` of that piece (or against it: a turn-back tip) is projected onto the piece
-    (its GPS offset across the street is gone; the offset along it stays). ``fixed``: vertices
-    left alone (corners already on a junction). Returns xy and the mask of vertices moved."""
-    m = len(xy)
-    moved = np.zeros(m, bool)
-    if m < 2 or segs is None or not len(segs):
-        return xy, moved
-    mx, my = _to_metric_xy(c, xy, tr)
-    pts = shapely.points(mx, my)
-    qi, si = _street_tree(segs).query_nearest(pts, max_distance=radius_m, all_matches=False)
-    if not len(qi):
-        return xy, moved
-    # segment directions (metric) either side of each vertex, within the same line
-    dx, dy = np.diff(mx), np.diff(my)
-    same = li[1:] == li[:-1]
-    ln = np.hypot(dx, dy)
-    ok_seg = same & (ln > 1.0)
-    ux, uy = dx / np.maximum(ln, 1e-9), dy / np.maximum(ln, 1e-9)
-    sx, sy = segs[si, 2] - segs[si, 0], segs[si, 3] - segs[si, 1]
-    sl = np.hypot(sx, sy)
-    sx, sy = sx / sl, sy / sl
-    cmin = np.cos(np.radians(max_deg))
-    k = qi
-    prev_ok = (k >= 1) & ok_seg[np.maximum(k - 1, 0)]
-    next_ok = (k < m - 1) & ok_seg[np.minimum(k, m - 2)]
-    kp, kn = np.maximum(k - 1, 0), np.minimum(k, m - 2)
-    par_p = np.abs(ux[kp] * sx + uy[kp] * sy) >= cmin
-    par_n = np.abs(ux[kn] * sx + uy[kn] * sy) >= cmin
-    good = (prev_ok | next_ok) & (~prev_ok | par_p) & (~next_ok | par_n)
-    if fixed is not None:
-        good &= ~fixed[k]
-    k, si = k[good], si[good]
-    if not len(k):
-        return xy, moved
-    ax, ay = segs[si, 0], segs[si, 1]
-    bx, by = segs[si, 2] - ax, segs[si, 3] - ay
-    f = np.clip(((mx[k] - ax) * bx + (my[k] - ay) * by) / (bx * bx + by * by), 0.0, 1.0)
-    nx, ny = ax + f * bx, ay + f * by
-    nlon, nlat = from_metric(nx, ny)
-    lon0, lat0 = c.origin
-    t = tr[k]
-    kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t]))
-    ky = np.radians(1.0) * EARTH_R_M
-    xy = xy.copy()
-    xy[k, 0] = (nlon - lon0[t]) * kx
-    xy[k, 1] = (nlat - lat0[t]) * ky
-    moved[k] = True
-    return xy, moved
-
-
-def street_noise_m(c: Cleaned, xy, vi, li, tr, on) -> np.ndarray:
-    """Per track, the GPS error across streets: the median distance of the unsmoothed fixes
-    between two vertices on a street (``on``) from the line through them, / 0.6745 (the
-    median of |N(0, s)| is 0.6745 s); 0 for a track with no such fix. On the simulator's
-    walks it follows the GPS error's sigma (within ~10 %)."""
-    n = len(c.track_ids)
-    a = np.flatnonzero((li[1:] == li[:-1]) & on[:-1] & on[1:] & (vi[1:] > vi[:-1] + 1))
-    if not len(a):
-        return np.zeros(n)
-    r, k = ranges(vi[a + 1] - vi[a] - 1)
-    seg = a[r]
-    fi = vi[seg] + 1 + k
-    u = xy[seg + 1] - xy[seg]
-    u /= np.maximum(np.hypot(*u.T), 1e-9)[:, None]
-    wx, wy = c.xr[fi] - xy[seg, 0], c.yr[fi] - xy[seg, 1]
-    perp = np.minimum(np.abs(wx * u[:, 1] - wy * u[:, 0]), 2.0 ** 20 - 1)
-    return track_median(perp, tr[seg], n, 0.0) / 0.6745
-
-
-def _bridge_streets(c: Cleaned, xy, vi, li, tr, segs, on, allowed):
-    """A stretch of path off the street between two vertices on it (``on``), whose chord runs
-    along one street, is GPS error across that street, not a walk beside it: its vertices
-    move onto the chord when all lie within BRIDGE_K x :func:`street_noise_m` (and BRIDGE_M)
-    of it. The leg matching takes only vertices whose own segments run along the street; at
-    sigma ~9 m the error wanders 20-30 m across a street over ~100 m of walking, which left
-    steep wiggles that added +0.4-0.7 % per walk at sigma 8-10 m (+4.3 % on the worst).
-    A zig-zag across a square or a curve that stays that close to the street is flattened."""
-    m = len(xy)
-    off = ~on
-    if m < 3 or not off.any() or not on.any():
-        return xy
-    start = off & ~np.r_[False, off[:-1]]
-    first = np.flatnonzero(start)
-    last = np.flatnonzero(off & ~np.r_[off[1:], False])
-    a, b = first - 1, last + 1
-    ok = (a >= 0) & (b < m)
-    a, b = np.clip(a, 0, m - 1), np.clip(b, 0, m - 1)
-    ok &= on[a] & on[b] & (li[a] == li[b]) & allowed[tr[a]]
-    ax, ay = _to_metric_xy(c, xy[a], tr[a])
-    bx, by = _to_metric_xy(c, xy[b], tr[b])
-    ok &= np.hypot(bx - ax, by - ay) > 2 * BRIDGE_MID_M
-    ok &= _along_street((ax + bx) / 2, (ay + by) / 2, bx - ax, by - ay, segs, BRIDGE_MID_M, BRIDGE_DEG)
-    # each off-street vertex against its stretch's chord (plane metres)
-    k = np.flatnonzero(off)
-    r = (np.cumsum(start) - 1)[k]
-    p0 = xy[a[r]]
-    u = xy[b[r]] - p0
-    length = np.maximum(np.hypot(*u.T), 1e-9)
-    u /= length[:, None]
-    w = xy[k] - p0
-    along = np.einsum("ij,ij->i", w, u)
-    perp = np.abs(w[:, 0] * u[:, 1] - w[:, 1] * u[:, 0])
-    limit = np.minimum(BRIDGE_M, BRIDGE_K * street_noise_m(c, xy, vi, li, tr, on))[tr[k]]
-    close = (perp <= limit) & (along > 0) & (along < length)
-    ok &= np.bincount(r, ~close, minlength=len(a)) == 0
-    sel = ok[r]
-    if not sel.any():
-        return xy
-    xy = xy.copy()
-    xy[k[sel]] = p0[sel] + along[sel, None] * u[sel]
-    return xy
-
-
 def _extend_tips(c: Cleaned, xy, vi, li, keys=None):
     """U-turn tips (a turn-back fix where the legs either side run back along each other, no
     corner found) move out along the way in by the walk the sampling missed on average: the
@@ -798,17 +512,7 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
         xy = refit_vertices(c, xy, vi, li)
     tr = piece_track[ok_pieces][li]
     if nodes is not None:
-        allowed = None
-        if segs is not None:
-            # only a walk that keeps to the street layer is moved onto it: one across open
-            # ground that runs by streets here and there would be pulled onto them
-            allowed = (on_street_share(c, xy, li, tr, segs) >= ON_STREET_MIN)[tr]
-        xy, snapped = _snap_corners(c, xy, li, tr, nodes, SNAP_M, SNAP_TURN_DEG,
-                                     None if segs is None else vi, segs, allowed)
-        if segs is not None:
-            xy, matched = _match_legs(c, xy, li, tr, segs, MATCH_M, MATCH_DEG, fixed=snapped | ~allowed)
-            on = (snapped | matched) & allowed
-            xy = _bridge_streets(c, xy, vi, li, tr, segs, on, allowed)
+        xy = onto_streets(c, xy, vi, li, tr, nodes, segs)
     lon0, lat0 = c.origin
     kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0))
     ky = np.radians(1.0) * EARTH_R_M
@@ -851,7 +555,9 @@ def mileage(fixes: pd.DataFrame, grid_index=None, params: CleanParams | None = N
 
     Columns: distance_m, raw_distance_m, duration_s, moving_time_s, stop_time_s, points,
     dropped_points, dropped_by_reason (dict), gaps, gap_time_s, per_grid_m (dict, when a
-    grid index is given), stops (list of dicts).
+    grid index is given), stops (list of dicts). ``streets``: a GeoDataFrame of street
+    LineStrings (WGS84), the same prepared once by :func:`patrol.streets.street_layer`, or a
+    junction array (:func:`patrol.streets.street_nodes`: corners snap, legs are not matched).
     """
     fixes = fixes.sort_values(["track_id", "t"], kind="stable")
     c = clean(fixes, params, presorted=True, **kw)

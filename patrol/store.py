@@ -368,7 +368,7 @@ STREET_LAYER = Cache("patrol street layer", ttl_s=60.0)
 def street_layer_of(conn: Connection):
     """patrol.mileage's street layer prepared from the roads table, or None when it is empty
     (same cache policy as :func:`grid_index`)."""
-    from patrol.mileage import street_layer
+    from patrol.streets import street_layer
 
     def build():
         wkb = conn.execute(sa.text("SELECT ST_AsBinary(geom) FROM roads ORDER BY id")).scalars().all()

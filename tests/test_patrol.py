@@ -15,7 +15,8 @@ from gis.location import UnitIndex
 
 from patrol.accuracy import (by_regime, oracle_floor, per_track_error, staircase_spread,
                               summarize, walking_hidden_in_stops_m)
-from patrol.mileage import mileage, street_layer
+from patrol.mileage import mileage
+from patrol.streets import street_layer
 from patrol.readers import read_track_file
 from patrol.simulate import open_ground_walks, simulate_patrols
 
@@ -362,7 +363,7 @@ def test_wander_across_a_street_is_taken_off_a_square_is_not(shape, monkeypatch)
     vertices on the street moved onto it. A zig-zag across a square beside the street
     (40 m either side) is walked, not error: it stays, also at sigma 9 m (+0.36 %; the
     bridging still takes the wander off the rest of the walk: +0.68 % without)."""
-    import patrol.mileage as pm
+    import patrol.streets as pm
 
     corners = {"straight": [(0, 0), (1500, 0), (1500, 1500)],
                "zigzag": [(0, 0), (400, 0), (460, 40), (520, -40), (580, 40), (640, -40), (700, 0),

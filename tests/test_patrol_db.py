@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from citygrid.org import add_department, add_officer, upsert_user
 from gis.crs import from_wgs84
 from gis.location import UnitIndex
-from patrol.mileage import mileage, street_layer
+from patrol.mileage import mileage
+from patrol.streets import street_layer
 from patrol.simulate import simulate_patrols
 from patrol.store import street_layer_of
 
