@@ -58,8 +58,8 @@ Assumes: people walk in mostly straight legs between corners (streets, paths acr
 square); the GPS error is smooth over ~10-20 s (a Gauss-Markov error with a correlation time
 of 30 s or more plus small white noise), so a moving average removes the white part and the
 rest is a slowly wandering offset; multipath comes as bursts that jump away and back within
-120 s (:mod:`patrol.clean`: a burst that drifts in and out slowly, or outlasts that, is
-walked); a stop lies on the walked line, and standing, the smoothed
+120 s, or begin or end in a dropout (:mod:`patrol.clean`: a burst that drifts in and out
+slowly, or outlasts that, is walked); a stop lies on the walked line, and standing, the smoothed
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.52 % (1 s fixes) /
@@ -115,8 +115,9 @@ under ~15 m and chords through curves are lost) and +0.1-0.3 % at sigma 8-10 m
 at a stop's end, which the stop test, with its 60 s window, takes for walking).
 (b) A dropout is bridged by a straight line: a corner or zig-zag walked unseen is cut. A
 U-turn in a dropout of <= 60 s while walking keeps its out-and-back (step 1), and its tip
-moves out by half the walk the dropout hid at the walker's pace (:func:`_extend_tips`); the
-walk either side of a longer dropout, or of one at a stop, says nothing of what was walked.
+moves out by half the walk the dropout hid at the walker's pace on the leg the other side of
+the tip, when that leg lasts 20 s or more (:func:`_extend_tips`); the walk either side of a
+longer dropout, or of one at a stop, says nothing of what was walked.
 (c) Curves are drawn as chords or tangent polygons (a bend of radius R loses or gains about
 tolerance / 3R). (d) Legs shorter than ~2 tolerances (a 40 m jog across an arterial at high
 noise) are cut. (e) Across a long gap whose two ends lie less than a stop radius apart
@@ -398,10 +399,11 @@ def _extend_tips(c: Cleaned, xy, vi, li, keys=None):
     back = _points_apart(c.x, c.y, seen, TURN_HALF_S, TURN_MIN_M, TIP_COS, at=f)[0]
     ua = a / np.maximum(la, 1e-9)[:, None]
     ub = -b / np.maximum(lb, 1e-9)[:, None]
-    for gap, near, v, w in ((c.t_s[fb] - c.t_s[f], fb, la / np.maximum(ta, 1e-9), ua),
-                            (c.t_s[f] - c.t_s[fa], fa, lb / np.maximum(tb, 1e-9), ub)):
+    for gap, near, v, w, paced in ((c.t_s[fb] - c.t_s[f], fb, la / np.maximum(ta, 1e-9), ua, ta),
+                                   (c.t_s[f] - c.t_s[fa], fa, lb / np.maximum(tb, 1e-9), ub, tb)):
         chord = np.hypot(c.xr[near] - c.xr[f], c.yr[near] - c.yr[f])
         walking = (c.run[f] < 0) & (c.run[near] < 0) & (gap <= 2 * TURN_HALF_S)
+        walking &= paced >= DROPOUT_S  # a pace read off a leg of a few seconds is noise
         hid = np.where((gap > DROPOUT_S) & back & walking, (v * gap - chord) / 2, 0.0)
         u = np.where((hid > ext)[:, None], w, u)
         ext = np.maximum(ext, hid)

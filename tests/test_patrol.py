@@ -3,6 +3,7 @@ project's simulator and on walks generated here), readers' policy, the CLI."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -345,6 +346,61 @@ def test_a_track_that_begins_or_ends_in_a_burst(where):
     table, _ = mileage(walk)
     seen = length - 40 * 1.3  # the walk outside the burst
     assert table["distance_m"].iloc[0] == pytest.approx(seen, abs=12)
+
+
+def _offset(walk, t_lo, t_hi, dx_m, dy_m):
+    """Fixes of ``walk`` taken t_lo <= t < t_hi seconds after its first moved dx_m, dy_m."""
+    t_s = (walk["t"] - walk["t"].iloc[0]).dt.total_seconds().to_numpy()
+    inside = (t_s >= t_lo) & (t_s < t_hi)
+    walk.loc[inside, "lon"] += dx_m / 90_780
+    walk.loc[inside, "lat"] += dy_m / 111_195
+    return walk
+
+
+@pytest.mark.parametrize("where", ["begins", "ends"])
+@pytest.mark.parametrize("interval", [1, 5], ids=["1s", "5s"])
+def test_a_burst_begun_or_ended_in_a_dropout(where, interval):
+    """The phone loses the signal for 40 s on a straight 800 m walk and comes back 90 m off
+    for 40 s (or goes 90 m off 40 s before it loses the signal): one jump, no jump back to
+    pair it with. The burst's fixes go as at a track's end, and the line across the dropout
+    runs straight on: without that the walk came out 110-190 m long."""
+    walk, length = _gm_walk([(0, 0), (800, 0)], 9, 3.0, 60.0, step_s=interval, dropout_s=(300, 340))
+    lo, hi = (340, 380) if where == "begins" else (260, 300)
+    table, _ = mileage(_offset(walk, lo, hi, 40, 80))
+    assert table["distance_m"].iloc[0] == pytest.approx(length, abs=10)
+
+
+def test_a_spike_after_a_dropout_and_a_walk_takes_no_walk_away():
+    """A spike at a track's last fix, 95 s of walking after a 60 s dropout, is no jump back
+    from a burst begun in the dropout: the shorter side of a lone jump is the burst (the
+    walk after the dropout went when either side could be)."""
+    walk, length = _gm_walk([(0, 0), (300, 0), (300, 230)], 4, 3.0, 60.0, step_s=5, dropout_s=(250, 310))
+    last_s = (walk["t"].iloc[-1] - walk["t"].iloc[0]).total_seconds()
+    table, _ = mileage(_offset(walk, last_s, last_s + 1, -90, 50))
+    assert table["distance_m"].iloc[0] == pytest.approx(length - 5 * 1.3, abs=10)  # the last step goes
+
+
+def test_overlapping_bursts_are_taken_out():
+    """Two bursts overlap (100 m east for 60 s; 30 s in, a second one 52 m north for 60 s):
+    the jumps are in A, in B, out of A, out of B. Only all four add up to nothing, and the
+    last (out of B) is half the first: a rule that a jump back be at least half the jump
+    away left both bursts in (+170 m on an 800 m walk)."""
+    walk, length = _gm_walk([(0, 0), (800, 0)], 2, 2.0, 60.0, step_s=5)
+    walk = _offset(_offset(walk, 200, 260, 100, 0), 230, 290, 0, 52)
+    table, _ = mileage(walk)
+    assert table["distance_m"].iloc[0] == pytest.approx(length, abs=10)
+
+
+def test_a_turn_fix_just_before_a_stop_lends_no_pace():
+    """520 s of simulated spring-0064 (seed 11, 1 s fixes, the street simulator with bursts of
+    10-60 s; tests/data): a stop next to two multipath bursts. The burst taken out before the
+    stop left a 47 s hole, the fix after it tested as a turn-back 2 s before the stop, and the
+    tip moved out by half the walk the hole hid at the pace of that 2 s leg (7 m/s): the 185 m
+    walked came out at 708 m. A pace now comes from a leg of 20 s or more."""
+    fixes = pd.read_csv(Path(__file__).parent / "data" / "turn_before_a_stop_next_to_a_burst.csv")
+    fixes["t"] = pd.to_datetime(fixes["t"], utc=True)
+    table, _ = mileage(fixes.assign(track_id="spring-0064"))
+    assert table["distance_m"].iloc[0] == pytest.approx(185, abs=10)
 
 
 def _l_streets():
