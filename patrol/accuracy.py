@@ -294,9 +294,12 @@ def main(argv=None) -> None:
     ap.add_argument("--tau", type=float, nargs=2, default=(30.0, 180.0), metavar=("LO", "HI"),
                     help="GPS error correlation time range, seconds")
     ap.add_argument("--multipath-s", type=float, nargs=2, default=None, metavar=("LO", "HI"),
-                    help="open ground: multipath bursts this long, seconds (default 1-5 s)")
+                    help="multipath bursts this long, seconds (default 2-10 s on the street "
+                         "simulator, 1-5 s on open ground)")
     ap.add_argument("--multipath-m", type=float, nargs=2, default=None, metavar=("LO", "HI"),
-                    help="open ground: multipath bursts this far off, metres (default 50-200 m)")
+                    help="multipath bursts this far off, metres (default 50-300 m / 50-200 m)")
+    ap.add_argument("--multipath-flagged", type=float, default=None, metavar="SHARE",
+                    help="street simulator: the share of bursts with a bad reported accuracy (default 0.5)")
     ap.add_argument("--corners", action="store_true",
                     help="the corner floor: a staircase walked 100 times at the ends of --sigma and --tau")
     ap.add_argument("--floor", action="store_true",
@@ -324,15 +327,21 @@ def main(argv=None) -> None:
     layers = build_all() if a.streets or not a.open_ground else None
     streets = street_layer(layers["roads"]) if a.streets else None
     rng_kw = {"sigma_m": tuple(a.sigma), "tau_s": tuple(a.tau)}
+    burst_kw = {k: tuple(v) for k, v in (("multipath_s", a.multipath_s), ("multipath_m", a.multipath_m))
+                if v is not None}
+    bursts = (", multipath bursts " + ", ".join(
+        f"{v[0]:g}-{v[1]:g} {'s' if k == 'multipath_s' else 'm off'}" for k, v in burst_kw.items())) if burst_kw else ""
     if a.open_ground:
-        burst_kw = {k: tuple(v) for k, v in (("multipath_s", a.multipath_s), ("multipath_m", a.multipath_m))
-                    if v is not None}
+        if a.multipath_flagged is not None:
+            ap.error("--multipath-flagged: open-ground walks have no accuracy column")
         res = evaluate_open_ground(a.outings, a.seed, streets=streets, **rng_kw, **burst_kw)
-        what = "walks across open ground" + "".join(
-            f", multipath {v[0]:g}-{v[1]:g} {'s' if k == 'multipath_s' else 'm'}" for k, v in burst_kw.items())
+        what = "walks across open ground" + bursts
     else:
-        res = evaluate(layers, a.outings, a.seed, streets=streets, **rng_kw)
-        what = "outings on the street simulator"
+        if a.multipath_flagged is not None:
+            burst_kw["multipath_flagged"] = a.multipath_flagged
+            bursts += f", {a.multipath_flagged:.0%} flagged"
+        res = evaluate(layers, a.outings, a.seed, streets=streets, **rng_kw, **burst_kw)
+        what = "outings on the street simulator" + bursts
     pd.set_option("display.width", 160)
     for iv, err in res.items():
         t = by_regime(err)

@@ -159,12 +159,15 @@ def _ar1_scan(eta, rho, track):
 
 def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: float = 1,
                      campaign: str = "spring", sigma_m=(3.0, 10.0), tau_s=(30.0, 180.0),
-                     speed_mps=(0.9, 1.6), starts: list | None = None) -> Simulation:
+                     speed_mps=(0.9, 1.6), starts: list | None = None, multipath_s=(2.0, 10.0),
+                     multipath_m=(50.0, 300.0), multipath_flagged: float = 0.5) -> Simulation:
     """``n_outings`` simulated outings of ``campaign``: four a day from the campaign's first
     day (CAMPAIGNS), or at ``starts`` (UTC timestamps, one per outing) when given, e.g. a
     demo's outings of the last few days. Phone error is Gauss-Markov with sigma drawn from
     ``sigma_m`` (metres) and correlation time from ``tau_s`` (seconds) per outing; walking
-    speed from ``speed_mps``."""
+    speed from ``speed_mps``. Multipath bursts about one per 8 min, ``multipath_s`` long,
+    ``multipath_m`` off in one direction, a ``multipath_flagged`` share of them with a bad
+    reported accuracy (60-120 m)."""
     if starts is not None and len(starts) != n_outings:
         raise ValueError(f"starts has {len(starts)} times for {n_outings} outings")
     rng = np.random.default_rng(seed)
@@ -243,16 +246,16 @@ def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: fl
     eta[first] = rng.standard_normal((int(first.sum()), 2)) * sigma[first][:, None]
     err = _ar1_scan(eta, rho, track) + rng.standard_normal((n, 2)) * 1.0
     accuracy = sigma * 1.5 + rng.uniform(-1, 3, n)
-    # multipath bursts: about one per 8 min, 2-10 s long, 50-300 m in one direction
+    # multipath bursts: about one per 8 min, in one direction
     dur_total = df.groupby(track)["t_s"].max().to_numpy()
     for tr in range(n_outings):
         rows = np.flatnonzero(track == tr)
         for _ in range(rng.poisson(dur_total[tr] / 480)):
             a = rng.uniform(0, dur_total[tr])
-            hit = rows[(df["t_s"].to_numpy()[rows] >= a) & (df["t_s"].to_numpy()[rows] < a + rng.uniform(2, 10))]
-            ang, mag = rng.uniform(0, 2 * np.pi), rng.uniform(50, 300)
+            hit = rows[(df["t_s"].to_numpy()[rows] >= a) & (df["t_s"].to_numpy()[rows] < a + rng.uniform(*multipath_s))]
+            ang, mag = rng.uniform(0, 2 * np.pi), rng.uniform(*multipath_m)
             err[hit] += [mag * np.cos(ang), mag * np.sin(ang)]
-            if rng.random() < 0.5:
+            if rng.random() < multipath_flagged:
                 accuracy[hit] = rng.uniform(60, 120)
     lon, lat = from_metric(df["x"].to_numpy() + err[:, 0], df["y"].to_numpy() + err[:, 1])
     fixes = pd.DataFrame({
