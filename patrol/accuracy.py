@@ -305,6 +305,13 @@ def main(argv=None) -> None:
     ap.add_argument("--floor", action="store_true",
                     help="plain open-ground walks measured by us and by three oracles (oracle_floor)")
     a = ap.parse_args(argv)
+    bad = [f"--{k.replace('_', '-')} {v[0]:g} {v[1]:g}: want 0 <= LO <= HI"
+           for k, v in (("sigma", a.sigma), ("tau", a.tau), ("multipath_s", a.multipath_s),
+                        ("multipath_m", a.multipath_m)) if v is not None and not 0 <= v[0] <= v[1]]
+    if a.multipath_flagged is not None and not 0 <= a.multipath_flagged <= 1:
+        bad.append(f"--multipath-flagged {a.multipath_flagged:g}: want a share from 0 to 1")
+    if bad:
+        ap.error("; ".join(bad))
     if a.corners:
         for sg in a.sigma:
             for tu in a.tau:

@@ -799,3 +799,18 @@ def test_bad_cleaning_options_are_named_together():
         CleanParams(mode="rocket", gaps="teleport")
     assert [p["where"] for p in exc.value.problems] == ["mode", "gaps"]
     assert CleanParams(mode="e_bike").speed_cap_mps == 8.0
+
+
+def test_accuracy_cli_names_every_bad_range(capsys):
+    """``python -m patrol.accuracy`` refuses reversed or negative ranges and a flagged share
+    outside 0-1, naming each, before it simulates anything."""
+    from patrol.accuracy import main
+
+    with pytest.raises(SystemExit) as out:
+        main(["--outings", "2", "--sigma", "5", "3", "--multipath-m", "-1", "4", "--multipath-flagged", "2"])
+    assert out.value.code == 2
+    err = capsys.readouterr().err
+    assert "--sigma 5 3" in err and "--multipath-m -1 4" in err and "--multipath-flagged 2" in err
+    with pytest.raises(SystemExit):
+        main(["--open-ground", "--multipath-flagged", "0.5"])
+    assert "no accuracy column" in capsys.readouterr().err
