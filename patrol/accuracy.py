@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from patrol.clean import epoch_s
+from patrol.arrays import epoch_s
 
 SIGMA_BANDS = [3, 5, 8, 10.01]
 TAU_BANDS = [30, 60, 120, 180.01]

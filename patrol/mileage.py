@@ -58,7 +58,7 @@ Assumes: people walk in mostly straight legs between corners (streets, paths acr
 square); the GPS error is smooth over ~10-20 s (a Gauss-Markov error with a correlation time
 of 30 s or more plus small white noise), so a moving average removes the white part and the
 rest is a slowly wandering offset; multipath comes as bursts that jump away and back within
-120 s, or begin or end in a dropout (:mod:`patrol.clean`: a burst that drifts in and out
+120 s, or begin or end in a dropout (:mod:`patrol.outliers`: a burst that drifts in and out
 slowly, or outlasts that, is walked); a stop lies on the walked line, and standing, the smoothed
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
@@ -146,8 +146,9 @@ import pandas as pd
 import shapely
 
 from gis.crs import short_steps_m
+from patrol.arrays import epoch_s, ranges, windows
 from patrol.clean import (EARTH_R_M, TIP_S, TURN_COS, TURN_MIN_M, Cleaned, CleanParams, apart, clean,
-                          epoch_s, moving_average, ranges, residual_noise_m, windows)
+                          moving_average, residual_noise_m)
 from patrol.refit import refit_vertices
 from patrol.streets import onto_streets, street_layer
 

@@ -42,7 +42,8 @@ import numpy as np
 import shapely
 
 from gis.crs import from_metric, to_metric
-from patrol.clean import EARTH_R_M, Cleaned, ranges, track_median
+from patrol.arrays import ranges, track_median
+from patrol.clean import EARTH_R_M, Cleaned
 
 SNAP_M = 25.0  # with a street layer: a corner within 25 m of a junction moves onto it
 SNAP_TURN_DEG = 35.0  # (corners turning by >= 35 degrees)

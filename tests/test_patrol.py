@@ -319,7 +319,7 @@ def test_long_multipath_bursts_are_taken_out(interval):
     """Multipath bursts of 10-60 s, 30-150 m off (one to three per walk): the running median
     takes out only bursts shorter than half its window, so the longer ones were walked as
     detours (median error per track 4.7 % / 4.4 %, worst 19 % / 16 %, 1 s / 5 s fixes).
-    Taken out whole from the jump away to the jump back (patrol.clean._bursts), the walks
+    Taken out whole from the jump away to the jump back (patrol.outliers.bursts), the walks
     come out as they do without bursts."""
     fixes, truth = open_ground_walks(60, interval, 3, sigma_m=(3, 8), tau_s=(30, 120),
                                      multipath_s=(10, 60), multipath_m=(30, 150))
