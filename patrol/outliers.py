@@ -26,6 +26,12 @@ def neighbour_steps(x, y, t, track):
 
 
 def median_outliers(x, y, t, track, start, end, p: CleanParams, steps=None):
+    """Fixes farther than ``p.outlier_m`` from the running median of their track.
+
+    Only fixes near a suspicious step (beyond the speed cap plus ``p.noise_step_m``, or beyond
+    ``p.jump_m``) are tested, against the coordinate-wise median over +-``p.median_window_s``.
+    Bursts longer than half that window are :func:`bursts`' work. Returns a mask over fixes.
+    """
     n = len(x)
     if n < 3:
         return np.zeros(n, bool)
@@ -175,6 +181,8 @@ def _burst_at_ends(s, e, mag, used, t, track, p: CleanParams, mark):
 
 
 def spikes(x, y, t, track, p: CleanParams):
+    """Single fixes reached and left faster than the speed cap while the way across them is
+    walkable: a one-fix excursion. Returns a boolean mask over the fixes."""
     n = len(x)
     d, dt, first = neighbour_steps(x, y, t, track)
     if n < 3:
