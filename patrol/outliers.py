@@ -74,6 +74,7 @@ def median_outliers(x, y, t, track, start, end, p: CleanParams, steps=None):
 BURST_MIN_M = 15.0  # a multipath burst: a jump (fast steps) of >= 15 m in all,
 BURST_CANCEL = 0.5  # taken back (the jumps from it to there adding up to < 0.5 x the larger of
 BURST_NEXT = 10  # the two) by one of the next 10 jumps, within burst_max_s
+BURST_CLOSE = 0.25  # ... the nearest that leaves < 0.25 x, if any
 BURST_DROPOUT_S = 20.0  # a burst may begin or end unseen in a dropout longer than this
 
 
@@ -82,7 +83,10 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     one or a run of them as the phone slides off, >= BURST_MIN_M in all) to one of the next
     BURST_NEXT jumps that takes it back within ``burst_max_s`` (the jumps from the first to
     it add up to < BURST_CANCEL x the larger of the two; bursts that begin and end in
-    between, or end with it, cancel on the way), when most of the fixes in between sit where
+    between, or end with it, cancel on the way; the nearest that leaves < BURST_CLOSE x wins
+    over a nearer one that leaves more: back-to-back bursts with one clean fix between merge
+    the steps out of one and into the next into one jump, which nearly takes the first back
+    and left the second in), when most of the fixes in between sit where
     the walk from the fix before to the fix after puts them plus the fast steps since the
     burst began (within half the jump). A jump that takes one burst back opens none (it and
     the jump into the next burst can cancel too). Bursts no longer than half the median
@@ -109,13 +113,19 @@ def bursts(x, y, t, track, p: CleanParams, steps):
         return out
     sx, sy = np.r_[0.0, np.cumsum(dx)], np.r_[0.0, np.cumsum(dy)]
     back = np.full(len(s), -1)
+    close = np.full(len(s), -1)
     for o in range(BURST_NEXT, 0, -1):  # the nearest jump that takes it back wins (written last)
         a = np.arange(len(s) - o)
         b = a + o
         ok = (track[s[a]] == track[s[b]]) & (t[s[b]] - t[s[a]] <= p.burst_max_s)
         # (the jump back may be the smaller one: in overlapping bursts each jump is one's part)
-        ok &= np.hypot(sx[b + 1] - sx[a], sy[b + 1] - sy[a]) <= BURST_CANCEL * np.maximum(mag[a], mag[b])
-        back[a[ok]] = b[ok]
+        left = np.hypot(sx[b + 1] - sx[a], sy[b + 1] - sy[a])
+        big_ab = np.maximum(mag[a], mag[b])
+        back[a[ok & (left <= BURST_CANCEL * big_ab)]] = b[ok & (left <= BURST_CANCEL * big_ab)]
+        close[a[ok & (left <= BURST_CLOSE * big_ab)]] = b[ok & (left <= BURST_CLOSE * big_ab)]
+    # a jump that takes it back closely wins over a nearer one that leaves half of it: back to
+    # back bursts, the fast steps out of one and into the next merged into one jump
+    back = np.where(close >= 0, close, back)
     opens = back >= 0
     for _ in range(2):
         closer = np.zeros(len(s), bool)

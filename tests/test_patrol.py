@@ -361,10 +361,11 @@ def _offset(walk, t_lo, t_hi, dx_m, dy_m):
 def test_long_unflagged_bursts_on_the_street_simulator(layers, street_junctions, interval):
     """The street simulator with bursts of 10-60 s, 20-150 m off, about one per 8 min, none
     with a bad reported accuracy (``--multipath-s 10 60 --multipath-m 20 150
-    --multipath-flagged 0``), 100 outings (seed 5) with the street layer: median 0.46 % /
-    0.52 % per track (1 s / 5 s fixes), 0 / 2 tracks beyond 3 %, worst 2.6 % / 5.1 %. Before
+    --multipath-flagged 0``), 100 outings (seed 5) with the street layer: median 0.54 % /
+    0.51 % per track (1 s / 5 s fixes), 0 / 1 tracks beyond 3 %, worst 2.6 % / 4.0 %. Before
     bursts were sought at dropouts 3 / 8 tracks were beyond 3 %, worst 6.2 % / 6.5 % (a burst
-    begun or ended in a dropout stayed); without the burst step the median is 28 % / 25 %."""
+    begun or ended in a dropout stayed); before back-to-back bursts were, 0 / 2, worst 2.6 % /
+    5.1 %; without the burst step the median is 28 % / 25 %."""
     sim = simulate_patrols(layers, n_outings=100, seed=5, interval_s=interval, multipath_s=(10, 60),
                            multipath_m=(20, 150), multipath_flagged=0.0)
     now = per_track_error(mileage(sim.fixes, streets=street_junctions)[0], sim.truth)["error"].abs()
@@ -374,8 +375,8 @@ def test_long_unflagged_bursts_on_the_street_simulator(layers, street_junctions,
           f"{(now > 0.03).sum()}; without the burst step median {without.median():.2%}")
     assert without.median() > 0.15
     assert now.median() < 0.01
-    assert (now > 0.03).sum() <= {1: 0, 5: 2}[interval]
-    assert now.max() < {1: 0.03, 5: 0.055}[interval]
+    assert (now > 0.03).sum() <= {1: 0, 5: 1}[interval]
+    assert now.max() < {1: 0.03, 5: 0.045}[interval]
 
 
 @pytest.mark.parametrize("where", ["begins", "ends"])
@@ -408,6 +409,19 @@ def test_overlapping_bursts_are_taken_out():
     away left both bursts in (+170 m on an 800 m walk)."""
     walk, length = _gm_walk([(0, 0), (800, 0)], 2, 2.0, 60.0, step_s=5)
     walk = _offset(_offset(walk, 200, 260, 100, 0), 230, 290, 0, 52)
+    table, _ = mileage(walk)
+    assert table["distance_m"].iloc[0] == pytest.approx(length, abs=10)
+
+
+def test_back_to_back_bursts_with_one_clean_fix_between():
+    """Simulated spring-0162 (seed 7, 5 s fixes, street simulator with bursts of 10-60 s): a
+    burst 146 m south for 30 s, one clean fix, a burst 128 m north for 30 s. The steps out of
+    the first and into the second are one run of fast steps; with it the jump away nearly
+    cancels (128 m left of 146 m and 272 m, under half), so it closed the first burst and the
+    second stayed (+3.7 % on that track; 1,013 m for these 800 m). The jump back out of both, which leaves
+    nothing, now wins over the nearer one that leaves half."""
+    walk, length = _gm_walk([(0, 0), (800, 0)], 3, 2.0, 60.0, step_s=5)
+    walk = _offset(_offset(walk, 200, 230, 28, -143), 235, 265, 1, 128)
     table, _ = mileage(walk)
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=10)
 
