@@ -64,9 +64,9 @@ position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Mea
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.52 % (1 s fixes) /
 0.46 % (5 s), p95 1.6 % / 1.75 %, worst 3.0 % / 4.0 %; with the street layer (the CLI, the API)
-median 0.33 % / 0.29 %, p95 1.4 % / 1.6 %, worst 2.8 % / 2.2 % (``python -m
+median 0.33 % / 0.29 %, p95 1.3 % / 1.5 %, worst 2.8 % / 2.4 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
-0.37 % / 0.37 %, worst 2.5 % / 2.9 %, without it 0.47 % / 0.50 %, worst 3.1 % / 3.45 %. On
+0.37 % / 0.37 %, worst 2.7 % / 2.9 %, without it 0.47 % / 0.50 %, worst 3.1 % / 3.45 %. On
 walks across open ground (:func:`patrol.simulate.open_ground_walks`, not on the street
 layer; ``--open-ground``), 300 walks: median 0.61 % / 0.62 %, worst 3.6 % / 3.9 %, and in
 the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s) median 0.59 % / 0.54 %,
@@ -515,7 +515,7 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
         xy = refit_vertices(c, xy, vi, li)
     tr = piece_track[ok_pieces][li]
     if nodes is not None:
-        xy = onto_streets(c, xy, vi, li, tr, nodes, segs)
+        xy, vi, li, tr = onto_streets(c, xy, vi, li, tr, nodes, segs)
     lon0, lat0 = c.origin
     kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0))
     ky = np.radians(1.0) * EARTH_R_M

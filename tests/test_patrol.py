@@ -83,7 +83,7 @@ def test_simulator_covers_the_range(campaign):
 # Per track |distance / walked - 1| (median, 95th percentile, worst of 388), measured; the
 # worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
 PER_TRACK = {1: (0.0052, 0.0162, 0.0297), 5: (0.0046, 0.0175, 0.0401)}
-PER_TRACK_STREETS = {1: (0.0033, 0.0136, 0.0277), 5: (0.0029, 0.0161, 0.0221)}
+PER_TRACK_STREETS = {1: (0.0033, 0.0128, 0.0277), 5: (0.0029, 0.0153, 0.0241)}
 
 
 def _report(title, err):
@@ -137,7 +137,7 @@ def test_worst_track_within_3pct(campaign, request):
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
             "issue 15 target not reached at 5 s: worst per-track error 4.0 % without the street "
             "layer (spring-0284, sigma 9.3 m, tau 93 s: its vertices are off by 16 m RMS, no less "
-            "than its fixes), 2.2 % with it; "
+            "than its fixes), 2.4 % with it; "
             "an oracle told where along each walk every fix was taken has worst 3.2-3.5 % over "
             "300 plain walks in 5 of 6 runs on the full range: patrol.accuracy --floor; see "
             "patrol.mileage")))
@@ -444,6 +444,34 @@ def _l_streets():
 
     line = lambda pts: shapely.linestrings([(119.50 + x / 90_780, 35.40 + y / 111_195) for x, y in pts])
     return street_layer(np.array([line([(0, 0), (1500, 0)]), line([(1500, 0), (1500, 1500)])]))
+
+
+@pytest.mark.parametrize("interval", [1, 5], ids=["1s", "5s"])
+def test_a_corner_turned_inside_a_hole_is_walked_round(interval, monkeypatch):
+    """Walking the L of two streets, the phone loses the signal for 110 s round the corner
+    (70 m before it to 73 m after): the straight line across the hole cut the corner, 42 m
+    of 3,000 (-1.6 % / -1.7 % mean over these 20 walks, 1 s / 5 s fixes, against -0.17 % /
+    -0.24 % for the same walks without the hole). With the street layer the way round the
+    junction goes in: it fits the hole's time at 2 m/s, and the legs either side run along
+    the two streets. Judged on the legs' ends (within 35 degrees): at 1 s a leg of 11 m into
+    the hole's far side ran 34 degrees off the street and two walks missed the corner."""
+    import patrol.streets as pm
+
+    mean = {}
+    for hole in ((1100, 1210), None):
+        walks = [_gm_walk([(0, 0), (1500, 0), (1500, 1500)], k, 5.0, 60.0, step_s=interval,
+                          dropout_s=hole) for k in range(20)]
+        fixes = pd.concat([w[0] for w in walks], ignore_index=True)
+        for mps in (2.0, 0.0):
+            monkeypatch.setattr(pm, "HOLE_MPS", mps)
+            table, _ = mileage(fixes, streets=_l_streets())
+            err = table["distance_m"].to_numpy() / walks[0][1] - 1
+            mean[hole, mps] = err.mean()
+            if hole:
+                print(f"\n{interval} s, hole, HOLE_MPS {mps}: mean {err.mean():+.3%}, worst {err.min():+.3%}")
+    assert mean[None, 2.0] == mean[None, 0.0]  # no hole, nothing added
+    assert mean[(1100, 1210), 0.0] < mean[None, 0.0] - 0.01
+    assert mean[(1100, 1210), 2.0] == pytest.approx(mean[None, 0.0], abs=0.001)
 
 
 @pytest.mark.parametrize("shape", ["straight", "zigzag"])
