@@ -119,10 +119,9 @@ def bursts(x, y, t, track, p: CleanParams, steps):
         b = a + o
         ok = (track[s[a]] == track[s[b]]) & (t[s[b]] - t[s[a]] <= p.burst_max_s)
         # (the jump back may be the smaller one: in overlapping bursts each jump is one's part)
-        left = np.hypot(sx[b + 1] - sx[a], sy[b + 1] - sy[a])
-        big_ab = np.maximum(mag[a], mag[b])
-        back[a[ok & (left <= BURST_CANCEL * big_ab)]] = b[ok & (left <= BURST_CANCEL * big_ab)]
-        close[a[ok & (left <= BURST_CLOSE * big_ab)]] = b[ok & (left <= BURST_CLOSE * big_ab)]
+        left = np.hypot(sx[b + 1] - sx[a], sy[b + 1] - sy[a]) / np.maximum(mag[a], mag[b])
+        for out, share in ((back, BURST_CANCEL), (close, BURST_CLOSE)):
+            out[a[ok & (left <= share)]] = b[ok & (left <= share)]
     # a jump that takes it back closely wins over a nearer one that leaves half of it: back to
     # back bursts, the fast steps out of one and into the next merged into one jump
     back = np.where(close >= 0, close, back)

@@ -124,18 +124,11 @@ def snap_corners(c: Cleaned, xy, li, tr, nodes, radius_m: float, min_turn_deg: f
     kc = k[corner]
     if not len(kc):
         return xy, np.zeros(m, bool)
-    lon0, lat0 = c.origin
     t = tr[kc]
-    kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t]))
-    ky = np.radians(1.0) * EARTH_R_M
-    lon, lat = lon0[t] + xy[kc, 0] / kx, lat0[t] + xy[kc, 1] / ky
-    mx, my = to_metric(lon, lat)
-    d, j = cKDTree(nodes).query(np.column_stack([mx, my]), distance_upper_bound=radius_m)
+    d, j = cKDTree(nodes).query(np.column_stack(_to_metric_xy(c, xy[kc], t)), distance_upper_bound=radius_m)
     hit = np.isfinite(d)
     if hit.any():
-        nlon, nlat = from_metric(nodes[j[hit], 0], nodes[j[hit], 1])
-        xy[kc[hit], 0] = (nlon - lon0[t[hit]]) * kx[hit]
-        xy[kc[hit], 1] = (nlat - lat0[t[hit]]) * ky
+        xy[kc[hit]] = _to_plane_xy(c, nodes[j[hit], 0], nodes[j[hit], 1], t[hit])
     snapped = np.zeros(m, bool)
     snapped[kc[hit]] = True
     return xy, snapped
@@ -164,6 +157,15 @@ def _to_metric_xy(c: Cleaned, xy, t):
     kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t]))
     ky = np.radians(1.0) * EARTH_R_M
     return to_metric(lon0[t] + xy[:, 0] / kx, lat0[t] + xy[:, 1] / ky)
+
+
+def _to_plane_xy(c: Cleaned, mx, my, t) -> np.ndarray:
+    """EPSG:4549 metres -> plane metres of track ``t`` (per row): the inverse of
+    :func:`_to_metric_xy`."""
+    lon0, lat0 = c.origin
+    lon, lat = from_metric(mx, my)
+    return np.column_stack([(lon - lon0[t]) * np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t])),
+                            (lat - lat0[t]) * np.radians(1.0) * EARTH_R_M])
 
 
 _TREE: dict = {}
@@ -256,15 +258,8 @@ def match_legs(c: Cleaned, xy, li, tr, segs, radius_m: float, max_deg: float, fi
     ax, ay = segs[si, 0], segs[si, 1]
     bx, by = segs[si, 2] - ax, segs[si, 3] - ay
     f = np.clip(((mx[k] - ax) * bx + (my[k] - ay) * by) / (bx * bx + by * by), 0.0, 1.0)
-    nx, ny = ax + f * bx, ay + f * by
-    nlon, nlat = from_metric(nx, ny)
-    lon0, lat0 = c.origin
-    t = tr[k]
-    kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t]))
-    ky = np.radians(1.0) * EARTH_R_M
     xy = xy.copy()
-    xy[k, 0] = (nlon - lon0[t]) * kx
-    xy[k, 1] = (nlat - lat0[t]) * ky
+    xy[k] = _to_plane_xy(c, ax + f * bx, ay + f * by, tr[k])
     moved[k] = True
     return xy, moved
 
@@ -375,11 +370,7 @@ def corners_in_holes(c: Cleaned, xy, vi, li, tr, nodes, segs, allowed):
     if not ok.any():
         return xy, vi, li, tr
     a, j = a[ok], j[ok]
-    lon0, lat0 = c.origin
-    t = tr[a]
-    lon, lat = from_metric(j[:, 0], j[:, 1])
-    new = np.column_stack([(lon - lon0[t]) * np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0[t])),
-                           (lat - lat0[t]) * np.radians(1.0) * EARTH_R_M])
+    new = _to_plane_xy(c, j[:, 0], j[:, 1], tr[a])
     at = a + 1
     return (np.insert(xy, at, new, axis=0), np.insert(vi, at, vi[a]), np.insert(li, at, li[a]),
             np.insert(tr, at, tr[a]))
