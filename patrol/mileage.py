@@ -62,9 +62,9 @@ rest is a slowly wandering offset; multipath comes as bursts that jump away and 
 slowly, or outlasts that, is walked); a stop lies on the walked line, and standing, the smoothed
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
-zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.52 % (1 s fixes) /
-0.46 % (5 s), p95 1.6 % / 1.75 %, worst 3.0 % / 4.0 %; with the street layer (the CLI, the API)
-median 0.33 % / 0.29 %, p95 1.3 % / 1.5 %, worst 2.8 % / 2.4 % (``python -m
+zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.50 % (1 s fixes) /
+0.44 % (5 s), p95 1.6 % / 1.7 %, worst 3.0 % / 4.0 %; with the street layer (the CLI, the API)
+median 0.33 % / 0.30 %, p95 1.1 % / 1.4 %, worst 2.8 % / 2.4 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
 0.37 % / 0.37 %, worst 2.7 % / 2.9 %, without it 0.47 % / 0.50 %, worst 3.1 % / 3.45 %. On
 walks across open ground (:func:`patrol.simulate.open_ground_walks`, not on the street

@@ -82,8 +82,8 @@ def test_simulator_covers_the_range(campaign):
 
 # Per track |distance / walked - 1| (median, 95th percentile, worst of 388), measured; the
 # worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
-PER_TRACK = {1: (0.0052, 0.0162, 0.0297), 5: (0.0046, 0.0175, 0.0401)}
-PER_TRACK_STREETS = {1: (0.0033, 0.0128, 0.0277), 5: (0.0029, 0.0153, 0.0241)}
+PER_TRACK = {1: (0.0050, 0.0159, 0.0297), 5: (0.0044, 0.0170, 0.0401)}
+PER_TRACK_STREETS = {1: (0.0033, 0.0114, 0.0277), 5: (0.0030, 0.0140, 0.0241)}
 
 
 def _report(title, err):
@@ -605,8 +605,10 @@ def test_pacing_back_and_forth_is_walking_not_a_stop(interval, pace_m, sigma_m):
 
 def test_stops_hide_less_walking(campaign):
     """On the simulator: the metres walked between fixes the stop tests took for standing
-    (pacing out and back, walking round a small square). The walking-pace checks halve them;
-    what is left is pacing over a few metres and at high noise (see patrol.mileage (g))."""
+    (pacing out and back, walking round a small square). The walking-pace checks take out
+    three fifths of them (before the pacing rate was read over 40 s at 1.5 x a standing
+    phone's, issue 15: 60 s at 2 x, about half: 2,449 m / 2,722 m at 1 s / 5 s); what is left
+    is pacing over a few metres and at high noise (see patrol.mileage (g))."""
     interval, sim, _ = campaign
     now = walking_hidden_in_stops_m(sim)
     before = walking_hidden_in_stops_m(sim, walk_rate_mps=np.inf)
@@ -614,8 +616,62 @@ def test_stops_hide_less_walking(campaign):
     print(f"\n{interval} s: walking hidden in stops {now.sum():.0f} m (worst track {worst:.2%}), "
           f"stop tests alone {before.sum():.0f} m")
     assert (now >= -1e-6).all() and (before >= -1e-6).all()  # a chord is never longer than the walk
-    assert now.sum() < {1: 0.55, 5: 0.7}[interval] * before.sum()
-    assert now.sum() == pytest.approx({1: 2449, 5: 2722}[interval], rel=0.02)
+    assert now.sum() < 0.45 * before.sum()
+    assert now.sum() == pytest.approx({1: 1972, 5: 1957}[interval], rel=0.02)
+
+
+@pytest.fixture(scope="module")
+def seed23_5s(layers):
+    """Two simulated outings of seed 23 at 5 s fixes (the whole campaign is drawn: the phone
+    errors follow from all of it) and their truth."""
+    sim = simulate_patrols(layers, n_outings=388, seed=23, interval_s=5)
+    ids = ["spring-0011", "spring-0045"]
+    return sim.fixes[sim.fixes["track_id"].isin(ids)], sim.truth.set_index("track_id").loc[ids]
+
+
+def test_doubling_back_at_a_walkers_pace_is_no_stop(seed23_5s):
+    """spring-0011 (sigma 8.4 m, tau 98 s) walks 46 m down a street and back in 70 s. Its
+    lightly smoothed path ran at 1.3-1.9 x a standing phone's rate over the 60 s stop window,
+    under the 2 x the pacing test wanted: a 70 s stop was reported and 60 m of walking hidden
+    (-1.8 %; -3.6 % with the street layer). Read over 40 s at 1.5 x, the walk counts and no
+    stop is reported there."""
+    from patrol.clean import CleanParams
+
+    fixes, truth = seed23_5s
+    one = fixes[fixes["track_id"] == "spring-0011"]
+    true_m = truth.loc["spring-0011", "true_length_m"]
+    now, c = mileage(one)
+    before, c0 = mileage(one, params=CleanParams(pace_rate_k=2.0, pace_window_s=60.0))
+    err, err0 = now["distance_m"].iloc[0] / true_m - 1, before["distance_m"].iloc[0] / true_m - 1
+    print(f"\nspring-0011: {err0:+.2%} before, {err:+.2%} now")
+    t0 = one["t"].min()
+    at = lambda stops: ((stops["start"] - t0).dt.total_seconds().between(1900, 2100)).sum()
+    assert at(c0.stops) == 1 and at(c.stops) == 0
+    assert err0 < -0.015
+    assert abs(err) < 0.005
+
+
+def test_chance_fast_steps_open_no_burst(seed23_5s, monkeypatch):
+    """spring-0045 (sigma 9.8 m, tau 33 s, 5 s fixes: steps of ~8 m, the fast-step test's 20 m
+    now and then by chance) had two such steps, 21 m east and 21 m west, 100 s apart, round
+    the tip of an out-and-back: taken for a burst, 100 s of the walk went (-6.0 %, and with the
+    street layer -6.2 %, with the 40 s pacing test; -3.4 % before it). A jump must also be 3 x
+    the track's median step."""
+    from patrol import outliers
+    from patrol.clean import clean
+
+    fixes, truth = seed23_5s
+    one = fixes[fixes["track_id"] == "spring-0045"]
+    true_m = truth.loc["spring-0045", "true_length_m"]
+    now = mileage(one)[0]["distance_m"].iloc[0] / true_m - 1
+    kept_now = clean(one).dropped.loc["spring-0045", "outlier"]
+    monkeypatch.setattr(outliers, "BURST_STEP_K", 0.0)
+    before = mileage(one)[0]["distance_m"].iloc[0] / true_m - 1
+    kept_before = clean(one).dropped.loc["spring-0045", "outlier"]
+    print(f"\nspring-0045: {before:+.2%} before ({kept_before} outliers), {now:+.2%} now ({kept_now})")
+    assert kept_before - kept_now >= 20  # the 100 s of 5 s fixes between the two steps
+    assert before < -0.05
+    assert abs(now) < 0.035
 
 
 def test_short_turns_of_out_and_backs_are_walked_not_stops(campaign):
@@ -637,7 +693,7 @@ def test_short_turns_of_out_and_backs_are_walked_not_stops(campaign):
           f"{np.median(pace):.2f} m/s, min {pace.min():.2f}; of the {len(now)} still reported, "
           f"{(pace_kept >= 0.5).mean():.1%} walking")
     assert len(now) == len(before) - len(taken)
-    assert len(taken) >= 5
+    assert len(taken) >= 3  # 3 at 5 s: the pacing test (patrol.clean._pacing) takes most first
     assert (pace >= 0.5).all()
     assert (pace_kept >= 0.5).mean() < 0.05
     assert (taken["duration_s"] < 75).all()
