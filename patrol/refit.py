@@ -107,11 +107,12 @@ def refit_vertices(c, xy, vi, li, tau_s: float | None = None, rounds: int | None
     for r in range(rounds + 1):
         s, u, jj = _place(tv, fit_ok, tm, j)
         if r > 0:
-            p = _fit(c, jj, knot[s], knot[s + 1], u, chain[s], nk, lam, x0, tau_s)
+            band, rhs = _normal(c, jj, knot[s], knot[s + 1], u, chain[s], nk, tau_s)
+            p = _solve(band, rhs, lam, x0)
             wild = np.hypot(*(p - x0).T) > REFIT_MAX_MOVE_M
-            if wild.any():
+            if wild.any():  # held where they were: the fixes' system stays, the prior changes
                 lam[wild] = _HOLD
-                p = _fit(c, jj, knot[s], knot[s + 1], u, chain[s], nk, lam, x0, tau_s)
+                p = _solve(band, rhs, lam, x0)
         if r < rounds:
             tv = _retime(tv, fit_ok, knot, p, s, tm[jj], np.c_[c.xr[jj], c.yr[jj]])
     return p[knot]
@@ -130,10 +131,18 @@ def _place(tv, fit_ok, tm, j):
     return s, u, j
 
 
-def _fit(c, j, ka, kb, u, chain, nk, lam, x0, tau_s):
-    """Knot positions: least squares of the fixes, each the mix (1 - u, u) of its segment's
-    two knots, after whitening consecutive fixes of one chain for the AR(1) error
-    (e_k - rho e_k-1, rho = exp(-dt / tau)); a banded normal system over all knots."""
+def _solve(band, rhs, lam, x0):
+    """Knot positions from the fixes' normal system (:func:`_normal`) and a prior holding
+    each knot at ``x0`` with weight ``lam``."""
+    b = band.copy()
+    b[_BAND] += lam
+    return solveh_banded(b, rhs + lam[:, None] * x0)
+
+
+def _normal(c, j, ka, kb, u, chain, nk, tau_s):
+    """The fixes' banded normal system over all knots (band, right-hand side): least squares
+    of the fixes, each the mix (1 - u, u) of its segment's two knots, after whitening
+    consecutive fixes of one chain for the AR(1) error (e_k - rho e_k-1, rho = exp(-dt / tau))."""
     n = len(j)
     obs = np.c_[c.xr[j], c.yr[j]]
     dt = np.r_[np.inf, np.diff(c.t_s[j])]
@@ -151,15 +160,14 @@ def _fit(c, j, ka, kb, u, chain, nk, lam, x0, tau_s):
     coef = np.bincount(at.ravel(), val.ravel(), (_BAND + 1) * n).reshape(n, _BAND + 1)
     y = (obs - rho[:, None] * obs[prev]) * sc[:, None]
     band = np.zeros((_BAND + 1, nk))
-    rhs = lam[:, None] * x0
+    rhs = np.zeros((nk, 2))
     for d2 in range(_BAND + 1):
         col = np.minimum(base + d2, nk - 1)  # coefficients past the last knot are zero
         for d1 in range(d2 + 1):
             band[_BAND - (d2 - d1)] += np.bincount(col, coef[:, d1] * coef[:, d2], nk)
         rhs += np.c_[np.bincount(col, coef[:, d2] * y[:, 0], nk),
                      np.bincount(col, coef[:, d2] * y[:, 1], nk)]
-    band[_BAND] += lam
-    return solveh_banded(band, rhs)
+    return band, rhs
 
 
 def _retime(tv, fit_ok, knot, p, s, t, xy):
