@@ -76,6 +76,7 @@ BURST_CANCEL = 0.5  # taken back (the jumps from it to there adding up to < 0.5 
 BURST_NEXT = 10  # the two) by one of the next 10 jumps, within burst_max_s
 BURST_CLOSE = 0.25  # ... the nearest that leaves < 0.25 x, if any
 BURST_STEP_K = 3.0  # ... and >= 3 x the track's median step between fixes
+REV_COS = -0.5  # a run of fast steps turning back by > 120 degrees splits there
 BURST_DROPOUT_S = 20.0  # a burst may begin or end unseen in a dropout longer than this
 
 
@@ -105,8 +106,19 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     d, dt, first = steps  # :func:`neighbour_steps`
     fast = ~first & (d > p.speed_cap_mps * dt + p.noise_step_m)
     # a jump: a run of fast steps, from the fix before its first (s - 1) to its last (e)
-    s = np.flatnonzero(fast & ~np.r_[False, fast[:-1]])
-    e = np.flatnonzero(fast & ~np.r_[fast[1:], False])
+    # a run of fast steps turning back on itself holds the end of one burst and the start
+    # of the next (one clean fix between them): it splits there. Open-ground gm-083 (seed
+    # 45, 5 s fixes, bursts of 10-60 s): back from a burst for one fix and off again into
+    # two overlapping ones, the run's sum took back neither, and the jump back out of all
+    # came 125 s after the first: +13.9 %
+    ddx, ddy = np.r_[0.0, np.diff(x)], np.r_[0.0, np.diff(y)]
+    la, lb = np.hypot(ddx[:-1], ddy[:-1]), np.hypot(ddx[1:], ddy[1:])
+    rev = np.zeros(len(x), bool)
+    rev[1:] = (fast[1:] & fast[:-1] & (ddx[1:] * ddx[:-1] + ddy[1:] * ddy[:-1] < REV_COS * la * lb)
+               # (not a spike: out to one fix and straight back)
+               & (np.hypot(ddx[1:] + ddx[:-1], ddy[1:] + ddy[:-1]) >= BURST_CANCEL * np.maximum(la, lb)))
+    s = np.flatnonzero(fast & (~np.r_[False, fast[:-1]] | rev))
+    e = np.flatnonzero(fast & (~np.r_[fast[1:], False] | np.r_[rev[1:], False]))
     dx, dy = x[e] - x[s - 1], y[e] - y[s - 1]
     mag = np.hypot(dx, dy)
     # a jump stands out of the track's steps (at 5 s fixes and sigma ~10 m, steps of 20 m

@@ -426,6 +426,28 @@ def test_back_to_back_bursts_with_one_clean_fix_between():
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=10)
 
 
+def test_overlapping_bursts_at_a_stop_with_one_clean_fix_between(monkeypatch):
+    """Open-ground walk gm-083 (seed 45, 5 s fixes, bursts of 10-60 s, 30-150 m: the issue's
+    range): standing, the phone went 99 m off for 50 s, came back for one fix, and went off
+    again for 60 s in two overlapping bursts. The step back and the two steps out were one
+    run of fast steps, whose sum took back neither burst, and the jump back out of both came
+    125 s after the first jump, beyond the 120 s a burst may last: 24 fixes stayed and the
+    walk came out +13.9 %. A run of fast steps that turns back on itself (and is no spike,
+    out to one fix and straight back) now splits there: two bursts, each taken back."""
+    from patrol import outliers
+
+    kw = dict(sigma_m=(3, 8), tau_s=(30, 120), multipath_s=(10, 60), multipath_m=(30, 150))
+    fixes, truth = open_ground_walks(300, 5, 45, **kw)
+    one = fixes[fixes["track_id"] == "gm-083"]
+    true_m = truth.set_index("track_id").loc["gm-083", "true_length_m"]
+    now = mileage(one)[0]["distance_m"].iloc[0] / true_m - 1
+    monkeypatch.setattr(outliers, "REV_COS", -2.0)  # no run turns back by more than that
+    before = mileage(one)[0]["distance_m"].iloc[0] / true_m - 1
+    print(f"\ngm-083: {before:+.2%} before, {now:+.2%} now")
+    assert before > 0.10
+    assert abs(now) < 0.01
+
+
 def test_a_turn_fix_just_before_a_stop_lends_no_pace():
     """520 s of simulated spring-0064 (seed 11, 1 s fixes, the street simulator with bursts of
     10-60 s; tests/data): a stop next to two multipath bursts. The burst taken out before the
