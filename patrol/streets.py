@@ -86,8 +86,6 @@ def snap_corners(c: Cleaned, xy, li, tr, nodes, radius_m: float, min_turn_deg: f
     but only when both legs run along a street (``segs``, :func:`street_segments`: within
     MATCH_DEG of the nearest piece within radius_m), not at a zig-zag tip across a square.
     Returns xy and the mask of vertices moved."""
-    from scipy.spatial import cKDTree
-
     m = len(xy)
     if m < 3 or nodes is None or not len(nodes):
         return xy, np.zeros(m, bool)
@@ -128,7 +126,7 @@ def snap_corners(c: Cleaned, xy, li, tr, nodes, radius_m: float, min_turn_deg: f
     if not len(kc):
         return xy, np.zeros(m, bool)
     t = tr[kc]
-    d, j = cKDTree(nodes).query(np.column_stack(_to_metric_xy(c, xy[kc], t)), distance_upper_bound=radius_m)
+    d, j = _node_tree(nodes).query(np.column_stack(_to_metric_xy(c, xy[kc], t)), distance_upper_bound=radius_m)
     hit = np.isfinite(d)
     if hit.any():
         xy[kc[hit]] = _to_plane_xy(c, nodes[j[hit], 0], nodes[j[hit], 1], t[hit])
@@ -181,6 +179,19 @@ def _street_tree(segs):
         _TREE.clear()
         _TREE.update(segs=segs, tree=shapely.STRtree(shapely.linestrings(segs.reshape(-1, 2, 2))))
     return _TREE["tree"]
+
+
+_NODE_TREE: dict = {}
+
+
+def _node_tree(nodes):
+    """The search tree of the street junctions ``nodes``, built once per street layer."""
+    from scipy.spatial import cKDTree
+
+    if _NODE_TREE.get("nodes") is not nodes:
+        _NODE_TREE.clear()
+        _NODE_TREE.update(nodes=nodes, tree=cKDTree(nodes))
+    return _NODE_TREE["tree"]
 
 
 def _street_line(x, y, dx, dy, segs, radius_m, max_deg):
@@ -286,7 +297,13 @@ def street_noise_m(c: Cleaned, xy, vi, li, tr, on) -> np.ndarray:
     return track_median(perp, tr[seg], n, 0.0) / 0.6745
 
 
-def bridge_streets(c: Cleaned, xy, vi, li, tr, segs, on, allowed):
+def bridge_limit_m(c: Cleaned, xy, vi, li, tr, on) -> np.ndarray:
+    """Per track, how far off a street a stretch of path may lie and be taken for GPS error
+    across it: BRIDGE_K x :func:`street_noise_m`, and BRIDGE_M at most."""
+    return np.minimum(BRIDGE_M, BRIDGE_K * street_noise_m(c, xy, vi, li, tr, on))
+
+
+def bridge_streets(c: Cleaned, xy, vi, li, tr, segs, on, allowed, limit_m):
     """A stretch of path off the street between two vertices on it (``on``), whose chord runs
     along one street, is GPS error across that street, not a walk beside it: its vertices
     move onto the chord when all lie within BRIDGE_K x :func:`street_noise_m` (and BRIDGE_M)
@@ -319,7 +336,7 @@ def bridge_streets(c: Cleaned, xy, vi, li, tr, segs, on, allowed):
     w = xy[k] - p0
     along = np.einsum("ij,ij->i", w, u)
     perp = np.abs(w[:, 0] * u[:, 1] - w[:, 1] * u[:, 0])
-    limit = np.minimum(BRIDGE_M, BRIDGE_K * street_noise_m(c, xy, vi, li, tr, on))[tr[k]]
+    limit = limit_m[tr[k]]
     close = (perp <= limit) & (along > 0) & (along < length)
     ok &= np.bincount(r, ~close, minlength=len(a)) == 0
     sel = ok[r]
@@ -344,8 +361,6 @@ def corners_in_holes(c: Cleaned, xy, vi, li, tr, nodes, segs, allowed):
     m = len(xy)
     if m < 4 or segs is None or not len(segs) or nodes is None or not len(nodes):
         return xy, vi, li, tr
-    from scipy.spatial import cKDTree
-
     holes = np.r_[0, np.cumsum(np.diff(c.t_s) >= HOLE_S)]  # holes before each kept fix
     a = np.flatnonzero(li[1:] == li[:-1])
     a = a[(holes[vi[a + 1]] > holes[vi[a]]) & (a >= 1) & (a + 2 < m)]
@@ -363,7 +378,7 @@ def corners_in_holes(c: Cleaned, xy, vi, li, tr, nodes, segs, allowed):
     ok &= np.abs(cross) >= np.sin(np.radians(SNAP_TURN_DEG))
     w = qb - qa
     j = qa + ((w[:, 0] * ub[:, 1] - w[:, 1] * ub[:, 0]) / np.where(ok, cross, 1.0))[:, None] * ua
-    d, k = cKDTree(nodes).query(j, distance_upper_bound=SNAP_M)
+    d, k = _node_tree(nodes).query(j, distance_upper_bound=SNAP_M)
     ok &= np.isfinite(d)
     j[ok] = nodes[k[ok]]
     # the walk goes on into the corner and out of it, and the way round fits the hole's time
@@ -386,7 +401,7 @@ def _to_segment_m(p, s0, s1) -> np.ndarray:
     return np.hypot(*(p - s0 - f[:, None] * v).T)
 
 
-def bridge_corners(c: Cleaned, xy, vi, li, tr, nodes, segs, on, allowed):
+def bridge_corners(c: Cleaned, xy, vi, li, tr, nodes, segs, on, allowed, limit_m):
     """A stretch of path off the street between a vertex on one street and a vertex on
     another that crosses it at a junction (each with its leg along its street, within
     MATCH_DEG), is GPS error round a corner the junction snap missed: its vertices move onto
@@ -398,8 +413,6 @@ def bridge_corners(c: Cleaned, xy, vi, li, tr, nodes, segs, on, allowed):
     (seeds 7-23, 1 s and 5 s fixes: 0.481 -> 0.475 %; 699 tracks better, 548 worse), none of
     the worst tracks moved. A zig-zag or a curve cut across a corner within the limit is
     taken round it."""
-    from scipy.spatial import cKDTree
-
     m = len(xy)
     off = ~on
     if m < 5 or not off.any() or not on.any() or nodes is None or not len(nodes):
@@ -421,7 +434,7 @@ def bridge_corners(c: Cleaned, xy, vi, li, tr, nodes, segs, on, allowed):
     ok &= np.abs(cross) >= np.sin(np.radians(SNAP_TURN_DEG))
     w = qb - qa
     j = qa + ((w[:, 0] * ub[:, 1] - w[:, 1] * ub[:, 0]) / np.where(ok, cross, 1.0))[:, None] * ua
-    d, k = cKDTree(nodes).query(j, distance_upper_bound=SNAP_M)
+    d, k = _node_tree(nodes).query(j, distance_upper_bound=SNAP_M)
     ok &= np.isfinite(d)
     j[ok] = nodes[np.minimum(k[ok], len(nodes) - 1)]
     ok &= (np.einsum("ij,ij->i", j - pa, da) > 0) & (np.einsum("ij,ij->i", pb - j, db) > 0)
@@ -432,7 +445,7 @@ def bridge_corners(c: Cleaned, xy, vi, li, tr, nodes, segs, on, allowed):
     r = (np.cumsum(start) - 1)[kk]
     # each off vertex against the way round, a -> junction -> b (plane metres)
     dist = np.minimum(_to_segment_m(xy[kk], xy[a[r]], jp[r]), _to_segment_m(xy[kk], jp[r], xy[b[r]]))
-    limit = np.minimum(BRIDGE_M, BRIDGE_K * street_noise_m(c, xy, vi, li, tr, on))[tr[kk]]
+    limit = limit_m[tr[kk]]
     ok &= np.bincount(r, dist > limit, minlength=len(a)) == 0
     sel = ok[r]
     if not sel.any():
@@ -457,7 +470,9 @@ def onto_streets(c: Cleaned, xy, vi, li, tr, nodes, segs=None):
     if segs is not None:
         xy, matched = match_legs(c, xy, li, tr, segs, MATCH_M, MATCH_DEG, fixed=snapped | ~allowed)
         on = (snapped | matched) & allowed
-        xy = bridge_streets(c, xy, vi, li, tr, segs, on, allowed)
-        xy = bridge_corners(c, xy, vi, li, tr, nodes, segs, on, allowed)
+        # (bridging moves vertices off the street only: the error across streets stays)
+        limit_m = bridge_limit_m(c, xy, vi, li, tr, on)
+        xy = bridge_streets(c, xy, vi, li, tr, segs, on, allowed, limit_m)
+        xy = bridge_corners(c, xy, vi, li, tr, nodes, segs, on, allowed, limit_m)
         xy, vi, li, tr = corners_in_holes(c, xy, vi, li, tr, nodes, segs, allowed)
     return xy, vi, li, tr
