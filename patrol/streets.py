@@ -347,6 +347,26 @@ def bridge_streets(c: Cleaned, xy, vi, li, tr, segs, on, allowed, limit_m):
     return xy
 
 
+def _junction_between(pa, da, pb, db, segs, nodes, radius_m, max_deg, min_leg_m):
+    """Per pair of legs - one ending at ``pa`` heading ``da``, the next starting at ``pb``
+    heading ``db`` (metric; each >= ``min_leg_m`` long) - whether each runs along a street
+    (the nearest piece within ``radius_m``, within ``max_deg``), the two streets cross by >=
+    SNAP_TURN_DEG at a junction within SNAP_M of their crossing, and the walk goes on into
+    the junction and out of it; and that junction (metric)."""
+    ok_a, qa, ua = _street_line(*pa.T, *da.T, segs, radius_m, max_deg)
+    ok_b, qb, ub = _street_line(*pb.T, *db.T, segs, radius_m, max_deg)
+    cross = ua[:, 0] * ub[:, 1] - ua[:, 1] * ub[:, 0]
+    ok = ok_a & ok_b & (np.hypot(*da.T) >= min_leg_m) & (np.hypot(*db.T) >= min_leg_m)
+    ok &= np.abs(cross) >= np.sin(np.radians(SNAP_TURN_DEG))
+    w = qb - qa
+    j = qa + ((w[:, 0] * ub[:, 1] - w[:, 1] * ub[:, 0]) / np.where(ok, cross, 1.0))[:, None] * ua
+    d, k = _node_tree(nodes).query(j, distance_upper_bound=SNAP_M)
+    ok &= np.isfinite(d)
+    j[ok] = nodes[k[ok]]
+    ok &= (np.einsum("ij,ij->i", j - pa, da) > 0) & (np.einsum("ij,ij->i", pb - j, db) > 0)
+    return ok, j
+
+
 def corners_in_holes(c: Cleaned, xy, vi, li, tr, nodes, segs, allowed):
     """A hole in the path (>= HOLE_S without a kept fix: a burst taken out, a dropout)
     between a leg along one street and a leg along another that crosses it at a junction:
@@ -370,19 +390,8 @@ def corners_in_holes(c: Cleaned, xy, vi, li, tr, nodes, segs, allowed):
         return xy, vi, li, tr
     b = a + 1
     pa, pa0, pb, pb1 = (np.column_stack(_to_metric_xy(c, xy[i], tr[i])) for i in (a, a - 1, b, b + 1))
-    da, db = pa - pa0, pb1 - pb
-    ok_a, qa, ua = _street_line(*pa.T, *da.T, segs, MATCH_M, HOLE_LEG_DEG)
-    ok_b, qb, ub = _street_line(*pb.T, *db.T, segs, MATCH_M, HOLE_LEG_DEG)
-    cross = ua[:, 0] * ub[:, 1] - ua[:, 1] * ub[:, 0]
-    ok = ok_a & ok_b & (np.hypot(*da.T) >= 10) & (np.hypot(*db.T) >= 10)
-    ok &= np.abs(cross) >= np.sin(np.radians(SNAP_TURN_DEG))
-    w = qb - qa
-    j = qa + ((w[:, 0] * ub[:, 1] - w[:, 1] * ub[:, 0]) / np.where(ok, cross, 1.0))[:, None] * ua
-    d, k = _node_tree(nodes).query(j, distance_upper_bound=SNAP_M)
-    ok &= np.isfinite(d)
-    j[ok] = nodes[k[ok]]
-    # the walk goes on into the corner and out of it, and the way round fits the hole's time
-    ok &= (np.einsum("ij,ij->i", j - pa, da) > 0) & (np.einsum("ij,ij->i", pb - j, db) > 0)
+    ok, j = _junction_between(pa, pa - pa0, pb, pb1 - pb, segs, nodes, MATCH_M, HOLE_LEG_DEG, 10.0)
+    # the way round fits the hole's time
     way = np.hypot(*(j - pa).T) + np.hypot(*(pb - j).T)
     ok &= way <= HOLE_MPS * (c.t_s[vi[b]] - c.t_s[vi[a]])
     if not ok.any():
@@ -426,18 +435,8 @@ def bridge_corners(c: Cleaned, xy, vi, li, tr, nodes, segs, on, allowed, limit_m
     ok &= on[a] & on[b] & on[a - 1] & on[b + 1] & allowed[tr[a]]
     ok &= (li[a - 1] == li[a]) & (li[a] == li[b]) & (li[b] == li[b + 1])
     pa, pa0, pb, pb1 = (np.column_stack(_to_metric_xy(c, xy[i], tr[i])) for i in (a, a - 1, b, b + 1))
-    da, db = pa - pa0, pb1 - pb
-    ok_a, qa, ua = _street_line(*pa.T, *da.T, segs, 1.0, MATCH_DEG)
-    ok_b, qb, ub = _street_line(*pb.T, *db.T, segs, 1.0, MATCH_DEG)
-    cross = ua[:, 0] * ub[:, 1] - ua[:, 1] * ub[:, 0]
-    ok &= ok_a & ok_b & (np.hypot(*da.T) >= 5) & (np.hypot(*db.T) >= 5)
-    ok &= np.abs(cross) >= np.sin(np.radians(SNAP_TURN_DEG))
-    w = qb - qa
-    j = qa + ((w[:, 0] * ub[:, 1] - w[:, 1] * ub[:, 0]) / np.where(ok, cross, 1.0))[:, None] * ua
-    d, k = _node_tree(nodes).query(j, distance_upper_bound=SNAP_M)
-    ok &= np.isfinite(d)
-    j[ok] = nodes[np.minimum(k[ok], len(nodes) - 1)]
-    ok &= (np.einsum("ij,ij->i", j - pa, da) > 0) & (np.einsum("ij,ij->i", pb - j, db) > 0)
+    at_j, j = _junction_between(pa, pa - pa0, pb, pb1 - pb, segs, nodes, 1.0, MATCH_DEG, 5.0)
+    ok &= at_j
     if not ok.any():
         return xy
     jp = _to_plane_xy(c, j[:, 0], j[:, 1], tr[a])
