@@ -238,6 +238,13 @@ def geodesic_distance_m(lon1, lat1, lon2, lat2):
     return np.asarray(dist, dtype=np.float64)
 
 
+def plane_m(dx, dy):
+    """Length of plane vectors (dx, dy): sqrt(dx^2 + dy^2). ``np.hypot`` guards against an
+    overflow metres never reach and took 3-4 x as long (20 vs 6 ms per million here), in
+    code that measures every step of every track several times."""
+    return np.sqrt(dx * dx + dy * dy)
+
+
 SHORT_STEP_M = 1000.0  # steps longer than this go to GEOD
 
 
@@ -252,7 +259,7 @@ def short_steps_m(lon1, lat1, lon2, lat2):
     n = GEOD.a / np.sqrt(w2)  # prime vertical radius
     m = n * (1.0 - GEOD.es) / w2  # meridian radius
     dlon = (lon2 - lon1 + 180.0) % 360.0 - 180.0
-    d = np.hypot(m * np.radians(lat2 - lat1), n * np.cos(phi) * np.radians(dlon))
+    d = plane_m(m * np.radians(lat2 - lat1), n * np.cos(phi) * np.radians(dlon))
     far = d > SHORT_STEP_M
     if far.any():
         d[far] = geodesic_distance_m(lon1[far], lat1[far], lon2[far], lat2[far])

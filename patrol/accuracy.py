@@ -99,8 +99,7 @@ def walking_hidden_in_stops_m(sim, **clean_kw) -> pd.Series:
     A stop that swallows pacing out and back shows here; standing adds nothing."""
     from patrol.clean import clean
 
-    f = sim.fixes.sort_values(["track_id", "t"], kind="stable")
-    c = clean(f, presorted=True, **clean_kw)
+    c = clean(sim.fixes, **clean_kw)
     ids = c.track_ids[c.track]
     s, x, y = _true_at(sim, ids, c.t_s, _first_fix_s(sim)[ids].to_numpy())
     same = (c.track[1:] == c.track[:-1]) & (c.run[1:] >= 0) & (c.run[1:] == c.run[:-1])

@@ -3,6 +3,7 @@ array per column, an integer track index per fix (sorted by track, then time).""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def group_bounds(track, n_tracks):
@@ -19,6 +20,19 @@ def ranges(cnt):
     cnt = np.asarray(cnt, np.int64)
     run = np.repeat(np.arange(len(cnt)), cnt)
     return run, np.arange(len(run)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+
+
+def by_track_time(fixes: pd.DataFrame):
+    """``fixes`` sorted by track_id, then t (stable; the frame itself when it already is, as
+    files and the simulator give it: checking costs a sixth of sorting), each fix's track
+    index into the sorted track ids, and those ids."""
+    codes, ids = pd.factorize(fixes["track_id"], sort=True)
+    t = fixes["t"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    dc = np.diff(codes)
+    if not ((dc > 0) | ((dc == 0) & (np.diff(t) >= 0))).all():
+        order = np.lexsort((t, codes))  # stable, like sort_values(kind="stable")
+        fixes, codes = fixes.iloc[order], codes[order]
+    return fixes, codes.astype(np.int64), ids
 
 
 def epoch_s(t) -> np.ndarray:

@@ -56,7 +56,8 @@ import numpy as np
 import pandas as pd
 
 from citygrid.errors import InvalidInput
-from patrol.arrays import epoch_s, group_bounds, track_median, windows
+from gis.crs import plane_m
+from patrol.arrays import by_track_time, epoch_s, group_bounds, track_median, windows
 from patrol.outliers import bursts, median_outliers, neighbour_steps, spikes
 
 SPEED_CAP_MPS = {"foot": 3.0, "e_bike": 8.0, "vehicle": 25.0}
@@ -188,7 +189,7 @@ def _stop_edges(stat, first, track, t, x, y, half_s, radius_m):
         j = np.where(has, nearest, 0)
         near = has & ~stat & (track[j] == track) & (np.abs(t[j] - t) <= half_s)
         r = run[j]
-        close = near & (np.hypot(x - cx[r], y - cy[r]) <= radius_m)
+        close = near & (plane_m(x - cx[r], y - cy[r]) <= radius_m)
         # every fix between this one and the run must be close too: no far fix in between
         far = np.cumsum(~close & ~stat)
         lo, hi = np.minimum(idx, j), np.maximum(idx, j)
@@ -200,7 +201,7 @@ def _stop_edges(stat, first, track, t, x, y, half_s, radius_m):
 def apart(ax, ay, bx, by, min_m, cos_max):
     """Way in (ax, ay) and way out (bx, by) both longer than min_m and pointing apart (cosine
     below cos_max); and their lengths."""
-    la, lb = np.hypot(ax, ay), np.hypot(bx, by)
+    la, lb = plane_m(ax, ay), plane_m(bx, by)
     return (la > min_m) & (lb > min_m) & (ax * bx + ay * by < cos_max * la * lb), la, lb
 
 
@@ -269,7 +270,7 @@ def _pacing(xr, yr, w, t, key, first, track, stat, n_tracks, p):
 
 def _path_m(x, y, first) -> np.ndarray:
     """Cumulative metres along each track's path through (x, y) (restarting at ``first``)."""
-    step = np.r_[0.0, np.hypot(np.diff(x), np.diff(y))] if len(x) else np.zeros(0)
+    step = np.r_[0.0, plane_m(np.diff(x), np.diff(y))] if len(x) else np.zeros(0)
     return np.cumsum(np.where(first, 0.0, step))
 
 
@@ -291,23 +292,21 @@ def _stationary(x, y, t, key, window_s, radius_m, half_m, path_m=None, walk_mps=
     half = window_s / 2
     lo, hi = _window(key, window_s)
     span = t[hi] - t[lo]
-    moved = np.hypot(x[hi] - x[lo], y[hi] - y[lo])
+    moved = plane_m(x[hi] - x[lo], y[hi] - y[lo])
     stat = (span >= half) & (moved < radius_m * np.maximum(span, 1.0) / window_s)
     if half_m > 0:
-        far = np.maximum(np.hypot(x - x[lo], y - y[lo]), np.hypot(x[hi] - x, y[hi] - y))
+        far = np.maximum(plane_m(x - x[lo], y - y[lo]), plane_m(x[hi] - x, y[hi] - y))
         stat &= far < half_m
     if path_m is not None:
         stat &= path_m[hi] - path_m[lo] < walk_mps * np.maximum(span, 1.0)
     return stat
 
 
-def clean(fixes: pd.DataFrame, params: CleanParams | None = None, presorted: bool = False,
-          **kw) -> Cleaned:
-    """Clean ``fixes`` (sorted by track_id, t unless ``presorted`` says they already are)."""
+def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, **kw) -> Cleaned:
+    """Clean ``fixes``; ``tracks``: what :func:`patrol.arrays.by_track_time` returned for
+    them, when the caller has it (then ``fixes`` are its sorted frame)."""
     p = params or CleanParams(**kw)
-    if not presorted:
-        fixes = fixes.sort_values(["track_id", "t"], kind="stable")
-    codes, track_ids = pd.factorize(fixes["track_id"], sort=True)
+    fixes, codes, track_ids = tracks if tracks is not None else by_track_time(fixes)
     track_ids = np.asarray(track_ids, dtype=object)
     nt = len(track_ids)
     track = codes.astype(np.int64)

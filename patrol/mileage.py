@@ -145,8 +145,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.crs import short_steps_m
-from patrol.arrays import epoch_s, ranges, windows
+from gis.crs import plane_m, short_steps_m
+from patrol.arrays import by_track_time, epoch_s, ranges, windows
 from patrol.clean import (EARTH_R_M, TIP_S, TURN_COS, TURN_MIN_M, Cleaned, CleanParams, apart, clean,
                           moving_average, residual_noise_m)
 from patrol.refit import refit_vertices
@@ -183,8 +183,7 @@ def geodesic_steps_m(lon, lat, track):
 
 def raw_distance_m(fixes: pd.DataFrame) -> pd.Series:
     """Sum of geodesic steps over the raw fixes, per track (sorted by track, time)."""
-    f = fixes.sort_values(["track_id", "t"], kind="stable")
-    codes, ids = pd.factorize(f["track_id"], sort=True)
+    f, codes, ids = by_track_time(fixes)
     d = geodesic_steps_m(f["lon"].to_numpy(), f["lat"].to_numpy(), codes)
     return pd.Series(np.bincount(codes, d, minlength=len(ids)), index=pd.Index(ids, name="track_id"))
 
@@ -357,7 +356,7 @@ def _vertices(c: Cleaned, vi, li, min_sin: float | None = None, max_shift_m: flo
     rx, ry = px[b] - px[a], py[b] - py[a]
     t1 = (rx * uy[b] - ry * ux[b]) / np.where(ok, cross, 1.0)
     ix, iy = px[a] + t1 * ux[a], py[a] + t1 * uy[a]
-    ok &= np.hypot(ix - xr[vi[k]], iy - yr[vi[k]]) <= max_shift_m
+    ok &= plane_m(ix - xr[vi[k]], iy - yr[vi[k]]) <= max_shift_m
     xy[k[ok], 0], xy[k[ok], 1] = ix[ok], iy[ok]
     return xy
 
@@ -381,10 +380,10 @@ def _extend_tips(c: Cleaned, xy, vi, li, keys=None):
     if not len(k):
         return xy
     a, b = xy[k] - xy[k - 1], xy[k + 2] - xy[k + 1]
-    la, lb = np.hypot(*a.T), np.hypot(*b.T)
+    la, lb = plane_m(*a.T), plane_m(*b.T)
     cos = np.einsum("ij,ij->i", a, b) / np.maximum(la * lb, 1e-9)
     u = a / np.maximum(la, 1e-9)[:, None] - b / np.maximum(lb, 1e-9)[:, None]
-    u /= np.maximum(np.hypot(*u.T), 1e-9)[:, None]
+    u /= np.maximum(plane_m(*u.T), 1e-9)[:, None]
     ta = c.t_s[f] - c.t_s[vi[k - 1]]
     tb = c.t_s[vi[k + 2]] - c.t_s[f]
     speed = (la + lb) / np.maximum(ta + tb, 1e-9)
@@ -402,7 +401,7 @@ def _extend_tips(c: Cleaned, xy, vi, li, keys=None):
     ub = -b / np.maximum(lb, 1e-9)[:, None]
     for gap, near, v, w, paced in ((c.t_s[fb] - c.t_s[f], fb, la / np.maximum(ta, 1e-9), ua, ta),
                                    (c.t_s[f] - c.t_s[fa], fa, lb / np.maximum(tb, 1e-9), ub, tb)):
-        chord = np.hypot(c.xr[near] - c.xr[f], c.yr[near] - c.yr[f])
+        chord = plane_m(c.xr[near] - c.xr[f], c.yr[near] - c.yr[f])
         walking = (c.run[f] < 0) & (c.run[near] < 0) & (gap <= 2 * TURN_HALF_S)
         walking &= paced >= DROPOUT_S  # a pace read off a leg of a few seconds is noise
         hid = np.where((gap > DROPOUT_S) & back & walking, (v * gap - chord) / 2, 0.0)
@@ -473,7 +472,7 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     if c.params.gaps == "bridge" and n > 1:
         # bridged gaps: only when the two sides are farther apart than a stop's radius (a
         # phone that lost the signal indoors comes back a GPS error away from where it was)
-        d = np.r_[np.inf, np.hypot(np.diff(c.x), np.diff(c.y))]
+        d = np.r_[np.inf, plane_m(np.diff(c.x), np.diff(c.y))]
         split &= d < c.params.stop_radius_m
     first = np.r_[True, c.track[1:] != c.track[:-1]] if n else np.zeros(0, bool)
     # a turn-back fix ends one line and starts the next (Douglas-Peucker would drop the tip
@@ -526,7 +525,7 @@ def path_pieces(c: Cleaned, simplify_m: float = SIMPLIFY_M, segment_m: float = S
     dist = short_steps_m(lon[a], lat[a], lon[b], lat[b])  # ellipsoidal, once per vertex pair
     # cut each simplified segment into k equal <= segment_m pieces (lon/lat interpolation is
     # exact enough over 20 m); each piece carries dist / k, so the pieces sum to the total
-    planar = np.hypot(xy[b, 0] - xy[a, 0], xy[b, 1] - xy[a, 1])
+    planar = plane_m(xy[b, 0] - xy[a, 0], xy[b, 1] - xy[a, 1])
     k = np.maximum(1, np.ceil(planar / segment_m).astype(np.int64)) if segment_m > 0 \
         else np.ones(len(a), np.int64)
     rep, j = ranges(k)
@@ -562,8 +561,9 @@ def mileage(fixes: pd.DataFrame, grid_index=None, params: CleanParams | None = N
     LineStrings (WGS84), the same prepared once by :func:`patrol.streets.street_layer`, or a
     junction array (:func:`patrol.streets.street_nodes`: corners snap, legs are not matched).
     """
-    fixes = fixes.sort_values(["track_id", "t"], kind="stable")
-    c = clean(fixes, params, presorted=True, **kw)
+    tracks = by_track_time(fixes)
+    fixes = tracks[0]
+    c = clean(fixes, params, tracks=tracks, **kw)
     nt = len(c.track_ids)
     nodes = segs = None
     if isinstance(streets, np.ndarray):  # junctions only: corners snap, legs are not matched

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gis.crs import plane_m
 from patrol.arrays import group_bounds, ranges, track_median
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ def neighbour_steps(x, y, t, track):
     d = np.full(len(x), np.inf)
     dt = np.zeros(len(x))
     if len(x) > 1:
-        d[1:] = np.hypot(np.diff(x), np.diff(y))
+        d[1:] = plane_m(np.diff(x), np.diff(y))
         dt[1:] = np.diff(t)
     first = np.r_[True, track[1:] != track[:-1]] if len(x) else np.zeros(0, bool)
     d[first] = np.inf
@@ -67,7 +68,7 @@ def median_outliers(x, y, t, track, start, end, p: CleanParams, steps=None):
     mx = np.nanmedian(np.where(inside, x[idx], np.nan), axis=1)
     my = np.nanmedian(np.where(inside, y[idx], np.nan), axis=1)
     out = np.zeros(n, bool)
-    out[cand] = np.hypot(x[cand] - mx, y[cand] - my) > p.outlier_m
+    out[cand] = plane_m(x[cand] - mx, y[cand] - my) > p.outlier_m
     return out
 
 
@@ -112,15 +113,15 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     # two overlapping ones, the run's sum took back neither, and the jump back out of all
     # came 125 s after the first: +13.9 %
     ddx, ddy = np.r_[0.0, np.diff(x)], np.r_[0.0, np.diff(y)]
-    la, lb = np.hypot(ddx[:-1], ddy[:-1]), np.hypot(ddx[1:], ddy[1:])
+    la, lb = plane_m(ddx[:-1], ddy[:-1]), plane_m(ddx[1:], ddy[1:])
     rev = np.zeros(len(x), bool)
     rev[1:] = (fast[1:] & fast[:-1] & (ddx[1:] * ddx[:-1] + ddy[1:] * ddy[:-1] < REV_COS * la * lb)
                # (not a spike: out to one fix and straight back)
-               & (np.hypot(ddx[1:] + ddx[:-1], ddy[1:] + ddy[:-1]) >= BURST_CANCEL * np.maximum(la, lb)))
+               & (plane_m(ddx[1:] + ddx[:-1], ddy[1:] + ddy[:-1]) >= BURST_CANCEL * np.maximum(la, lb)))
     s = np.flatnonzero(fast & (~np.r_[False, fast[:-1]] | rev))
     e = np.flatnonzero(fast & (~np.r_[fast[1:], False] | np.r_[rev[1:], False]))
     dx, dy = x[e] - x[s - 1], y[e] - y[s - 1]
-    mag = np.hypot(dx, dy)
+    mag = plane_m(dx, dy)
     # a jump stands out of the track's steps (at 5 s fixes and sigma ~10 m, steps of 20 m
     # come by chance: two of them 100 s apart took 100 s of an out-and-back for a burst,
     # simulated spring-0045, seed 23, -3.4 % and -6.2 % with the pacing test of patrol.clean)
@@ -139,7 +140,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
         b = a + o
         ok = (track[s[a]] == track[s[b]]) & (t[s[b]] - t[s[a]] <= p.burst_max_s)
         # (the jump back may be the smaller one: in overlapping bursts each jump is one's part)
-        left = np.hypot(sx[b + 1] - sx[a], sy[b + 1] - sy[a]) / np.maximum(mag[a], mag[b])
+        left = plane_m(sx[b + 1] - sx[a], sy[b + 1] - sy[a]) / np.maximum(mag[a], mag[b])
         for out, share in ((back, BURST_CANCEL), (close, BURST_CLOSE)):
             out[a[ok & (left <= share)]] = b[ok & (left <= share)]
     # a jump that takes it back closely wins over a nearer one that leaves half of it: back to
@@ -167,7 +168,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
         jy = np.cumsum(np.where(fast, np.r_[0.0, np.diff(y)], 0.0))
         ex = x[lo - 1][rep] + w * (x[hi] - x[lo - 1])[rep] + jx[idx] - jx[lo - 1][rep]
         ey = y[lo - 1][rep] + w * (y[hi] - y[lo - 1])[rep] + jy[idx] - jy[lo - 1][rep]
-        dev = np.minimum(np.hypot(x[idx] - ex, y[idx] - ey), 2.0 ** 20 - 1)
+        dev = np.minimum(plane_m(x[idx] - ex, y[idx] - ey), 2.0 ** 20 - 1)
         good = track_median(dev, rep, len(a), np.inf) <= 0.5 * mag[a]
         np.add.at(mark, lo[good], 1)
         np.add.at(mark, hi[good], -1)
@@ -220,6 +221,6 @@ def spikes(x, y, t, track, p: CleanParams):
     v_in = d / np.maximum(dt, 1e-3)
     v_out = np.r_[v_in[1:], 0.0]
     across = np.full(n, np.inf)
-    across[1:-1] = np.hypot(x[2:] - x[:-2], y[2:] - y[:-2]) / np.maximum(t[2:] - t[:-2], 1e-3)
+    across[1:-1] = plane_m(x[2:] - x[:-2], y[2:] - y[:-2]) / np.maximum(t[2:] - t[:-2], 1e-3)
     cap = p.speed_cap_mps
     return ~first & ~last & (v_in > cap) & (v_out > cap) & (across <= cap)

@@ -34,6 +34,7 @@ import pandas as pd
 
 from citygrid.errors import InvalidInput
 from gis.crs import parse_coord_sys, screen_lonlat
+from patrol.arrays import by_track_time
 
 COLUMNS = ["track_id", "device_id", "t", "lon", "lat", "accuracy_m", "speed_mps"]
 CSV_REQUIRED = ("device_id", "time", "lon", "lat")
@@ -219,7 +220,7 @@ def read_track_file(path, coord_sys: str = "wgs84") -> TrackRead:
     # order and duplicates, per track
     tr, tv = df["track_id"].to_numpy(), df["t"].to_numpy()
     out_of_order = int(((tv[1:] < tv[:-1]) & (tr[1:] == tr[:-1])).sum())
-    df = df.sort_values(["track_id", "t"], kind="stable")
+    df = by_track_time(df)[0]
     drop(df.duplicated(["track_id", "t"], keep="first").to_numpy(), "duplicate_time",
          "duplicate timestamp in the same track; the first fix is kept")
     if not len(df):

@@ -42,6 +42,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import solveh_banded
 
+from gis.crs import plane_m
+
 REFIT_TAU_S = 60.0  # the phone error's correlation time the weights assume
 REFIT_ROUNDS = 3  # rounds of re-timing the vertices, each followed by a fit (noise-free
 # zig-zags come out within 0.2 %; tests/test_refit.py)
@@ -83,7 +85,7 @@ def refit_vertices(c, xy, vi, li, tau_s: float | None = None, rounds: int | None
     # walker passed it once, at one time
     walking = c.run[vi] < 0
     shared[1:] |= (seg_ok & walking[1:] & walking[:-1]
-                   & (np.hypot(*np.diff(xy, axis=0).T) < _SAME_M))
+                   & (plane_m(*np.diff(xy, axis=0).T) < _SAME_M))
     knot = np.cumsum(~shared) - 1
     nk = int(knot[-1]) + 1
     tm = moving_time_s(c)
@@ -109,7 +111,7 @@ def refit_vertices(c, xy, vi, li, tau_s: float | None = None, rounds: int | None
         if r > 0:
             band, rhs = _normal(c, jj, knot[s], knot[s + 1], u, chain[s], nk, tau_s)
             p = _solve(band, rhs, lam, x0)
-            wild = np.hypot(*(p - x0).T) > REFIT_MAX_MOVE_M
+            wild = plane_m(*(p - x0).T) > REFIT_MAX_MOVE_M
             if wild.any():  # held where they were: the fixes' system stays, the prior changes
                 lam[wild] = _HOLD
                 p = _solve(band, rhs, lam, x0)
@@ -144,7 +146,9 @@ def _normal(c, j, ka, kb, u, chain, nk, tau_s):
     of the fixes, each the mix (1 - u, u) of its segment's two knots, after whitening
     consecutive fixes of one chain for the AR(1) error (e_k - rho e_k-1, rho = exp(-dt / tau))."""
     n = len(j)
-    obs = np.c_[c.xr[j], c.yr[j]]
+    w = _BAND + 1
+    if not n:
+        return np.zeros((w, nk)), np.zeros((nk, 2))
     dt = np.r_[np.inf, np.diff(c.t_s[j])]
     start = np.r_[True, chain[1:] != chain[:-1]]
     start |= dt <= 0.0
@@ -152,22 +156,29 @@ def _normal(c, j, ka, kb, u, chain, nk, tau_s):
     rho = np.exp(-np.where(start, np.inf, dt) / tau_s)  # 0 at a chain's start (no overflow where dt < 0)
     sc = 1.0 / np.sqrt(1.0 - rho ** 2)
     prev = np.maximum(np.arange(n) - 1, 0)
-    # each whitened row as coefficients on the 4 knots from ``base`` on
+    # each whitened row as coefficients on the w knots from ``base`` on (coef[d]: on base + d)
     base = np.where(start, ka, ka[prev])
-    at = np.c_[ka - base, kb - base, np.where(start, 0, ka[prev] - base),
-               np.where(start, 0, kb[prev] - base)] + (_BAND + 1) * np.arange(n)[:, None]
-    val = np.c_[1 - u, u, -rho * (1 - u[prev]), -rho * u[prev]] * sc[:, None]
-    coef = np.bincount(at.ravel(), val.ravel(), (_BAND + 1) * n).reshape(n, _BAND + 1)
-    y = (obs - rho[:, None] * obs[prev]) * sc[:, None]
-    band = np.zeros((_BAND + 1, nk))
-    rhs = np.zeros((nk, 2))
-    for d2 in range(_BAND + 1):
-        col = np.minimum(base + d2, nk - 1)  # coefficients past the last knot are zero
+    at = np.arange(n)
+    coef = np.zeros(w * n)
+    for k, v in ((ka, (1 - u) * sc), (kb, u * sc)):
+        coef[at + n * (k - base)] += v
+    rs = rho * sc
+    for k, v in ((ka, -rs * (1 - u[prev])), (kb, -rs * u[prev])):
+        coef[at + n * np.where(start, 0, k[prev] - base)] += v
+    coef = coef.reshape(w, n)
+    yx, yy = ((v - rho * v[prev]) * sc for v in (c.xr[j], c.yr[j]))
+    # consecutive rows of one base knot summed first (base runs in order), then placed: half
+    # the time of one bincount per product over all rows
+    first = np.flatnonzero(np.r_[True, base[1:] != base[:-1]])
+    at = base[first]
+    band = np.zeros((w, nk + w))  # columns past the last knot get only zeros
+    rhs = np.zeros((2, nk + w))
+    for d2 in range(w):
         for d1 in range(d2 + 1):
-            band[_BAND - (d2 - d1)] += np.bincount(col, coef[:, d1] * coef[:, d2], nk)
-        rhs += np.c_[np.bincount(col, coef[:, d2] * y[:, 0], nk),
-                     np.bincount(col, coef[:, d2] * y[:, 1], nk)]
-    return band, rhs
+            np.add.at(band[_BAND - (d2 - d1)], at + d2, np.add.reduceat(coef[d1] * coef[d2], first))
+        for axis, obs in enumerate((yx, yy)):
+            np.add.at(rhs[axis], at + d2, np.add.reduceat(coef[d2] * obs, first))
+    return band[:, :nk], rhs[:, :nk].T
 
 
 def _retime(tv, fit_ok, knot, p, s, t, xy):
@@ -175,7 +186,7 @@ def _retime(tv, fit_ok, knot, p, s, t, xy):
     (a line's first and last vertex keep theirs: one leg alone would extrapolate)."""
     m, nk = len(tv), int(knot[-1]) + 1
     a, b = p[knot[:-1]], p[knot[1:]]  # segment ends
-    length = np.hypot(*(b - a).T)
+    length = plane_m(*(b - a).T)
     d = (b - a) / np.maximum(length, 1e-9)[:, None]
     along = np.einsum("ij,ij->i", xy - a[s], d[s])
     tt = t - tv[s]

@@ -49,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gis.crs import from_metric, to_metric
+from gis.crs import from_metric, plane_m, to_metric
 from patrol.arrays import ranges, track_median
 from patrol.clean import EARTH_R_M, Cleaned
 
@@ -102,7 +102,7 @@ def snap_corners(c: Cleaned, xy, li, tr, nodes, radius_m: float, min_turn_deg: f
     inner &= np.where(start_copy[k], same[np.maximum(k - 2, 0)], same[k - 1])
     inner &= np.where(copy[k], same[np.minimum(k + 1, m - 1)], same[k])
     v1, v2 = xy[k] - xy[a], xy[b] - xy[k]
-    l1, l2 = np.hypot(*v1.T), np.hypot(*v2.T)
+    l1, l2 = plane_m(*v1.T), plane_m(*v2.T)
     cos = np.einsum("ij,ij->i", v1, v2) / np.maximum(l1 * l2, 1e-9)
     corner = inner & (l1 >= 10) & (l2 >= 10) & (cos <= np.cos(np.radians(min_turn_deg)))
     if allowed is not None:
@@ -143,7 +143,7 @@ def street_segments(roads) -> np.ndarray:
     x, y = to_metric(xy[:, 0], xy[:, 1])
     same = idx[1:] == idx[:-1]
     seg = np.column_stack([x[:-1], y[:-1], x[1:], y[1:]])[same]
-    return seg[np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1]) > 0.5]
+    return seg[plane_m(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1]) > 0.5]
 
 
 def street_layer(roads) -> tuple[np.ndarray, np.ndarray]:
@@ -203,8 +203,8 @@ def _street_line(x, y, dx, dy, segs, radius_m, max_deg):
         return ok, p, u
     qi, si = _street_tree(segs).query_nearest(shapely.points(x, y), max_distance=radius_m, all_matches=False)
     sv = segs[si, 2:] - segs[si, :2]
-    sv /= np.maximum(np.hypot(*sv.T), 1e-9)[:, None]
-    cos = np.abs(dx[qi] * sv[:, 0] + dy[qi] * sv[:, 1]) / np.maximum(np.hypot(dx[qi], dy[qi]), 1e-9)
+    sv /= np.maximum(plane_m(*sv.T), 1e-9)[:, None]
+    cos = np.abs(dx[qi] * sv[:, 0] + dy[qi] * sv[:, 1]) / np.maximum(plane_m(dx[qi], dy[qi]), 1e-9)
     ok[qi] = cos >= np.cos(np.radians(max_deg))
     p[qi], u[qi] = segs[si, :2], sv
     return ok, p, u
@@ -227,7 +227,7 @@ def on_street_share(c: Cleaned, xy, li, tr, segs) -> np.ndarray:
     ax, ay = _to_metric_xy(c, xy[a], tr[a])
     bx, by = _to_metric_xy(c, xy[a + 1], tr[a])
     along = _along_street((ax + bx) / 2, (ay + by) / 2, bx - ax, by - ay, segs, MATCH_M, MATCH_DEG)
-    length = np.hypot(bx - ax, by - ay)
+    length = plane_m(bx - ax, by - ay)
     total = np.bincount(tr[a], length, minlength=n)
     return np.bincount(tr[a], length * along, minlength=n) / np.maximum(total, 1e-9)
 
@@ -250,11 +250,11 @@ def match_legs(c: Cleaned, xy, li, tr, segs, radius_m: float, max_deg: float, fi
     # segment directions (metric) either side of each vertex, within the same line
     dx, dy = np.diff(mx), np.diff(my)
     same = li[1:] == li[:-1]
-    ln = np.hypot(dx, dy)
+    ln = plane_m(dx, dy)
     ok_seg = same & (ln > 1.0)
     ux, uy = dx / np.maximum(ln, 1e-9), dy / np.maximum(ln, 1e-9)
     sx, sy = segs[si, 2] - segs[si, 0], segs[si, 3] - segs[si, 1]
-    sl = np.hypot(sx, sy)
+    sl = plane_m(sx, sy)
     sx, sy = sx / sl, sy / sl
     cmin = np.cos(np.radians(max_deg))
     k = qi
@@ -291,7 +291,7 @@ def street_noise_m(c: Cleaned, xy, vi, li, tr, on) -> np.ndarray:
     seg = a[r]
     fi = vi[seg] + 1 + k
     u = xy[seg + 1] - xy[seg]
-    u /= np.maximum(np.hypot(*u.T), 1e-9)[:, None]
+    u /= np.maximum(plane_m(*u.T), 1e-9)[:, None]
     wx, wy = c.xr[fi] - xy[seg, 0], c.yr[fi] - xy[seg, 1]
     perp = np.minimum(np.abs(wx * u[:, 1] - wy * u[:, 0]), 2.0 ** 20 - 1)
     return track_median(perp, tr[seg], n, 0.0) / 0.6745
@@ -324,14 +324,14 @@ def bridge_streets(c: Cleaned, xy, vi, li, tr, segs, on, allowed, limit_m):
     ok &= on[a] & on[b] & (li[a] == li[b]) & allowed[tr[a]]
     ax, ay = _to_metric_xy(c, xy[a], tr[a])
     bx, by = _to_metric_xy(c, xy[b], tr[b])
-    ok &= np.hypot(bx - ax, by - ay) > 2 * BRIDGE_MID_M
+    ok &= plane_m(bx - ax, by - ay) > 2 * BRIDGE_MID_M
     ok &= _along_street((ax + bx) / 2, (ay + by) / 2, bx - ax, by - ay, segs, BRIDGE_MID_M, BRIDGE_DEG)
     # each off-street vertex against its stretch's chord (plane metres)
     k = np.flatnonzero(off)
     r = (np.cumsum(start) - 1)[k]
     p0 = xy[a[r]]
     u = xy[b[r]] - p0
-    length = np.maximum(np.hypot(*u.T), 1e-9)
+    length = np.maximum(plane_m(*u.T), 1e-9)
     u /= length[:, None]
     w = xy[k] - p0
     along = np.einsum("ij,ij->i", w, u)
@@ -356,7 +356,7 @@ def _junction_between(pa, da, pb, db, segs, nodes, radius_m, max_deg, min_leg_m)
     ok_a, qa, ua = _street_line(*pa.T, *da.T, segs, radius_m, max_deg)
     ok_b, qb, ub = _street_line(*pb.T, *db.T, segs, radius_m, max_deg)
     cross = ua[:, 0] * ub[:, 1] - ua[:, 1] * ub[:, 0]
-    ok = ok_a & ok_b & (np.hypot(*da.T) >= min_leg_m) & (np.hypot(*db.T) >= min_leg_m)
+    ok = ok_a & ok_b & (plane_m(*da.T) >= min_leg_m) & (plane_m(*db.T) >= min_leg_m)
     ok &= np.abs(cross) >= np.sin(np.radians(SNAP_TURN_DEG))
     w = qb - qa
     j = qa + ((w[:, 0] * ub[:, 1] - w[:, 1] * ub[:, 0]) / np.where(ok, cross, 1.0))[:, None] * ua
@@ -392,7 +392,7 @@ def corners_in_holes(c: Cleaned, xy, vi, li, tr, nodes, segs, allowed):
     pa, pa0, pb, pb1 = (np.column_stack(_to_metric_xy(c, xy[i], tr[i])) for i in (a, a - 1, b, b + 1))
     ok, j = _junction_between(pa, pa - pa0, pb, pb1 - pb, segs, nodes, MATCH_M, HOLE_LEG_DEG, 10.0)
     # the way round fits the hole's time
-    way = np.hypot(*(j - pa).T) + np.hypot(*(pb - j).T)
+    way = plane_m(*(j - pa).T) + plane_m(*(pb - j).T)
     ok &= way <= HOLE_MPS * (c.t_s[vi[b]] - c.t_s[vi[a]])
     if not ok.any():
         return xy, vi, li, tr
@@ -407,7 +407,7 @@ def _to_segment_m(p, s0, s1) -> np.ndarray:
     """Distance of each point ``p`` from the segment ``s0`` - ``s1`` (rows of (x, y))."""
     v = s1 - s0
     f = np.clip(np.einsum("ij,ij->i", p - s0, v) / np.maximum(np.einsum("ij,ij->i", v, v), 1e-9), 0.0, 1.0)
-    return np.hypot(*(p - s0 - f[:, None] * v).T)
+    return plane_m(*(p - s0 - f[:, None] * v).T)
 
 
 def bridge_corners(c: Cleaned, xy, vi, li, tr, nodes, segs, on, allowed, limit_m):

@@ -314,6 +314,23 @@ def test_a_track_measures_the_same_alone_and_among_others():
         assert alone["distance_m"].iloc[0] == pytest.approx(together[w["track_id"].iloc[0]], rel=1e-9)
 
 
+def test_rows_in_any_order_measure_the_same():
+    """Fixes come in files in any order (tracks interleaved, a phone's late uploads last):
+    mileage sorts them by track, then time, and only when they are not (checking is cheap,
+    sorting a million fixes is not). Shuffled, reversed and sorted rows give one result."""
+    walks = [_gm_walk([(0, 0), (300, 0), (300, 150)], k, 7.0, 60.0)[0].assign(track_id=f"w{k}")
+             for k in (5, 6, 7)]
+    rows = pd.concat(walks, ignore_index=True)
+    base, _ = mileage(rows)
+    assert base["distance_m"].gt(400).all()  # each walks its 450 m, give or take the error
+    for other in (rows.sample(frac=1.0, random_state=3), rows.iloc[::-1]):
+        table, _ = mileage(other)
+        assert list(table["track_id"]) == ["w5", "w6", "w7"]
+        np.testing.assert_allclose(table["distance_m"], base["distance_m"], rtol=1e-12)
+        assert list(table["stops"]) == list(base["stops"])
+        assert list(table["raw_distance_m"]) == pytest.approx(list(base["raw_distance_m"]), rel=1e-12)
+
+
 @pytest.mark.parametrize("interval", [1, 5], ids=["1s", "5s"])
 def test_long_multipath_bursts_are_taken_out(interval):
     """Multipath bursts of 10-60 s, 30-150 m off (one to three per walk): the running median
