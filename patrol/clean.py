@@ -57,7 +57,7 @@ import pandas as pd
 
 from citygrid.errors import InvalidInput
 from gis.crs import plane_m
-from patrol.arrays import by_track_time, epoch_s, group_bounds, track_median, windows
+from patrol.arrays import by_track_time, epoch_s, group_bounds, track_median, window_bounds, windows
 from patrol.outliers import bursts, median_outliers, neighbour_steps, spikes
 
 SPEED_CAP_MPS = {"foot": 3.0, "e_bike": 8.0, "vehicle": 25.0}
@@ -154,8 +154,7 @@ class Cleaned:
 def moving_average(x, y, w, key, half_s):
     """Centred moving average of (x, y) weighted by ``w`` over +-``half_s`` seconds, within
     each track (``key``: track index x 1e9 + seconds since the track's first fix, sorted)."""
-    lo = np.searchsorted(key, key - half_s, side="left")
-    hi = np.searchsorted(key, key + half_s, side="right")
+    lo, hi = window_bounds(key, half_s)
     cw = np.r_[0.0, np.cumsum(w)]
     cx = np.r_[0.0, np.cumsum(w * x)]
     cy = np.r_[0.0, np.cumsum(w * y)]
@@ -277,9 +276,8 @@ def _path_m(x, y, first) -> np.ndarray:
 def _window(key, window_s):
     """Per fix, the first and last fix of its track within +-``window_s``/2 (``key``: track
     index x 1e9 + seconds, sorted)."""
-    half = window_s / 2
-    return (np.searchsorted(key, key - half, side="left"),
-            np.searchsorted(key, key + half, side="right") - 1)
+    lo, hi = window_bounds(key, window_s / 2)
+    return lo, hi - 1
 
 
 def _stationary(x, y, t, key, window_s, radius_m, half_m, path_m=None, walk_mps=None):

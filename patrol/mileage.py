@@ -146,7 +146,7 @@ import pandas as pd
 import shapely
 
 from gis.crs import plane_m, short_steps_m
-from patrol.arrays import by_track_time, epoch_s, ranges, windows
+from patrol.arrays import by_track_time, epoch_s, ranges, window_bounds, windows
 from patrol.clean import (EARTH_R_M, TIP_S, TURN_COS, TURN_MIN_M, Cleaned, CleanParams, apart, clean,
                           moving_average, residual_noise_m)
 from patrol.refit import refit_vertices
@@ -254,9 +254,13 @@ def _points_apart(x, y, key, half_s, min_m, cos_max, at=None):
     """Per fix (of ``at``, default all): the displacements over ``half_s`` of ``key`` before
     and after it are both longer than min_m and point apart (cosine below cos_max); their
     lengths; the fixes where the two windows start and end."""
-    at = np.arange(len(key)) if at is None else at
-    lo = np.searchsorted(key, key[at] - half_s, side="left")
-    hi = np.searchsorted(key, key[at] + half_s, side="right") - 1
+    if at is None:
+        at = np.arange(len(key))
+        lo, hi = window_bounds(key, half_s)
+    else:
+        lo = np.searchsorted(key, key[at] - half_s, side="left")
+        hi = np.searchsorted(key, key[at] + half_s, side="right")
+    hi = hi - 1
     ok, la, lb = apart(x[at] - x[lo], y[at] - y[lo], x[hi] - x[at], y[hi] - y[at], min_m, cos_max)
     return ok, la, lb, lo, hi
 

@@ -16,6 +16,7 @@ from gis.location import UnitIndex
 
 from patrol.accuracy import (by_regime, oracle_floor, per_track_error, staircase_spread,
                               summarize, walking_hidden_in_stops_m)
+from patrol.arrays import window_bounds
 from patrol.mileage import mileage
 from patrol.streets import street_layer
 from patrol.readers import read_track_file
@@ -312,6 +313,19 @@ def test_a_track_measures_the_same_alone_and_among_others():
     for w in walks:
         alone, _ = mileage(w)
         assert alone["distance_m"].iloc[0] == pytest.approx(together[w["track_id"].iloc[0]], rel=1e-9)
+
+
+def test_window_bounds_are_the_two_searches():
+    """Each fix's time window from one search (the start of i's window is the inverse of the
+    windows' ends) is the two searches' result, ties at the window's edges included."""
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.integers(0, 2000, 3000)) / 4.0  # quarter seconds: many exact ties
+    key = np.r_[t, 1e9 + t[:1000], 2e9 + t[:1]]  # three tracks, the last of one fix
+    for half in (0.0, 0.25, 2.5, 7.5, 30.0, 600.0):
+        lo, hi = window_bounds(key, half)
+        np.testing.assert_array_equal(lo, np.searchsorted(key, key - half, side="left"))
+        np.testing.assert_array_equal(hi, np.searchsorted(key, key + half, side="right"))
+    assert [len(a) for a in window_bounds(np.zeros(0), 5.0)] == [0, 0]
 
 
 def test_rows_in_any_order_measure_the_same():
