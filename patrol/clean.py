@@ -11,7 +11,8 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
    a suspicious step (longer than the
    mode's speed cap allows plus ``noise_step_m``, or a jump > ``jump_m``) are compared with
    the coordinate-wise median of the fixes within +-``median_window_s`` (2 to ``median_half``
-   fixes a side, slid inside the track at its ends); farther than ``outlier_m`` -> dropped.
+   fixes a side, slid inside the track at its ends, and none more than 2 x
+   ``median_window_s`` away in time: not across a hole); farther than ``outlier_m`` -> dropped.
    Up to three passes (the rest of overlapping bursts). The median alone kept bursts longer
    than half its window.
 3. ``speed``: what is left of a spike: a fix reached and left faster than the speed cap

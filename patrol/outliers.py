@@ -30,7 +30,8 @@ def median_outliers(x, y, t, track, start, end, p: CleanParams, steps=None):
     """Fixes farther than ``p.outlier_m`` from the running median of their track.
 
     Only fixes near a suspicious step (beyond the speed cap plus ``p.noise_step_m``, or beyond
-    ``p.jump_m``) are tested, against the coordinate-wise median over +-``p.median_window_s``.
+    ``p.jump_m``) are tested, against the coordinate-wise median over +-``p.median_window_s``
+    (in fixes; none more than twice that away in time).
     Bursts longer than half that window are :func:`bursts`' work. Returns a mask over fixes.
     """
     n = len(x)
@@ -64,11 +65,17 @@ def median_outliers(x, y, t, track, start, end, p: CleanParams, steps=None):
     lo = np.clip(cand - h, start[g], np.maximum(start[g], end[g] - (2 * h + 1)))
     k = np.arange(2 * p.median_half + 1)[None, :]
     idx = np.minimum(lo[:, None] + k, end[g][:, None] - 1)
-    # the median of a window's 2h+1 values: the (h+1)-th smallest, past it inf pads the rows
-    # (np.nanmedian over NaN pads took 3 x as long)
-    inside = k <= 2 * h[:, None]
-    mx, my = (np.take_along_axis(np.sort(np.where(inside, v[idx], np.inf), axis=1), h[:, None], 1)[:, 0]
-              for v in (x, y))
+    # only fixes within twice the window in time (what the window spans when slid at a
+    # track's end): across a hole (a burst taken out, a dropout) the fixes are the walk far
+    # on, and the few before the hole were taken for outliers from them (open-ground gm-236,
+    # seed 43: a burst from the 7th fix on, and the 6 fixes before it went with the 41 s of
+    # walk they started)
+    inside = (k <= 2 * h[:, None]) & (np.abs(t[idx] - t[cand][:, None]) <= 2 * p.median_window_s)
+    m = inside.sum(axis=1)[:, None]
+    # the median of a row's m values, inf padding it past them (np.nanmedian over NaN pads
+    # took 3 x as long)
+    mx, my = ((np.take_along_axis(srt, (m - 1) // 2, 1) + np.take_along_axis(srt, m // 2, 1))[:, 0] / 2
+              for srt in (np.sort(np.where(inside, v[idx], np.inf), axis=1) for v in (x, y)))
     out = np.zeros(n, bool)
     out[cand] = plane_m(x[cand] - mx, y[cand] - my) > p.outlier_m
     return out

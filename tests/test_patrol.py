@@ -388,6 +388,22 @@ def _offset(walk, t_lo, t_hi, dx_m, dy_m):
     return walk
 
 
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_the_fixes_before_a_burst_near_the_start_are_kept(seed):
+    """A burst from the 7th fix on (1 s fixes), 41 s long and 132 m off: taken out, it
+    leaves a 41 s hole after the track's first 6 fixes. The running median of those fixes
+    (+-15 fixes, slid inside the track at its start) reached across the hole into the walk
+    55-75 m on, took them for outliers, and with them the walk from the first fix to the
+    hole's end went (open-ground gm-236, seed 43: -3.05 %; here -71 / -57 / -61 m of a 700 m
+    walk). The median now takes only fixes within 30 s: the 6 fixes stay and the hole is
+    bridged (-12 / +1 / +6 m)."""
+    walk, length = _gm_walk([(0, 0), (0, 400), (300, 400)], seed, 4.0, 50.0)
+    walk = _offset(walk, 6, 47, 92.0, 95.0)
+    table, _ = mileage(walk)
+    assert table["dropped_by_reason"].iloc[0]["outlier"] == 41
+    assert table["distance_m"].iloc[0] == pytest.approx(length, abs=20)
+
+
 @pytest.mark.parametrize("interval", [1, 5], ids=["1s", "5s"])
 def test_long_unflagged_bursts_on_the_street_simulator(layers, street_junctions, interval):
     """The street simulator with bursts of 10-60 s, 20-150 m off, about one per 8 min, none
@@ -743,7 +759,8 @@ def test_chance_fast_steps_open_no_burst(seed23_5s, monkeypatch):
     now and then by chance) had two such steps, 21 m east and 21 m west, 100 s apart, round
     the tip of an out-and-back: taken for a burst, 100 s of the walk went (-6.0 %, and with the
     street layer -6.2 %, with the 40 s pacing test; -3.4 % before it). A jump must also be 3 x
-    the track's median step."""
+    the track's median step. (Without that rule it is -4.8 % since the running median keeps
+    to its time window: two fixes next to the 100 s hole stay.)"""
     from patrol import outliers
     from patrol.clean import clean
 
@@ -757,7 +774,7 @@ def test_chance_fast_steps_open_no_burst(seed23_5s, monkeypatch):
     kept_before = clean(one).dropped.loc["spring-0045", "outlier"]
     print(f"\nspring-0045: {before:+.2%} before ({kept_before} outliers), {now:+.2%} now ({kept_now})")
     assert kept_before - kept_now >= 20  # the 100 s of 5 s fixes between the two steps
-    assert before < -0.05
+    assert before < -0.04
     assert abs(now) < 0.035
 
 
