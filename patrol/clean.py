@@ -7,7 +7,8 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
 1. ``accuracy``: fixes whose reported accuracy is worse than ``max_accuracy_m`` (50 m).
 2. ``outlier``: multipath jumps and spikes. First whole bursts (:func:`patrol.outliers.bursts`): a jump
    away (a step faster than the speed cap, >= 15 m) and a later one that takes it back
-   within ``burst_max_s`` (120 s), the fixes between sitting off by the jump. Then fixes near
+   within ``burst_max_s`` (120 s) and no dropout, the fixes between sitting off by the jump
+   (a burst begun or ended in a dropout has a test of its own). Then fixes near
    a suspicious step (longer than the
    mode's speed cap allows plus ``noise_step_m``, or a jump > ``jump_m``) are compared with
    the coordinate-wise median of the fixes within +-``median_window_s`` (2 to ``median_half``

@@ -404,6 +404,31 @@ def test_the_fixes_before_a_burst_near_the_start_are_kept(seed):
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=20)
 
 
+@pytest.mark.parametrize("case", ["chance", "across"])
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_bursts_either_side_of_a_dropout(case, seed):
+    """Two bursts with a dropout between them (1 s fixes, a 500 m walk).
+
+    ``chance``: 80 m off for 8 s, a 53 s dropout, 19 s of walk, then 115 m off for 42 s. The
+    jump into the second burst took the first one's back by chance (the two offsets
+    nearly cancel), and the 19 s of walk were taken for a burst and the second burst kept
+    (simulated spring-0268, seed 11, unflagged bursts: +4.0 %; here +41 / +62 / +41 m). No
+    jump back is looked for across a dropout now: each burst is its stretch's own.
+
+    ``across``: 141 m off for 24 s, a 37 s dropout, another 108 m off for 26 s, then back; the
+    step across the dropout, from one burst into the other, is a jump too. As its stretch's
+    first it hid the second burst's jump back from the test for bursts begun in a dropout
+    (+193 / +200 / +204 m when only the pairing changed); it is neither stretch's now."""
+    drop, bursts = {"chance": ((68, 121), [(60, 68, 70.0, -40.0), (140, 182, -90.0, 62.0)]),
+                    "across": ((224, 261), [(200, 224, -130.0, -54.0), (261, 287, 60.0, 90.0)])}[case]
+    walk, length = _gm_walk([(0, 0), (500, 0)], seed, 4.0, 60.0, dropout_s=drop)
+    for a, b, dx, dy in bursts:
+        walk = _offset(walk, a, b, dx, dy)
+    table, _ = mileage(walk)
+    assert table["dropped_by_reason"].iloc[0]["outlier"] == sum(b - a for a, b, _, _ in bursts)
+    assert table["distance_m"].iloc[0] == pytest.approx(length, abs=10)
+
+
 @pytest.mark.parametrize("interval", [1, 5], ids=["1s", "5s"])
 def test_long_unflagged_bursts_on_the_street_simulator(layers, street_junctions, interval):
     """The street simulator with bursts of 10-60 s, 20-150 m off, about one per 8 min, none
