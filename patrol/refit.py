@@ -158,26 +158,26 @@ def _normal(c, j, ka, kb, u, chain, nk, tau_s):
     prev = np.maximum(np.arange(n) - 1, 0)
     # each whitened row as coefficients on the w knots from ``base`` on (coef[d]: on base + d)
     base = np.where(start, ka, ka[prev])
-    at = np.arange(n)
+    row = np.arange(n)
     coef = np.zeros(w * n)
     for k, v in ((ka, (1 - u) * sc), (kb, u * sc)):
-        coef[at + n * (k - base)] += v
+        coef[row + n * (k - base)] += v
     rs = rho * sc
     for k, v in ((ka, -rs * (1 - u[prev])), (kb, -rs * u[prev])):
-        coef[at + n * np.where(start, 0, k[prev] - base)] += v
+        coef[row + n * np.where(start, 0, k[prev] - base)] += v
     coef = coef.reshape(w, n)
     yx, yy = ((v - rho * v[prev]) * sc for v in (c.xr[j], c.yr[j]))
     # consecutive rows of one base knot summed first (base runs in order), then placed: half
     # the time of one bincount per product over all rows
     first = np.flatnonzero(np.r_[True, base[1:] != base[:-1]])
-    at = base[first]
+    knot = base[first]
     band = np.zeros((w, nk + w))  # columns past the last knot get only zeros
     rhs = np.zeros((2, nk + w))
     for d2 in range(w):
         for d1 in range(d2 + 1):
-            np.add.at(band[_BAND - (d2 - d1)], at + d2, np.add.reduceat(coef[d1] * coef[d2], first))
+            np.add.at(band[_BAND - (d2 - d1)], knot + d2, np.add.reduceat(coef[d1] * coef[d2], first))
         for axis, obs in enumerate((yx, yy)):
-            np.add.at(rhs[axis], at + d2, np.add.reduceat(coef[d2] * obs, first))
+            np.add.at(rhs[axis], knot + d2, np.add.reduceat(coef[d2] * obs, first))
     return band[:, :nk], rhs[:, :nk].T
 
 
