@@ -60,7 +60,7 @@ import pandas as pd
 from citygrid.errors import InvalidInput
 from gis.crs import plane_m
 from patrol.arrays import by_track_time, epoch_s, group_bounds, track_median, window_bounds, windows
-from patrol.outliers import bursts, median_outliers, neighbour_steps, spikes
+from patrol.outliers import BURST_DROPOUT_S, bursts, median_outliers, neighbour_steps, spikes
 
 SPEED_CAP_MPS = {"foot": 3.0, "e_bike": 8.0, "vehicle": 25.0}
 GAP_MODES = ("bridge", "split")
@@ -324,11 +324,17 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
     kx = np.radians(1.0) * EARTH_R_M * np.cos(np.radians(lat0))
     ky = np.radians(1.0) * EARTH_R_M
 
+    # the phone's time with a signal (dropouts longer than BURST_DROPOUT_S left out): the
+    # running median's window keeps to it, so it reaches across a dropout as far as without
+    # one, but not across the fixes the next steps take out
+    dt = np.diff(t, prepend=t[:1])
+    seen = np.cumsum(np.where(np.r_[False, track[1:] == track[:-1]] & (dt <= BURST_DROPOUT_S), dt, 0.0))
+
     # 1. accuracy
     bad = acc > p.max_accuracy_m
     _count(track_ids, track, bad, "accuracy", dropped)
     keep = ~bad
-    track, t, lon, lat, acc = track[keep], t[keep], lon[keep], lat[keep], acc[keep]
+    track, t, lon, lat, acc, seen = track[keep], t[keep], lon[keep], lat[keep], acc[keep], seen[keep]
     x = (lon - lon0[track]) * kx[track]
     y = (lat - lat0[track]) * ky
 
@@ -340,17 +346,17 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
     if bad.any():
         _count(track_ids, track, bad, "outlier", dropped)
         keep = ~bad
-        track, t, x, y, acc = track[keep], t[keep], x[keep], y[keep], acc[keep]
+        track, t, x, y, acc, seen = track[keep], t[keep], x[keep], y[keep], acc[keep], seen[keep]
         steps = None
     for _ in range(3):
         start, end = group_bounds(track, nt)
-        bad = median_outliers(x, y, t, track, start, end, p, steps)
+        bad = median_outliers(x, y, t, track, start, end, p, steps, seen)
         steps = None
         if not bad.any():
             break
         _count(track_ids, track, bad, "outlier", dropped)
         keep = ~bad
-        track, t, x, y, acc = track[keep], t[keep], x[keep], y[keep], acc[keep]
+        track, t, x, y, acc, seen = track[keep], t[keep], x[keep], y[keep], acc[keep], seen[keep]
 
     # 3. residual spikes over the speed cap
     for _ in range(2):

@@ -26,12 +26,13 @@ def neighbour_steps(x, y, t, track):
     return d, dt, first
 
 
-def median_outliers(x, y, t, track, start, end, p: CleanParams, steps=None):
+def median_outliers(x, y, t, track, start, end, p: CleanParams, steps=None, seen=None):
     """Fixes farther than ``p.outlier_m`` from the running median of their track.
 
     Only fixes near a suspicious step (beyond the speed cap plus ``p.noise_step_m``, or beyond
     ``p.jump_m``) are tested, against the coordinate-wise median over +-``p.median_window_s``
-    (in fixes; none more than twice that away in time).
+    (in fixes; none more than twice that away in ``seen`` time: the phone's time with a
+    signal, default ``t``).
     Bursts longer than half that window are :func:`bursts`' work. Returns a mask over fixes.
     """
     n = len(x)
@@ -66,11 +67,14 @@ def median_outliers(x, y, t, track, start, end, p: CleanParams, steps=None):
     k = np.arange(2 * p.median_half + 1)[None, :]
     idx = np.minimum(lo[:, None] + k, end[g][:, None] - 1)
     # only fixes within twice the window in time (what the window spans when slid at a
-    # track's end): across a hole (a burst taken out, a dropout) the fixes are the walk far
-    # on, and the few before the hole were taken for outliers from them (open-ground gm-236,
-    # seed 43: a burst from the 7th fix on, and the 6 fixes before it went with the 41 s of
-    # walk they started)
-    inside = (k <= 2 * h[:, None]) & (np.abs(t[idx] - t[cand][:, None]) <= 2 * p.median_window_s)
+    # track's end): across a hole the fixes taken out leave (a burst), the fixes are the walk
+    # far on, and the few before the hole were taken for outliers from them (open-ground
+    # gm-236, seed 43: a burst from the 7th fix on, and the 6 fixes before it went with the
+    # 41 s of walk they started). Across a dropout it reaches as far as without one (a
+    # phone standing through a 9 min dropout came back into a burst: the fixes before the
+    # dropout told the median where it stood)
+    seen = t if seen is None else seen
+    inside = (k <= 2 * h[:, None]) & (np.abs(seen[idx] - seen[cand][:, None]) <= 2 * p.median_window_s)
     m = inside.sum(axis=1)[:, None]
     # the median of a row's m values, inf padding it past them (np.nanmedian over NaN pads
     # took 3 x as long)
