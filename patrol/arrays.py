@@ -40,6 +40,13 @@ def epoch_s(t) -> np.ndarray:
     return t.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
 
 
+def signal_time_s(t, track, dropout_s):
+    """Per fix, the seconds the phone had a signal: the clock ``t`` with every step of a
+    track longer than ``dropout_s`` (a dropout) left out; increasing over all fixes."""
+    step = np.diff(t, prepend=t[:1])
+    return np.cumsum(np.where(np.r_[False, track[1:] == track[:-1]] & (step <= dropout_s), step, 0.0))
+
+
 def window_bounds(key, half):
     """Per element of the sorted ``key``: the first element at or after key - ``half`` and
     one past the last at or before key + ``half`` (searchsorted left of key - half and right

@@ -13,7 +13,8 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
    mode's speed cap allows plus ``noise_step_m``, or a jump > ``jump_m``) are compared with
    the coordinate-wise median of the fixes within +-``median_window_s`` (2 to ``median_half``
    fixes a side, slid inside the track at its ends, and none more than 2 x
-   ``median_window_s`` away in time: not across a hole); farther than ``outlier_m`` -> dropped.
+   ``median_window_s`` away in the phone's time with a signal: not across a hole the steps
+   before left, but across a dropout); farther than ``outlier_m`` -> dropped.
    Up to three passes (the rest of overlapping bursts). The median alone kept bursts longer
    than half its window.
 3. ``speed``: what is left of a spike: a fix reached and left faster than the speed cap
@@ -59,7 +60,8 @@ import pandas as pd
 
 from citygrid.errors import InvalidInput
 from gis.crs import plane_m
-from patrol.arrays import by_track_time, epoch_s, group_bounds, track_median, window_bounds, windows
+from patrol.arrays import (by_track_time, epoch_s, group_bounds, signal_time_s, track_median,
+                           window_bounds, windows)
 from patrol.outliers import BURST_DROPOUT_S, bursts, median_outliers, neighbour_steps, spikes
 
 SPEED_CAP_MPS = {"foot": 3.0, "e_bike": 8.0, "vehicle": 25.0}
@@ -327,8 +329,7 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
     # the phone's time with a signal (dropouts longer than BURST_DROPOUT_S left out): the
     # running median's window keeps to it, so it reaches across a dropout as far as without
     # one, but not across the fixes the next steps take out
-    dt = np.diff(t, prepend=t[:1])
-    seen = np.cumsum(np.where(np.r_[False, track[1:] == track[:-1]] & (dt <= BURST_DROPOUT_S), dt, 0.0))
+    seen = signal_time_s(t, track, BURST_DROPOUT_S)
 
     # 1. accuracy
     bad = acc > p.max_accuracy_m

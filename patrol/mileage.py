@@ -146,7 +146,7 @@ import pandas as pd
 import shapely
 
 from gis.crs import plane_m, short_steps_m
-from patrol.arrays import by_track_time, epoch_s, ranges, window_bounds, windows
+from patrol.arrays import by_track_time, epoch_s, ranges, signal_time_s, window_bounds, windows
 from patrol.clean import (EARTH_R_M, TIP_S, TURN_COS, TURN_MIN_M, Cleaned, CleanParams, apart, clean,
                           moving_average, residual_noise_m)
 from patrol.refit import refit_vertices
@@ -212,9 +212,8 @@ def _keys(c: Cleaned):
     (``keys=`` of the tests below)."""
     key = _time_key(c)
     same = c.track[1:] == c.track[:-1]
-    step = np.diff(key)
-    seen = c.track * 1e9 + np.r_[0.0, np.cumsum(np.where(same & (step <= DROPOUT_S), step, 0.0))]
-    return key, seen, np.r_[0, np.cumsum(same & (step > DROPOUT_S))]
+    seen = c.track * 1e9 + signal_time_s(key, c.track, DROPOUT_S)
+    return key, seen, np.r_[0, np.cumsum(same & (np.diff(key) > DROPOUT_S))]
 
 
 def turn_points(c: Cleaned, half_s: float = TURN_HALF_S, min_m: float = TURN_MIN_M,
