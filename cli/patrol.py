@@ -36,6 +36,7 @@ def mileage_report(files, mode="foot", gaps="bridge", coord_sys="wgs84", grid_in
         out.append({
             "track_id": row["track_id"], "file": file_of[row["track_id"]],
             "distance_m": round(float(row["distance_m"]), 1),
+            "distance_sd_m": round(float(row["distance_sd_m"]), 1),
             "raw_distance_m": round(float(row["raw_distance_m"]), 1),
             "duration_s": round(float(row["duration_s"]), 1),
             "moving_time_s": round(float(row["moving_time_s"]), 1),
@@ -67,7 +68,8 @@ def mileage_cmd(
         typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
         return
     for r in report:
-        console.print(f"{r['track_id']}: {r['distance_m'] / 1000:.2f} km (raw {r['raw_distance_m'] / 1000:.2f}), "
+        console.print(f"{r['track_id']}: {r['distance_m'] / 1000:.2f} km +- {r['distance_sd_m'] / 1000:.2f} "
+                      f"(raw {r['raw_distance_m'] / 1000:.2f}), "
                       f"moving {r['moving_time_s'] / 60:.0f} min, stopped {r['stop_time_s'] / 60:.0f} min, "
                       f"{r['dropped_points']}/{r['points']} fixes dropped, {len(r['per_grid_m'])} grids")
 

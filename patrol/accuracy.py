@@ -22,8 +22,10 @@ TAU_BANDS = [30, 60, 120, 180.01]
 
 
 def per_track_error(table: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
-    """One row per track: the truth columns plus ``distance_m`` and the signed ``error``."""
-    m = truth.merge(table[["track_id", "distance_m"]], on="track_id", how="left")
+    """One row per track: the truth columns plus ``distance_m`` (and ``distance_sd_m`` when the
+    table has it) and the signed ``error``."""
+    cols = [c for c in ("track_id", "distance_m", "distance_sd_m") if c in table]
+    m = truth.merge(table[cols], on="track_id", how="left")
     m["error"] = m["distance_m"] / m["true_length_m"] - 1
     return m
 
@@ -31,13 +33,21 @@ def per_track_error(table: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 def summarize(err: pd.DataFrame) -> dict:
     """Per-track error figures of ``err`` (one row per track): count, median, p95 and worst
     |error|, the mean signed error and its spread (``sd``: what no bias correction removes),
-    and, where ``err`` has the distances, the error of the total (where signs cancel)."""
+    and, where ``err`` has the distances, the error of the total (where signs cancel); where it
+    has ``distance_sd_m``, how well that spread holds: the share of tracks within 2 sd of the
+    length walked (``within_2sd``, ~95 % if it is right) and the sd of the metres off in units
+    of it (``z_sd``, ~1)."""
     a = err["error"].abs()
     out = {"tracks": len(err), "median_abs": float(a.median()), "p95_abs": float(a.quantile(0.95)),
            "worst_abs": float(a.max()), "mean": float(err["error"].mean()),
            "sd": float(err["error"].std(ddof=0))}
     if "distance_m" in err:
         out["total"] = float(err["distance_m"].sum() / err["true_length_m"].sum() - 1)
+    if "distance_sd_m" in err:
+        ok = err["distance_sd_m"] > 0
+        z = (err["distance_m"] - err["true_length_m"])[ok] / err["distance_sd_m"][ok]
+        out["within_2sd"] = float((z.abs() <= 2).mean())
+        out["z_sd"] = float(z.std(ddof=0))
     return out
 
 
@@ -352,8 +362,9 @@ def main(argv=None) -> None:
     for iv, err in res.items():
         t = by_regime(err)
         t["tracks"] = t["tracks"].astype(int)
-        for c in ("median_abs", "p95_abs", "worst_abs", "mean", "sd", "total"):
+        for c in ("median_abs", "p95_abs", "worst_abs", "mean", "sd", "total", "within_2sd"):
             t[c] = t[c].map(lambda v: f"{v:+.2%}" if c in ("mean", "total") else f"{v:.2%}")
+        t["z_sd"] = t["z_sd"].map(lambda v: f"{v:.2f}")
         how = "with the street layer" if a.streets else "no street layer"
         print(f"\n{iv} s fixes, {a.outings} {what}, seed {a.seed}, sigma {a.sigma[0]:g}-{a.sigma[1]:g} m, "
               f"tau {a.tau[0]:g}-{a.tau[1]:g} s, {how}: per-track |distance / walked - 1|")

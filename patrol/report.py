@@ -2,7 +2,10 @@
 share of each grid's streets that patrols covered, and a campaign's summary.
 
 Only stopped patrols count (their mileage is measured at stop). Days are Shanghai dates
-(``patrols.patrol_date``). Kilometres are patrol.mileage's geodesic cleaned distance.
+(``patrols.patrol_date``). Kilometres are patrol.mileage's geodesic cleaned distance;
+``km_sd`` is the spread to expect of a sum of outings' km against what was walked: each
+outing's own ``distance_sd_m`` (patrol.mileage.distance_sd_m) added in quadrature, the
+outings' errors being independent of each other.
 
 Problems found on a campaign: cases with ``source = 'patrol'`` reported by a user linked to the
 outing's officer (``cases.reporter_username`` -> ``users.officer_id``) between the outing's
@@ -60,7 +63,8 @@ def mileage(engine: Engine, by: str, *, campaign: str | None = None, start: date
                  "campaign": "p.campaign AS campaign"}[by]
         sql = (
             f"SELECT {names}, count(*) AS outings, count(DISTINCT p.officer_id) AS officers, "
-            "sum(p.distance_m) / 1000.0 AS km, sum(p.raw_distance_m) / 1000.0 AS raw_km, "
+            "sum(p.distance_m) / 1000.0 AS km, sqrt(sum(p.distance_sd_m ^ 2)) / 1000.0 AS km_sd, "
+            "sum(p.raw_distance_m) / 1000.0 AS raw_km, "
             "sum(p.moving_time_s) / 3600.0 AS moving_h, sum(p.stop_time_s) / 3600.0 AS stop_h "
             "FROM patrols p JOIN officers o ON o.id = p.officer_id LEFT JOIN departments d ON d.id = p.team_id "
             f"WHERE {where} GROUP BY {key} ORDER BY {key}")
@@ -159,7 +163,9 @@ def campaign_report(engine: Engine, name: str) -> dict:
                                 columns=["id", "status", "officer_id"])
         by_officer = [dict(r) for r in conn.execute(sa.text(
             "SELECT p.officer_id, o.badge, o.name, count(*) AS outings, "
-            "coalesce(sum(p.distance_m), 0) / 1000.0 AS km FROM patrols p JOIN officers o ON o.id = p.officer_id "
+            "coalesce(sum(p.distance_m), 0) / 1000.0 AS km, "
+            "coalesce(sqrt(sum(p.distance_sd_m ^ 2)), 0) / 1000.0 AS km_sd "
+            "FROM patrols p JOIN officers o ON o.id = p.officer_id "
             "WHERE p.campaign = :campaign AND p.status = 'stopped' GROUP BY p.officer_id, o.badge, o.name "
             "ORDER BY p.officer_id"), {"campaign": name}).mappings()]
     cases = problems.drop_duplicates("id")
@@ -169,6 +175,7 @@ def campaign_report(engine: Engine, name: str) -> dict:
                                                      rectified=("status", lambda s: int(s.isin(CLOSED_STATES).sum())))
     for r in by_officer:
         r["km"] = round(float(r["km"]), 3)
+        r["km_sd"] = round(float(r["km_sd"]), 3)
         oid = r["officer_id"]
         r["problems_found"] = int(per_officer.loc[oid, "found"]) if oid in per_officer.index else 0
         r["rectified"] = int(per_officer.loc[oid, "rectified"]) if oid in per_officer.index else 0

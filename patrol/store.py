@@ -402,7 +402,8 @@ def _store_measures(conn: Connection, table: pd.DataFrame, tracks: dict, stopped
     for r in table.to_dict("records"):
         pid = int(r["track_id"])
         rows.append({
-            "pid": pid, "distance_m": float(r["distance_m"]), "raw_distance_m": float(r["raw_distance_m"]),
+            "pid": pid, "distance_m": float(r["distance_m"]),
+            "distance_sd_m": float(r["distance_sd_m"]), "raw_distance_m": float(r["raw_distance_m"]),
             "duration_s": float(r["duration_s"]), "moving_time_s": float(r["moving_time_s"]),
             "stop_time_s": float(r["stop_time_s"]), "points": int(r["points"]),
             "dropped_points": int(r["dropped_points"]),
@@ -413,8 +414,8 @@ def _store_measures(conn: Connection, table: pd.DataFrame, tracks: dict, stopped
     if not rows:
         return
     conn.execute(sa.text(
-        "UPDATE patrols SET distance_m = :distance_m, raw_distance_m = :raw_distance_m, "
-        "duration_s = :duration_s, moving_time_s = :moving_time_s, stop_time_s = :stop_time_s, "
+        "UPDATE patrols SET distance_m = :distance_m, distance_sd_m = :distance_sd_m, "
+        "raw_distance_m = :raw_distance_m, duration_s = :duration_s, moving_time_s = :moving_time_s, stop_time_s = :stop_time_s, "
         "points = :points, dropped_points = :dropped_points, "
         "dropped_by_reason = CAST(:dropped_by_reason AS jsonb), per_grid_m = CAST(:per_grid_m AS jsonb), "
         "stops = CAST(:stops AS jsonb), status = 'stopped', "
@@ -454,8 +455,8 @@ def stop_patrol(engine: Engine, patrol_id: int, *, username: str, role: str,
             _store_measures(conn, table, tracks, {patrol_id: at})
         else:
             conn.execute(sa.update(patrols).where(patrols.c.id == patrol_id).values(
-                status="stopped", stopped_at=at, distance_m=0.0, raw_distance_m=0.0, duration_s=0.0,
-                moving_time_s=0.0, stop_time_s=0.0, points=0, dropped_points=0, per_grid_m={},
+                status="stopped", stopped_at=at, distance_m=0.0, distance_sd_m=0.0, raw_distance_m=0.0,
+                duration_s=0.0, moving_time_s=0.0, stop_time_s=0.0, points=0, dropped_points=0, per_grid_m={},
                 dropped_by_reason={}, stops=[], geom=None))
         return get_patrol(conn, patrol_id)
 
@@ -517,5 +518,6 @@ def import_files(engine: Engine, files, *, officer: int | str, campaign: str | N
                             "fixes": int(firsts.loc[tid, "n"]), "stored": stored_by.get(pid, 0),
                             "already_imported": False,
                             "distance_m": round(float(m.get("distance_m", 0.0)), 1),
+                            "distance_sd_m": round(float(m.get("distance_sd_m", 0.0)), 1),
                             "dropped_in_file": reads[file_of[tid]].dropped_by_track.get(tid, {})})
     return sorted(out, key=lambda r: r["patrol_id"])

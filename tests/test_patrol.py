@@ -71,6 +71,10 @@ def test_summary_is_per_track_not_the_total():
     assert s["worst_abs"] == pytest.approx(0.03)
     assert s["median_abs"] == pytest.approx(0.0175)
     assert s["sd"] == pytest.approx(np.sqrt((0.03 ** 2 * 2 + 0.005 ** 2 * 2) / 4))
+    # each track's own spread: metres off in units of it +2, -2, +0.5, -5
+    s = summarize(err.assign(distance_sd_m=[15.0, 15.0, 20.0, 2.0]))
+    assert s["within_2sd"] == 0.75
+    assert s["z_sd"] == pytest.approx(np.std([2.0, -2.0, 0.5, -5.0]))
 
 
 def test_simulator_covers_the_range(campaign):
@@ -119,7 +123,8 @@ def test_per_track_error_with_street_junctions(campaign, grid_index, street_junc
     table, _ = mileage(sim.fixes, grid_index, streets=street_junctions)
     s = _report(f"{interval} s fixes, with the street layer (junctions, street pieces)",
                 per_track_error(table, sim.truth))
-    print(f"median {s['median_abs']:.2%} p95 {s['p95_abs']:.2%} worst {s['worst_abs']:.2%}")
+    print(f"median {s['median_abs']:.2%} p95 {s['p95_abs']:.2%} worst {s['worst_abs']:.2%}, "
+          f"within 2 sd {s['within_2sd']:.1%}, z sd {s['z_sd']:.2f}")
     med, p95, worst = PER_TRACK_STREETS[interval]
     assert s["median_abs"] == pytest.approx(med, abs=0.0005)
     assert s["worst_abs"] == pytest.approx(worst, abs=0.001)
@@ -129,6 +134,31 @@ def test_per_track_error_with_street_junctions(campaign, grid_index, street_junc
     assert s["median_abs"] < PER_TRACK[interval][0]
     assert s["p95_abs"] < PER_TRACK[interval][1]
     assert s["median_abs"] <= 0.01
+    # each track's distance_sd_m (fitted on this seed among others; held out: below)
+    assert s["within_2sd"] >= 0.93 and 0.85 <= s["z_sd"] <= 1.1
+
+
+@pytest.mark.parametrize("interval", [1, 5], ids=["1s", "5s"])
+def test_each_track_says_how_far_to_trust_it(interval):
+    """distance_sd_m on walks its constants were not fitted to (open ground, seed 45): about
+    95 % of tracks lie within 2 sd of the length walked, and a track it calls noisy is."""
+    fixes, truth = open_ground_walks(120, interval, seed=45)
+    table, _ = mileage(fixes)
+    err = per_track_error(table, truth)
+    s = summarize(err)
+    off_m = err["distance_m"] - err["true_length_m"]
+    sd_pct = err["distance_sd_m"] / err["true_length_m"]
+    calm, rough = sd_pct <= sd_pct.median(), sd_pct > sd_pct.median()
+    rms = [float(np.sqrt(np.mean(err["error"][g] ** 2))) for g in (calm, rough)]
+    print(f"\n{interval} s, 120 walks: within 2 sd {s['within_2sd']:.1%}, z sd {s['z_sd']:.2f}, "
+          f"sd {sd_pct.min():.2%}-{sd_pct.max():.2%}; rms error of the calmer / rougher half "
+          f"{rms[0]:.2%} / {rms[1]:.2%}")
+    assert (err["distance_sd_m"] > 0).all()
+    assert 0.9 <= s["within_2sd"] <= 0.995 and 0.8 <= s["z_sd"] <= 1.2
+    assert (off_m.abs() <= 3 * err["distance_sd_m"]).mean() >= 0.97
+    # the spread follows the phone's error: tracks it calls rougher are off by more
+    assert rms[1] > 1.4 * rms[0]
+    assert np.corrcoef(err["sigma_m"], sd_pct)[0, 1] > 0.6
 
 
 def test_worst_track_within_3pct(campaign, request):
@@ -201,8 +231,10 @@ def test_exact_walk_keeps_its_corners(shape):
              for ph in (0.0, 0.25, 0.5, 0.75)]
     table, _ = mileage(pd.concat([w[0] for w in walks], ignore_index=True))
     err = table["distance_m"].to_numpy() / walks[0][1] - 1
-    print(f"\n{shape}: {walks[0][1]:.0f} m walked, 12 walks, worst error {err[np.abs(err).argmax()]:+.3%}")
+    print(f"\n{shape}: {walks[0][1]:.0f} m walked, 12 walks, worst error {err[np.abs(err).argmax()]:+.3%}, "
+          f"largest sd {table['distance_sd_m'].max():.2f} m")
     assert np.abs(err).max() < 0.004
+    assert table["distance_sd_m"].max() < 0.002 * walks[0][1]  # no GPS error, next to no spread
 
 
 def test_out_and_back_tip_not_short_on_average():
@@ -1032,9 +1064,10 @@ def test_cli_mileage_json_on_simulated_gpx(tmp_path, layers):
     out = json.loads(res.stdout)
     assert [o["track_id"] for o in out] == list(sim.truth["track_id"])
     for o, true_m in zip(out, sim.truth["true_length_m"]):
-        assert set(o) >= {"track_id", "distance_m", "raw_distance_m", "duration_s", "moving_time_s",
-                          "stop_time_s", "points", "dropped_points", "per_grid_m"}
+        assert set(o) >= {"track_id", "distance_m", "distance_sd_m", "raw_distance_m", "duration_s",
+                          "moving_time_s", "stop_time_s", "points", "dropped_points", "per_grid_m"}
         assert o["distance_m"] == pytest.approx(true_m, rel=0.05)
+        assert 0.001 * o["distance_m"] < o["distance_sd_m"] < 0.03 * o["distance_m"]
         assert o["raw_distance_m"] > o["distance_m"]
         assert sum(o["per_grid_m"].values()) == pytest.approx(o["distance_m"], rel=1e-3)
         assert o["points"] > 0 and o["dropped_points"] >= 0

@@ -231,8 +231,9 @@ def test_stop_matches_patrol_mileage(engine, http, org, sim, grid_index, streets
     assert abs(without["distance_m"].iloc[0] - out["distance_m"]) > 1.0
     e = expected.iloc[0]
     assert out["status"] == "stopped" and out["points"] == len(f) == e["points"]
-    for k in ("distance_m", "raw_distance_m", "moving_time_s", "stop_time_s", "duration_s"):
+    for k in ("distance_m", "distance_sd_m", "raw_distance_m", "moving_time_s", "stop_time_s", "duration_s"):
         assert math.isclose(out[k], e[k], rel_tol=1e-9, abs_tol=1e-6), k
+    assert 0.001 < out["distance_sd_m"] / out["distance_m"] < 0.03
     assert out["dropped_points"] == e["dropped_points"]
     assert out["per_grid_m"] == {k: round(v, 3) for k, v in e["per_grid_m"].items()}
     assert len(out["stops"]) == len(e["stops"])
@@ -291,6 +292,11 @@ def test_campaign_report(engine, http, org, campaign):
     rep = campaign_report(engine, name)
     assert rep["outings"] == 3 and rep["officers"] == 2 and rep["active_outings"] == 0
     assert rep["km"] == round(float(expected["distance_m"].sum()) / 1000, 3)
+    sd_km = dict(zip(expected["track_id"].astype(int), expected["distance_sd_m"] / 1000))
+    officer_of = {o["id"]: o["officer_id"] for o in outs}
+    for r in rep["by_officer"]:  # independent outings: their spreads add in quadrature
+        own = [sd for pid, sd in sd_km.items() if officer_of[pid] == r["officer_id"]]
+        assert r["km_sd"] > 0 and r["km_sd"] == pytest.approx(float(np.sqrt(np.sum(np.square(own)))), abs=1e-3)
     assert rep["problems_found"] == 3 and rep["rectified"] == 1 and rep["rectified_share"] == 0.3333
     by = {r["badge"]: r for r in rep["by_officer"]}
     assert (by["TP-001"]["outings"], by["TP-001"]["problems_found"], by["TP-001"]["rectified"]) == (2, 2, 1)
@@ -312,6 +318,8 @@ def test_mileage_reports_and_coverage(engine, http, org, campaign):
     assert mileage_by(engine, "team", campaign=name)[0]["team_code"] == SQUAD
     assert sum(r["outings"] for r in mileage_by(engine, "day", campaign=name)) == 3
     assert mileage_by(engine, "campaign", campaign=name)[0]["km"] == total
+    assert mileage_by(engine, "campaign", campaign=name)[0]["km_sd"] == pytest.approx(
+        float(np.sqrt(np.square(expected["distance_sd_m"]).sum())) / 1000, abs=1e-3)
     grids = mileage_by(engine, "grid", campaign=name)
     assert math.isclose(sum(r["km"] for r in grids), total, abs_tol=5e-3)
     cov = street_coverage(engine, campaign=name)

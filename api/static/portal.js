@@ -124,7 +124,9 @@
     if (spec.key === 'tracks_today' || spec.key === 'tracks_week') {
       var m = p.distance_m !== undefined ? p.distance_m : p.mileage_m;
       return '<b>Patrol ' + esc(f.id) + (p.campaign ? ' · ' + esc(p.campaign) : '') + '</b>' + table([
-        ['mileage', m === null || m === undefined ? null : (m / 1000).toFixed(2) + ' km'],
+        // distance_sd_m: one sd of the mileage against what was walked (patrol.mileage.distance_sd_m)
+        ['mileage', m === null || m === undefined ? null : (m / 1000).toFixed(2) +
+          (p.distance_sd_m ? ' ± ' + (p.distance_sd_m / 1000).toFixed(2) : '') + ' km'],
         ['started', p.started_at], ['stopped', p.stopped_at], ['status', p.status],
         ['duration', p.duration_s ? Math.round(p.duration_s / 60) + ' min' : null],
         ['moving', p.moving_time_s ? Math.round(p.moving_time_s / 60) + ' min' : null], ['points', p.points]]);

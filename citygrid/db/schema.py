@@ -502,6 +502,7 @@ patrols = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("stopped_at", sa.DateTime(timezone=True)),
     sa.Column("distance_m", sa.Float),
+    sa.Column("distance_sd_m", sa.Float),  # 0009: one sd of distance_m (patrol.mileage.distance_sd_m)
     sa.Column("raw_distance_m", sa.Float),
     sa.Column("duration_s", sa.Float),
     sa.Column("moving_time_s", sa.Float),
