@@ -124,7 +124,7 @@ def import_cmd(
             console.print(f"{r['track_id']}: already imported as patrol {r['patrol_id']}")
         else:
             console.print(f"{r['track_id']}: patrol {r['patrol_id']}, {r['stored']:,} fixes, "
-                          f"{r['distance_m'] / 1000:.2f} km")
+                          f"{r['distance_m'] / 1000:.2f} km +- {r['distance_sd_m'] / 1000:.2f}")
     new = [r for r in rows if not r["already_imported"]]
     console.print(f"{len(new)} patrols imported, {sum(r['stored'] for r in new):,} fixes stored, "
                   f"{len(rows) - len(new)} already there")
@@ -161,6 +161,6 @@ def report_cmd(
                   f"{rep['km']:.1f} km; {rep['problems_found']} problems found, {rep['rectified']} rectified "
                   f"({share})")
     for r in rep["by_officer"]:
-        console.print(f"  {r['badge']} {r['name']}: {r['outings']} outings, {r['km']:.1f} km, "
+        console.print(f"  {r['badge']} {r['name']}: {r['outings']} outings, {r['km']:.1f} km +- {r['km_sd']:.2f}, "
                       f"{r['problems_found']} problems, {r['rectified']} rectified")
     console.print(f"  tracks: {rep['tracks']}")

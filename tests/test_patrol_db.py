@@ -374,6 +374,7 @@ def test_cli_import_simulated_gpx(engine, org, layers, grid_index, streets, tmp_
     for row, (_, e) in zip(sorted(rows, key=lambda x: x["track_id"]), expected.iterrows()):
         assert row["stored"] == e["points"] == (fixes["track_id"] == e["track_id"]).sum()
         assert row["distance_m"] == round(float(e["distance_m"]), 1)
+        assert row["distance_sd_m"] == round(float(e["distance_sd_m"]), 1) > 0
     with engine.connect() as conn:
         got = conn.execute(sa.text(
             "SELECT officer_id, source, status, count(*) FROM patrols WHERE campaign = 'tp-import' "
@@ -385,6 +386,8 @@ def test_cli_import_simulated_gpx(engine, org, layers, grid_index, streets, tmp_
     assert _count(engine, "patrol_id = ANY(:ids)", ids=[x["patrol_id"] for x in rows]) == len(fixes)
     r = CliRunner().invoke(app, ["patrol", "report", "--campaign", "tp-import"])
     assert r.exit_code == 0 and "2 outings by 1 officers" in r.output, r.output
+    km_sd = np.sqrt(np.square(expected["distance_sd_m"]).sum()) / 1000
+    assert f"km +- {km_sd:.2f}," in r.output, r.output
     r = CliRunner().invoke(app, ["patrol", "import", str(files[0]), "--officer", "nobody"])
     assert r.exit_code == 1 and "not found" in r.output
 
