@@ -582,7 +582,7 @@ def distance_sd_m(noise, turns) -> np.ndarray:
     30-60 / 60-120 / 120-180 s: the spread is ~15 % too large for a quiet phone and ~8 %
     too small for the noisiest; it knows
     nothing of what the cleaning got wrong: multipath bursts of 10-60 s that nothing flagged
-    (harsh simulated bursts: 1.5 x the spread, 88-90 % of tracks within 2 sd), walking taken
+    (harsh simulated bursts: 1.3-1.5 x the spread, 88-90 % of tracks within 2 sd), walking taken
     for a stop, a corner walked in a dropout. It is each track's own spread: a bias common to
     many tracks (module docstring, (a): -0.5 % at sigma 3-5 m) does not average out over a
     campaign as the spreads do."""

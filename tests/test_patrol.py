@@ -543,6 +543,46 @@ def test_overlapping_bursts_are_taken_out():
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=10)
 
 
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_a_burst_just_after_a_tangle_of_two(seed):
+    """Simulated spring-0089 (seed 7, 1 s fixes, unflagged bursts of 10-60 s): two bursts
+    overlap (120 m north for 33 s; 12 s in, 100 m east for 30 s), then 8 s of walk, then a
+    third 115 m north for 34 s. The four jumps of the tangle add up to nothing, and so do
+    the jump into the second burst, the two out of the tangle and the jump into the third:
+    that chance pair took the jump into the third burst for a jump back, and the third burst
+    stayed (+178 to +195 m on these 800 m). Pairs that cross (a jump inside an open burst
+    taken back only after that burst ended) leave their jump back free to open the next
+    burst (0 / -3 / -5 m)."""
+    walk, length = _gm_walk([(0, 0), (800, 0)], seed, 3.0, 60.0)
+    walk = _offset(_offset(walk, 200, 233, 0, 120), 212, 242, 100, 0)
+    walk = _offset(walk, 250, 284, 10, 115)
+    table, _ = mileage(walk)
+    assert table["distance_m"].iloc[0] == pytest.approx(length, abs=15)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_walk_between_bursts_whose_jumps_cross_stays(seed, monkeypatch):
+    """Simulated spring-0380 (seed 7, 1 s fixes, unflagged bursts of 10-60 s): a burst that
+    shifts twice inside (77 m south, then 109 m west and 16 m south of the walk), 65 s of walk
+    round a corner, then a burst 44 m south-west. A jump inside the first burst and the jump
+    into the second add up to under half the jump: that pair crosses the first burst's own
+    and, fitted within half the jump, took the 65 s of walk for a burst; with the jump into
+    the second burst free to open it too, the corner went (-70 to -79 m on these 980 m;
+    before the crossing rule the second burst stayed: +13 to -32 m)."""
+    import patrol.outliers as outliers
+
+    def measured(cross_fit):
+        monkeypatch.setattr(outliers, "CROSS_FIT", cross_fit)
+        walk, length = _gm_walk([(0, 0), (383, 0), (383, 600)], seed, 2.0, 60.0)
+        for a, b, dx, dy in ((200, 250, 13, -77), (250, 253, -97, -92), (253, 262, -109, -16),
+                             (327, 386, -22, -38)):
+            walk = _offset(walk, a, b, dx, dy)
+        return mileage(walk)[0]["distance_m"].iloc[0] - length
+
+    assert abs(measured(outliers.CROSS_FIT)) < 15
+    assert measured(0.5) < -60  # fitted as loosely as any burst
+
+
 def test_back_to_back_bursts_with_one_clean_fix_between():
     """Simulated spring-0162 (seed 7, 5 s fixes, street simulator with bursts of 10-60 s): a
     burst 146 m south for 30 s, one clean fix, a burst 128 m north for 30 s. The steps out of
