@@ -576,16 +576,15 @@ def distance_sd_m(noise, turns) -> np.ndarray:
     patrol.accuracy``). The spread is 0.3-1.1 % of a track with the street layer (median
     0.55-0.65 %), 0.55-1.6 % on open ground.
 
-    Where it is wrong: the phone's sigma and tau are not seen apart (noise_m's residual about
-    the path, added as a third term, changed nothing), so on the held-out seeds the metres off
-    have 0.85 / 0.95 / 1.08 sd at sigma 3-5 / 5-8 / 8-10 m and 0.83 / 0.99 / 1.06 sd at tau
-    30-60 / 60-120 / 120-180 s: the spread is ~15 % too large for a quiet phone and ~8 %
-    too small for the noisiest; it knows
-    nothing of what the cleaning got wrong: multipath bursts of 10-60 s that nothing flagged
-    (harsh simulated bursts: 1.3-1.5 x the spread, 88-90 % of tracks within 2 sd), walking taken
-    for a stop, a corner walked in a dropout. It is each track's own spread: a bias common to
-    many tracks (module docstring, (a): -0.5 % at sigma 3-5 m) does not average out over a
-    campaign as the spreads do."""
+    Where it is wrong: the phone's sigma and tau are not seen apart (the fixes' residual
+    about the path, tried as a third term, changed nothing), so on the held-out seeds the
+    metres off have 0.85 / 0.95 / 1.08 sd at sigma 3-5 / 5-8 / 8-10 m and 0.83 / 0.99 / 1.06
+    sd at tau 30-60 / 60-120 / 120-180 s: the spread is ~15 % too large for a quiet phone
+    and ~8 % too small for the noisiest. It knows nothing of what the cleaning got wrong:
+    multipath bursts of 10-60 s that nothing flagged (harsh simulated bursts: 1.3-1.5 x the
+    spread, 88-90 % of tracks within 2 sd), walking taken for a stop, a corner walked in a
+    dropout. It is each track's own spread: a bias common to many tracks (module docstring,
+    (a): -0.5 % at sigma 3-5 m) does not average out over a campaign as the spreads do."""
     return SD_K * np.asarray(noise, float) ** SD_NOISE_POW * (np.asarray(turns) + 2.0) ** SD_TURNS_POW
 
 

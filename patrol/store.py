@@ -415,8 +415,8 @@ def _store_measures(conn: Connection, table: pd.DataFrame, tracks: dict, stopped
         return
     conn.execute(sa.text(
         "UPDATE patrols SET distance_m = :distance_m, distance_sd_m = :distance_sd_m, "
-        "raw_distance_m = :raw_distance_m, duration_s = :duration_s, moving_time_s = :moving_time_s, stop_time_s = :stop_time_s, "
-        "points = :points, dropped_points = :dropped_points, "
+        "raw_distance_m = :raw_distance_m, duration_s = :duration_s, moving_time_s = :moving_time_s, "
+        "stop_time_s = :stop_time_s, points = :points, dropped_points = :dropped_points, "
         "dropped_by_reason = CAST(:dropped_by_reason AS jsonb), per_grid_m = CAST(:per_grid_m AS jsonb), "
         "stops = CAST(:stops AS jsonb), status = 'stopped', "
         "stopped_at = coalesce(CAST(:stopped_at AS timestamptz), stopped_at, now()), "
