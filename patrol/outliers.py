@@ -110,8 +110,11 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     burst began (within half the jump). A jump that takes one burst back opens none (it and
     the jump into the next burst can cancel too), but when one lies inside an open burst and
     is taken back only after that burst ended, its jump back may (and its burst must fit
-    within CROSS_FIT x its jump). Bursts no longer than half the median window are
-    left to :func:`median_outliers`, which took them out before.
+    within CROSS_FIT x its jump). At a stretch's start or end (a dropout's edge), a jump may
+    also be taken back by the jump after next, the one between left to
+    :func:`_burst_at_ends` (a burst begun or ended in the dropout, a second one overlapping
+    it). Bursts no longer than half the median window are left to :func:`median_outliers`,
+    which took them out before.
 
     Why: the median takes out bursts shorter than half its window only. A burst of 10-60 s
     20-150 m off (the phone between tall buildings) stayed: on open-ground walks with such
@@ -169,6 +172,29 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     # a jump that takes it back closely wins over a nearer one that leaves half of it: back to
     # back bursts, the fast steps out of one and into the next merged into one jump
     back = np.where(close >= 0, close, back)
+    # a burst begun in a dropout whose end a second burst overlaps: the jumps are into the
+    # second, out of the first, out of the second. The first and last cancel with the one
+    # between left out, and the one between is the first burst's way back (and so for a
+    # burst that ends in a dropout, the second overlapping its start). Simulated spring-0268
+    # (seed 7, 1 s fixes, unflagged bursts of 10-60 s): back from a 430 s dropout 92 m off,
+    # 22 s later 131 m further for 36 s; the first jump was taken for the way back and the
+    # overlap walked: +4.5 %
+    # (not inside a burst the pairs above found: overlapping ones cancel there in full)
+    edge = np.r_[True, (track[s[1:]] != track[s[:-1]]) | (drops[s[1:]] != drops[s[:-1]])]
+    inside = np.zeros(len(s), bool)
+    for o in range(1, BURST_NEXT + 1):
+        inside[o:] |= back[:-o] >= np.arange(o, len(s))
+    a = np.arange(len(s) - 2)
+    b = a + 2
+    left = plane_m(dx[a] + dx[b], dy[a] + dy[b]) / np.maximum(mag[a], mag[b])
+    ok = (back[a] < 0) & ~inside[a] & (track[s[a]] == track[s[b]]) & (drops[s[a]] == drops[s[b]]) \
+        & (t[s[b]] - t[s[a]] <= p.burst_max_s) & (left <= BURST_CLOSE)
+    # the jump left out of such a pair: the way back of a burst the stretch begins in, or the
+    # way into one it ends in
+    ends = np.zeros((2, len(s)), bool)
+    for side, at in enumerate((edge[a], np.r_[edge[3:], True])):
+        ends[side, a[ok & at] + 1] = True
+        back[a[ok & at]] = b[ok & at]
     # in order along the track, a jump opens a burst unless it takes an open one back. Pairs
     # can cross: a jump inside an open burst, taken back only after that burst ended. One of
     # the two is a chance sum, and which one the jumps do not say: the crossing one opens its
@@ -195,7 +221,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     used = opens.copy()
     used[back[opens]] = True
     mark = np.zeros(n + 1, np.int64)
-    _burst_at_ends(s, e, mag, used, t, track, p, mark)
+    _burst_at_ends(s, e, mag, used, t, track, p, mark, ends)
     a = np.flatnonzero(opens)
     lo, hi = s[a], e[back[a]]  # the burst: fixes lo .. hi - 1; lo - 1 and hi are clean
     keep = (t[hi] - t[lo]) > p.median_window_s / 2
@@ -216,7 +242,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     return np.cumsum(mark[:-1]) > 0
 
 
-def _burst_at_ends(s, e, mag, used, t, track, p: CleanParams, mark):
+def _burst_at_ends(s, e, mag, used, t, track, p: CleanParams, mark, ends=None):
     """A burst a stretch begins or ends in (a stretch: a track, cut at dropouts longer than
     BURST_DROPOUT_S; the phone lost the signal, or switched off, inside the burst): its last
     jump (fast steps ``s`` .. ``e``), taken back by none, within ``burst_max_s`` of the
@@ -224,8 +250,9 @@ def _burst_at_ends(s, e, mag, used, t, track, p: CleanParams, mark):
     ``burst_max_s`` of its start (the fixes before its end); longer than half the median
     window and shorter than the rest of the stretch. With no jump back to check the fixes
     against, the jump must be twice what the speed cap allows (at 5 s fixes walking and GPS
-    noise reach a 20 m step now and then). Marked +1 / -1 in ``mark`` (its cumulative sum > 0
-    inside).
+    noise reach a 20 m step now and then). ``ends``: jumps that count as their stretch's first
+    (row 0) or last (row 1), a pair round them having cancelled (see :func:`bursts`). Marked
+    +1 / -1 in ``mark`` (its cumulative sum > 0 inside).
 
     Why the dropouts: with bursts of 10-60 s, 20-150 m about every 8 min on the street
     simulator, a burst begun or ended in a dropout was walked as a detour (+4-8 % on the worst
@@ -235,13 +262,15 @@ def _burst_at_ends(s, e, mag, used, t, track, p: CleanParams, mark):
     stretch = np.cumsum(cut) - 1
     # a jump across the dropout itself (from one burst into the next) is neither stretch's
     k = ~cut[s]
-    s, e, mag, used = s[k], e[k], mag[k], used[k]
+    as_first, as_last = np.zeros((2, len(s)), bool) if ends is None else ends
+    s, e, mag, used, as_first, as_last = s[k], e[k], mag[k], used[k], as_first[k], as_last[k]
     if not len(s):
         return
     tr = stretch[s]
     big = mag > 2 * (p.speed_cap_mps * (t[e] - t[s - 1]) + p.noise_step_m)
-    last = np.r_[tr[1:] != tr[:-1], True] & ~used & big
-    first = np.r_[True, tr[1:] != tr[:-1]] & ~used & big
+    # (or the jump a pair of a second burst's jumps left out next to the stretch's end)
+    last = (np.r_[tr[1:] != tr[:-1], True] | as_last) & ~used & big
+    first = (np.r_[True, tr[1:] != tr[:-1]] | as_first) & ~used & big
     f_start, f_end = (b[tr] for b in group_bounds(stretch, int(stretch[-1]) + 1))
     t0, t1 = t[f_start], t[f_end - 1]
     tail = last & (t1 - t[s] <= p.burst_max_s) & (t1 - t[s] > p.median_window_s / 2)

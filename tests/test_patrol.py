@@ -583,6 +583,21 @@ def test_the_walk_between_bursts_whose_jumps_cross_stays(seed, monkeypatch):
     assert measured(0.5) < -60  # fitted as loosely as any burst
 
 
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_a_burst_begun_in_a_dropout_with_another_over_its_end(seed):
+    """Simulated spring-0268 (seed 7, 1 s fixes, unflagged bursts of 10-60 s): the phone
+    comes back from a 200 s dropout 92 m off, and 22 s later a second burst puts it 131 m
+    further for 36 s, overlapping the first one's end. The jumps: into the second, out of the
+    first, out of the second. The first jump was taken for the way back from the burst begun
+    in the dropout, and the 31 s of overlap, 150 m off, were walked (+292 to +309 m on these
+    1,000 m). The first and last jumps cancel with the one between left out, and that one is
+    the way back (-1 to +2 m)."""
+    walk, length = _gm_walk([(0, 0), (700, 0), (700, 300)], seed, 3.0, 60.0, dropout_s=(100, 300))
+    walk = _offset(_offset(walk, 300, 353, 56, -73), 322, 358, 93, 92)
+    table, _ = mileage(walk)
+    assert table["distance_m"].iloc[0] == pytest.approx(length, abs=15)
+
+
 def test_back_to_back_bursts_with_one_clean_fix_between():
     """Simulated spring-0162 (seed 7, 5 s fixes, street simulator with bursts of 10-60 s): a
     burst 146 m south for 30 s, one clean fix, a burst 128 m north for 30 s. The steps out of
