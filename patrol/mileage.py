@@ -608,9 +608,10 @@ def mileage(fixes: pd.DataFrame, grid_index=None, params: CleanParams | None = N
             refit: bool = True, **kw) -> tuple[pd.DataFrame, Cleaned]:
     """Per-track summary (one row per track_id) and the cleaning result.
 
-    Columns: distance_m, distance_sd_m (:func:`distance_sd_m`), raw_distance_m, duration_s, moving_time_s, stop_time_s, points,
-    dropped_points, dropped_by_reason (dict), gaps, gap_time_s, per_grid_m (dict, when a
-    grid index is given), stops (list of dicts). ``streets``: a GeoDataFrame of street
+    Columns: distance_m, distance_sd_m (:func:`distance_sd_m`), raw_distance_m, duration_s,
+    moving_time_s, stop_time_s, points, dropped_points, dropped_by_reason (dict), gaps,
+    gap_time_s, per_grid_m (dict, when a grid index is given), stops (list of dicts).
+    ``streets``: a GeoDataFrame of street
     LineStrings (WGS84), the same prepared once by :func:`patrol.streets.street_layer`, or a
     junction array (:func:`patrol.streets.street_nodes`: corners snap, legs are not matched).
     """

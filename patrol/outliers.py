@@ -156,15 +156,16 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     # no jump back across a dropout: a burst that ended unseen in one is :func:`_burst_at_ends`'
     # work, and the jump into the next burst after it took it back by chance and the walk
     # between for a burst (simulated spring-0268, seed 11, 1 s fixes, unflagged bursts of
-    # 10-60 s: 80 m off for 8 s, 53 s dropout, 19 s of walk, then 115 m off for 42 s: +4.0 %)
-    drops = np.cumsum(~first & (dt > BURST_DROPOUT_S))
+    # 10-60 s: 80 m off for 8 s, 53 s dropout, 19 s of walk, then 115 m off for 42 s: +4.0 %).
+    # Stretches: a track cut at dropouts, inside which a burst can begin or end unseen
+    cut = first | (dt > BURST_DROPOUT_S)
+    stretch = np.cumsum(cut) - 1
     back = np.full(len(s), -1)
     close = np.full(len(s), -1)
     for o in range(BURST_NEXT, 0, -1):  # the nearest jump that takes it back wins (written last)
         a = np.arange(len(s) - o)
         b = a + o
-        ok = (track[s[a]] == track[s[b]]) & (t[s[b]] - t[s[a]] <= p.burst_max_s) \
-            & (drops[s[b]] == drops[s[a]])
+        ok = (stretch[s[a]] == stretch[s[b]]) & (t[s[b]] - t[s[a]] <= p.burst_max_s)
         # (the jump back may be the smaller one: in overlapping bursts each jump is one's part)
         left = plane_m(sx[b + 1] - sx[a], sy[b + 1] - sy[a]) / np.maximum(mag[a], mag[b])
         for out, share in ((back, BURST_CANCEL), (close, BURST_CLOSE)):
@@ -180,14 +181,14 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     # 22 s later 131 m further for 36 s; the first jump was taken for the way back and the
     # overlap walked: +4.5 %
     # (not inside a burst the pairs above found: overlapping ones cancel there in full)
-    edge = np.r_[True, (track[s[1:]] != track[s[:-1]]) | (drops[s[1:]] != drops[s[:-1]])]
+    edge = np.r_[True, stretch[s[1:]] != stretch[s[:-1]]]
     inside = np.zeros(len(s), bool)
     for o in range(1, BURST_NEXT + 1):
         inside[o:] |= back[:-o] >= np.arange(o, len(s))
     a = np.arange(len(s) - 2)
     b = a + 2
     left = plane_m(dx[a] + dx[b], dy[a] + dy[b]) / np.maximum(mag[a], mag[b])
-    ok = (back[a] < 0) & ~inside[a] & (track[s[a]] == track[s[b]]) & (drops[s[a]] == drops[s[b]]) \
+    ok = (back[a] < 0) & ~inside[a] & (stretch[s[a]] == stretch[s[b]]) \
         & (t[s[b]] - t[s[a]] <= p.burst_max_s) & (left <= BURST_CLOSE)
     # the jump left out of such a pair: the way back of a burst the stretch begins in, or the
     # way into one it ends in
@@ -221,7 +222,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     used = opens.copy()
     used[back[opens]] = True
     mark = np.zeros(n + 1, np.int64)
-    _burst_at_ends(s, e, mag, used, t, track, p, mark, ends)
+    _burst_at_ends(s, e, mag, used, t, cut, stretch, p, mark, ends)
     a = np.flatnonzero(opens)
     lo, hi = s[a], e[back[a]]  # the burst: fixes lo .. hi - 1; lo - 1 and hi are clean
     keep = (t[hi] - t[lo]) > p.median_window_s / 2
@@ -242,7 +243,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     return np.cumsum(mark[:-1]) > 0
 
 
-def _burst_at_ends(s, e, mag, used, t, track, p: CleanParams, mark, ends=None):
+def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, ends=None):
     """A burst a stretch begins or ends in (a stretch: a track, cut at dropouts longer than
     BURST_DROPOUT_S; the phone lost the signal, or switched off, inside the burst): its last
     jump (fast steps ``s`` .. ``e``), taken back by none, within ``burst_max_s`` of the
@@ -256,10 +257,8 @@ def _burst_at_ends(s, e, mag, used, t, track, p: CleanParams, mark, ends=None):
 
     Why the dropouts: with bursts of 10-60 s, 20-150 m about every 8 min on the street
     simulator, a burst begun or ended in a dropout was walked as a detour (+4-8 % on the worst
-    tracks; 16 and 26 of 388 tracks beyond 3 % at 1 s and 5 s fixes, seed 7, street layer)."""
-    # stretches: the track cut at dropouts, inside which a burst can begin or end unseen
-    cut = np.r_[True, (track[1:] != track[:-1]) | (np.diff(t) > BURST_DROPOUT_S)]
-    stretch = np.cumsum(cut) - 1
+    tracks; 16 and 26 of 388 tracks beyond 3 % at 1 s and 5 s fixes, seed 7, street layer).
+    ``cut``, ``stretch``: per fix, the first of a stretch; its stretch (see :func:`bursts`)."""
     # a jump across the dropout itself (from one burst into the next) is neither stretch's
     k = ~cut[s]
     as_first, as_last = np.zeros((2, len(s)), bool) if ends is None else ends
