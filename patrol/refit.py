@@ -6,8 +6,10 @@ offset of the fixes nearest it. Fitting every vertex to all fixes of the legs ei
 with the error's correlation from fix to fix taken into account, averages that offset over
 the legs as far as the fixes allow. On plain walks (``python -m patrol.accuracy --floor
 --sigma 3 8 --tau 30 120``, 300 walks) the per-walk spread fell from 0.99 % / 0.95 % (1 s /
-5 s fixes) to 0.85 % / 0.76 %, that of an oracle told each walk's shape (0.88 % / 0.75 %);
-an oracle told where along the walk every fix was taken reaches 0.75 % / 0.63 %.
+5 s fixes) to 0.85 % / 0.76 %, that of an oracle told each walk's shape (0.88 % / 0.75 %),
+and to 0.80 % / 0.71 % (worst 3.45 % / 3.0 % -> 3.25 % / 2.5 %) with the vertices that are
+only GPS wander dropped (:func:`refit_path`); an oracle told where along the walk every fix
+was taken reaches 0.75 % / 0.63 %.
 
 What it assumes, and where it breaks:
 
@@ -22,11 +24,22 @@ What it assumes, and where it breaks:
 - Fixes are thinned to one per ``REFIT_STEP_S`` of walking (for speed: 1 M fixes at 1 s refit
   in ~0.3 s). Thinning 1 s fixes to 5 s left the spread the same but the vertices noisier
   and lengths +0.2 % longer on average; at 2 s, +0.05-0.1 %.
-- The vertices are the walk's real turns. A vertex that is only a GPS wiggle Douglas-Peucker
-  kept lets the fit follow the error there (at sigma 8-10 m the per-walk mean is +0.4-0.7 %,
-  against +0.1-0.35 % for the oracle told where every fix was taken; dropping the refitted
-  vertices that a second Douglas-Peucker pass finds straight took out only ~0.05 %); a
-  corner it missed is not found here either.
+- The vertices are the walk's real turns. Douglas-Peucker also keeps GPS wiggles longer than
+  its tolerance, and the fit follows the error there: at sigma 8-10 m the per-walk mean was
+  +0.4-0.6 % (open ground, no street layer), against +0.1-0.35 % for the oracle told where
+  every fix was taken. So each vertex is tested (:func:`refit_path`): with its neighbours
+  held, how much worse the fixes fit if the path ran straight through it, in units of the
+  track's own whitened misfit (a chi-square with 2 degrees of freedom for a vertex that is
+  only wander). Below ``STRAIGHT_CHI2`` (the 1 % point) it is dropped, the weaker of two
+  neighbours only (two vertices round one corner each look dispensable while the other
+  stays), and the rest fitted again. A real corner scores in the hundreds; a shallow bend a
+  few metres off the chord at sigma 8 m does not, and is cut. Measured on the cells of issue
+  15's notes (1 s + 5 s, street simulator seeds 7-23, open ground seeds 42-45): with
+  the street layer the sigma 9-10 m mean fell from +0.25 % to +0.05-0.09 %, without it from
+  +0.53-0.61 % to +0.12-0.38 %; tracks beyond 3 % 5 -> 3 of 4,656 with the layer, 30 -> 20
+  of 2,576 without it or on open ground; the low-noise mean moved by -0.04 to -0.1 % (the
+  cut bends, and losses elsewhere the wiggles had offset). A corner missed by
+  Douglas-Peucker is not found here either.
 - Each vertex's time is where the legs either side, fitted as steady walks along their
   lines, reach it (``REFIT_ROUNDS`` rounds of re-timing and fit; the first walks the legs
   to the vertices as picked). Without the re-timing a vertex's time is that of the fix it
@@ -50,6 +63,9 @@ REFIT_ROUNDS = 3  # rounds of re-timing the vertices, each followed by a fit (no
 REFIT_STEP_S = 2.0  # fixes closer in time are thinned to one (for speed: under an error
 # correlated over a minute they add little)
 REFIT_MIN_PACE_MPS = 0.3  # a leg slower than this says nothing about its vertices' times
+STRAIGHT_CHI2 = 9.2  # a vertex whose fixes fit a straight line through it this well (chi-square,
+# 2 degrees of freedom, 1 %) is GPS wander, not a turn: dropped (straight_vertices)
+STRAIGHT_HOLD_M = 10.0  # ... unless the fit without it moves a neighbour further: it held a turn
 REFIT_MAX_MOVE_M = 30.0  # a vertex the fit moves further is not a GPS offset but a vertex
 # the fixes barely see (a short leg next to a stop): it is held where it was and refitted
 _SAME_M = 0.5  # consecutive vertices closer than this are one
@@ -69,9 +85,11 @@ def moving_time_s(c) -> np.ndarray:
     return np.cumsum(dt)
 
 
-def refit_vertices(c, xy, vi, li, tau_s: float | None = None, rounds: int | None = None):
+def refit_vertices(c, xy, vi, li, tau_s: float | None = None, rounds: int | None = None,
+                   evidence: bool = False):
     """New positions (plane metres) for the vertices ``xy`` of the lines ``li`` picked at the
-    kept fixes ``vi`` (see the module docstring)."""
+    kept fixes ``vi`` (see the module docstring); with ``evidence``, also each vertex's
+    evidence for a turn (:func:`_evidence`)."""
     tau_s = REFIT_TAU_S if tau_s is None else tau_s
     rounds = REFIT_ROUNDS if rounds is None else rounds
     m = len(vi)
@@ -105,7 +123,7 @@ def refit_vertices(c, xy, vi, li, tau_s: float | None = None, rounds: int | None
     lam[knot[c.run[vi] >= 0]] = _HOLD
     x0 = np.zeros((nk, 2))
     x0[knot] = xy
-    p = x0  # the first re-timing walks the legs to the vertices as they are
+    p, band = x0, None  # the first re-timing walks the legs to the vertices as they are
     for r in range(rounds + 1):
         s, u, jj = _place(tv, fit_ok, tm, j)
         if r > 0:
@@ -117,7 +135,79 @@ def refit_vertices(c, xy, vi, li, tau_s: float | None = None, rounds: int | None
                 p = _solve(band, rhs, lam, x0)
         if r < rounds:
             tv = _retime(tv, fit_ok, knot, p, s, tm[jj], np.c_[c.xr[jj], c.yr[jj]])
+    if evidence:
+        ok = fit_ok[:-1] & fit_ok[1:] & ~shared[1:-1] & ~shared[2:] & (lam[knot[1:-1]] < 1.0)
+        inner = np.r_[False, ok, False] if m > 2 else np.zeros(m, bool)
+        return p[knot], _evidence(c, vi, p, tv, knot, inner, jj, s, u, band, chain, tau_s)
     return p[knot]
+
+
+def refit_path(c, xy, vi, li):
+    """The vertices refitted (:func:`refit_vertices`) and those that are only GPS wander
+    dropped (:func:`straight_vertices`), the rest fitted again: (xy, vi, li). A dropped
+    vertex whose neighbour the second fit moves by more than ``STRAIGHT_HOLD_M`` held a turn
+    the fixes place poorly on their own (a corner next to an out-and-back whose tip fell in a
+    dropout moved 18 m along the street without the vertex after it): it stays."""
+    xy, evidence = refit_vertices(c, xy, vi, li, evidence=True)
+    drop = straight_vertices(evidence)
+    if not drop.any():
+        return xy, vi, li
+    keep = ~drop
+    p = refit_vertices(c, xy[keep], vi[keep], li[keep])
+    moved = np.zeros(len(xy), bool)
+    moved[keep] = plane_m(*(p - xy[keep]).T) > STRAIGHT_HOLD_M
+    if moved.any():
+        keep |= drop & (np.r_[False, moved[:-1]] | np.r_[moved[1:], False])
+        p = refit_vertices(c, xy[keep], vi[keep], li[keep])
+    return p, vi[keep], li[keep]
+
+
+def straight_vertices(ev) -> np.ndarray:
+    """Mask of the vertices whose evidence for a turn (:func:`refit_vertices` with
+    ``evidence``) is below ``STRAIGHT_CHI2``, the weaker of two such neighbours only (two
+    vertices sharing one rounded corner each look dispensable while the other stays)."""
+    before = np.r_[np.inf, ev[:-1]]
+    after = np.r_[ev[1:], np.inf]
+    return (ev < STRAIGHT_CHI2) & (ev <= before) & (ev < after)
+
+
+def _evidence(c, vi, p, tv, knot, inner, j, s, u, band, chain, tau_s):
+    """Per vertex: how much worse the fixes would fit with the path straight through it (the
+    vertex on the line between its neighbours, at its time, they held), in units of the
+    track's own whitened misfit: ~ chi-square with 2 degrees of freedom where the vertex is
+    only GPS wander; inf where it is no ``inner`` vertex (line ends, turn-back tips, stops)."""
+    out = np.full(len(knot), np.inf)
+    if not inner.any() or not len(j) or band is None:  # no fit: nothing to test
+        return out
+    ka, kb = knot[s], knot[s + 1]
+    e = np.c_[c.xr[j], c.yr[j]] - ((1 - u)[:, None] * p[ka] + u[:, None] * p[kb])
+    rho, sc, prev, _ = _ar1(c, j, ka, kb, chain[s], tau_s)
+    w = (e - rho[:, None] * e[prev]) * sc[:, None]
+    tr = c.track[j]
+    nt = int(c.track.max()) + 1
+    var = np.bincount(tr, (w ** 2).sum(axis=1), nt)
+    var /= np.maximum(2 * np.bincount(tr, minlength=nt), 1)  # per fix and axis
+    tk = np.zeros(len(p))
+    tk[knot] = tv
+    v = np.flatnonzero(inner)
+    k0, k, k1 = knot[v - 1], knot[v], knot[v + 1]
+    f = (tk[k] - tk[k0]) / np.maximum(tk[k1] - tk[k0], 1e-9)
+    q = p[k0] + f[:, None] * (p[k1] - p[k0])
+    # with its neighbours held, the misfit grows by the knot's own weight times the move
+    out[v] = band[_BAND, k] * ((p[k] - q) ** 2).sum(axis=1) / np.maximum(var[c.track[vi[v]]], 1e-9)
+    return out
+
+
+def _ar1(c, j, ka, kb, chain, tau_s):
+    """Whitening of the fixes ``j`` (in segments ``ka`` -> ``kb`` of ``chain``) for an AR(1)
+    error: row k is (e_k - rho_k e_prev) x sc_k; ``start`` (rho 0) where a chain starts or
+    the fixes are too far apart in knots for the band. Returns rho, sc, prev, start."""
+    dt = np.r_[np.inf, np.diff(c.t_s[j])]
+    start = np.r_[True, chain[1:] != chain[:-1]]
+    start |= dt <= 0.0
+    start[1:] |= (kb[1:] - ka[:-1]) > _BAND  # too far apart for the band: no whitening
+    rho = np.exp(-np.where(start, np.inf, dt) / tau_s)  # 0 at a chain's start (no overflow where dt < 0)
+    return rho, 1.0 / np.sqrt(1.0 - rho ** 2), np.maximum(np.arange(len(j)) - 1, 0), start
 
 
 def _place(tv, fit_ok, tm, j):
@@ -149,13 +239,7 @@ def _normal(c, j, ka, kb, u, chain, nk, tau_s):
     w = _BAND + 1
     if not n:
         return np.zeros((w, nk)), np.zeros((nk, 2))
-    dt = np.r_[np.inf, np.diff(c.t_s[j])]
-    start = np.r_[True, chain[1:] != chain[:-1]]
-    start |= dt <= 0.0
-    start[1:] |= (kb[1:] - ka[:-1]) > _BAND  # too far apart for the band: no whitening
-    rho = np.exp(-np.where(start, np.inf, dt) / tau_s)  # 0 at a chain's start (no overflow where dt < 0)
-    sc = 1.0 / np.sqrt(1.0 - rho ** 2)
-    prev = np.maximum(np.arange(n) - 1, 0)
+    rho, sc, prev, start = _ar1(c, j, ka, kb, chain, tau_s)
     # each whitened row as coefficients on the w knots from ``base`` on (coef[d]: on base + d)
     base = np.where(start, ka, ka[prev])
     row = np.arange(n)

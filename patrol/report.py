@@ -5,9 +5,9 @@ Only stopped patrols count (their mileage is measured at stop). Days are Shangha
 (``patrols.patrol_date``). Kilometres are patrol.mileage's geodesic cleaned distance;
 ``km_sd`` is the spread to expect of a sum of outings' km against what was walked: each
 outing's own ``distance_sd_m`` (patrol.mileage.distance_sd_m) added in quadrature, the
-outings' errors being independent of each other. A bias common to many outings (-0.5 % at
-low GPS noise: patrol.mileage) does not shrink so; over a campaign it, not km_sd, bounds the
-total. Outings measured before migration 0009 have no spread and add none.
+outings' errors being independent of each other. A bias common to many outings (-0.15 to
+-0.3 % at low GPS noise: patrol.mileage) does not shrink so; over a campaign it, not km_sd,
+bounds the total. Outings measured before migration 0009 have no spread and add none.
 
 Problems found on a campaign: cases with ``source = 'patrol'`` reported by a user linked to the
 outing's officer (``cases.reporter_username`` -> ``users.officer_id``) between the outing's
