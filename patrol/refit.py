@@ -153,13 +153,16 @@ def refit_path(c, xy, vi, li):
     if not drop.any():
         return xy, vi, li
     keep = ~drop
-    p = refit_vertices(c, xy[keep], vi[keep], li[keep])
-    moved = np.zeros(len(xy), bool)
-    moved[keep] = plane_m(*(p - xy[keep]).T) > STRAIGHT_HOLD_M
-    if moved.any():
-        keep |= drop & (np.r_[False, moved[:-1]] | np.r_[moved[1:], False])
-        p = refit_vertices(c, xy[keep], vi[keep], li[keep])
-    return p, vi[keep], li[keep]
+    out = xy.copy()
+    out[keep] = refit_vertices(c, xy[keep], vi[keep], li[keep])
+    moved = keep & (plane_m(*(out - xy).T) > STRAIGHT_HOLD_M)
+    back = drop & (np.r_[False, moved[:-1]] | np.r_[moved[1:], False])
+    if back.any():  # fitted again, those tracks only (a track's fit is its own)
+        keep |= back
+        track = c.track[vi]
+        again = keep & np.isin(track, track[back])
+        out[again] = refit_vertices(c, xy[again], vi[again], li[again])
+    return out[keep], vi[keep], li[keep]
 
 
 def straight_vertices(ev) -> np.ndarray:
