@@ -98,8 +98,8 @@ def refit_vertices(c, xy, vi, li, tau_s: float | None = None, rounds: int | None
     tau_s = REFIT_TAU_S if tau_s is None else tau_s
     rounds = REFIT_ROUNDS if rounds is None else rounds
     m = len(vi)
-    if m < 2:
-        return xy
+    if m < 2:  # no segment to fit (and no vertex between two to test)
+        return (xy, np.full(m, np.inf)) if evidence else xy
     # a turn-back fix ends one line and starts the next: both are one vertex (knot)
     shared = np.r_[False, (vi[1:] == vi[:-1]) & (li[1:] != li[:-1])]
     seg_ok = li[1:] == li[:-1]  # segment s: vertex s -> s + 1

@@ -132,3 +132,15 @@ def test_gps_wander_is_no_turn_a_corner_is(interval, monkeypatch):
     moved = zig_m["dropped"] / zig_m["kept"] - 1
     # a 100 degree corner between 150 m legs lost would take ~ -12 %
     assert np.abs(moved).max() < 0.03 and abs(moved.mean()) < 0.01
+
+
+def test_a_lone_vertex_is_left_as_it_is():
+    """No segment to fit and no vertex between two to test: refit_path hands it back (it
+    took the bare position for a (position, evidence) pair)."""
+    from patrol.clean import clean
+    from patrol.refit import refit_path
+
+    fixes, _ = _straight(5, 0.0, 60.0, 0, length_m=30.0)
+    c = clean(fixes)
+    xy, vi, li = refit_path(c, np.array([[3.0, 4.0]]), np.array([0]), np.array([0]))
+    assert xy.tolist() == [[3.0, 4.0]] and vi.tolist() == [0] and li.tolist() == [0]
