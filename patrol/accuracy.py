@@ -309,6 +309,9 @@ def main(argv=None) -> None:
                     help="multipath bursts this far off, metres (default 50-300 m / 50-200 m)")
     ap.add_argument("--multipath-flagged", type=float, default=None, metavar="SHARE",
                     help="street simulator: the share of bursts with a bad reported accuracy (default 0.5)")
+    ap.add_argument("--skip", type=float, default=None, metavar="SHARE",
+                    help="street simulator: the share of fixes the phone skips at random (uneven "
+                         "sampling: 0.75 at 1 s fixes gives 4 s on average)")
     ap.add_argument("--corners", action="store_true",
                     help="the corner floor: a staircase walked 100 times at the ends of --sigma and --tau")
     ap.add_argument("--floor", action="store_true",
@@ -319,6 +322,8 @@ def main(argv=None) -> None:
                         ("multipath_m", a.multipath_m)) if v is not None and not 0 <= v[0] <= v[1]]
     if a.multipath_flagged is not None and not 0 <= a.multipath_flagged <= 1:
         bad.append(f"--multipath-flagged {a.multipath_flagged:g}: want a share from 0 to 1")
+    if a.skip is not None and not 0 <= a.skip < 1:
+        bad.append(f"--skip {a.skip:g}: want a share from 0 up to (not including) 1")
     if bad:
         ap.error("; ".join(bad))
     if a.corners:
@@ -350,12 +355,17 @@ def main(argv=None) -> None:
     if a.open_ground:
         if a.multipath_flagged is not None:
             ap.error("--multipath-flagged: open-ground walks have no accuracy column")
+        if a.skip is not None:
+            ap.error("--skip: open-ground walks are sampled evenly")
         res = evaluate_open_ground(a.outings, a.seed, streets=streets, **rng_kw, **burst_kw)
         what = "walks across open ground" + bursts
     else:
         if a.multipath_flagged is not None:
             burst_kw["multipath_flagged"] = a.multipath_flagged
             bursts += f", {a.multipath_flagged:.0%} flagged"
+        if a.skip:
+            burst_kw["skip"] = a.skip
+            bursts += f", {a.skip:.0%} of fixes skipped at random"
         res = evaluate(layers, a.outings, a.seed, streets=streets, **rng_kw, **burst_kw)
         what = "outings on the street simulator" + bursts
     pd.set_option("display.width", 160)

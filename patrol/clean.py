@@ -8,7 +8,9 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
 2. ``outlier``: multipath jumps and spikes. First whole bursts (:func:`patrol.outliers.bursts`): a jump
    away (a step faster than the speed cap, >= 15 m) and a later one that takes it back
    within ``burst_max_s`` (120 s) and no dropout, the fixes between sitting off by the jump
-   (a burst begun or ended in a dropout has a test of its own). Then fixes near
+   (a burst begun or ended in a dropout has a test of its own; one is a burst too when it
+   holds more fixes than half the median's window below, as an unevenly sampling phone packs
+   into a few seconds). Then fixes near
    a suspicious step (longer than the
    mode's speed cap allows plus ``noise_step_m``, or a jump > ``jump_m``) are compared with
    the coordinate-wise median of the fixes within +-``median_window_s`` (2 to ``median_half``

@@ -160,16 +160,21 @@ def _ar1_scan(eta, rho, track):
 def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: float = 1,
                      campaign: str = "spring", sigma_m=(3.0, 10.0), tau_s=(30.0, 180.0),
                      speed_mps=(0.9, 1.6), starts: list | None = None, multipath_s=(2.0, 10.0),
-                     multipath_m=(50.0, 300.0), multipath_flagged: float = 0.5) -> Simulation:
+                     multipath_m=(50.0, 300.0), multipath_flagged: float = 0.5,
+                     skip: float = 0.0) -> Simulation:
     """``n_outings`` simulated outings of ``campaign``: four a day from the campaign's first
     day (CAMPAIGNS), or at ``starts`` (UTC timestamps, one per outing) when given, e.g. a
     demo's outings of the last few days. Phone error is Gauss-Markov with sigma drawn from
     ``sigma_m`` (metres) and correlation time from ``tau_s`` (seconds) per outing; walking
     speed from ``speed_mps``. Multipath bursts about one per 8 min, ``multipath_s`` long,
     ``multipath_m`` off in one direction, a ``multipath_flagged`` share of them with a bad
-    reported accuracy (60-120 m)."""
+    reported accuracy (60-120 m). ``skip``: the share of fixes the phone skips, at random (a
+    phone that samples unevenly: with ``interval_s=1`` and ``skip=0.75`` the fixes come 4 s
+    apart on average, 1 to ~20 s); each outing's first and last fix are kept."""
     if starts is not None and len(starts) != n_outings:
         raise ValueError(f"starts has {len(starts)} times for {n_outings} outings")
+    if not 0 <= skip < 1:
+        raise ValueError(f"skip {skip!r}: want a share of fixes from 0 up to (not including) 1")
     rng = np.random.default_rng(seed)
     adj, nodes = _road_graph(layers)
     posts = layers["posts"]
@@ -258,10 +263,13 @@ def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: fl
             if rng.random() < multipath_flagged:
                 accuracy[hit] = rng.uniform(60, 120)
     lon, lat = from_metric(df["x"].to_numpy() + err[:, 0], df["y"].to_numpy() + err[:, 1])
+    kept = np.ones(n, bool)
+    if skip > 0:  # drawn last: the same seed walks the same outings with the same errors
+        kept = (rng.random(n) >= skip) | first | np.r_[first[1:], True]
     fixes = pd.DataFrame({
         "track_id": df["track_id"], "device_id": df["device_id"],
         "t": (df["start"] + pd.to_timedelta(df["t_s"], unit="s")).dt.tz_localize("UTC"),
-        "lon": lon, "lat": lat, "accuracy_m": accuracy.round(1)})
+        "lon": lon, "lat": lat, "accuracy_m": accuracy.round(1)})[kept].reset_index(drop=True)
     truth["sigma_m"] = sigma[first]
     truth["tau_s"] = tau[first]
     true_xy = df[["track_id", "t_s", "x", "y", "s_m"]]
