@@ -310,8 +310,8 @@ def main(argv=None) -> None:
     ap.add_argument("--multipath-flagged", type=float, default=None, metavar="SHARE",
                     help="street simulator: the share of bursts with a bad reported accuracy (default 0.5)")
     ap.add_argument("--skip", type=float, default=None, metavar="SHARE",
-                    help="street simulator: the share of fixes the phone skips at random (uneven "
-                         "sampling: 0.75 at 1 s fixes gives 4 s on average)")
+                    help="the share of fixes the phone skips at random (uneven sampling: 0.75 at "
+                         "1 s fixes gives 4 s on average)")
     ap.add_argument("--corners", action="store_true",
                     help="the corner floor: a staircase walked 100 times at the ends of --sigma and --tau")
     ap.add_argument("--floor", action="store_true",
@@ -355,8 +355,9 @@ def main(argv=None) -> None:
     if a.open_ground:
         if a.multipath_flagged is not None:
             ap.error("--multipath-flagged: open-ground walks have no accuracy column")
-        if a.skip is not None:
-            ap.error("--skip: open-ground walks are sampled evenly")
+        if a.skip:
+            burst_kw["skip"] = a.skip
+            bursts += f", {a.skip:.0%} of fixes skipped at random"
         res = evaluate_open_ground(a.outings, a.seed, streets=streets, **rng_kw, **burst_kw)
         what = "walks across open ground" + bursts
     else:

@@ -306,7 +306,8 @@ def to_geodataframe(sim: Simulation) -> gpd.GeoDataFrame:
 
 def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0, 10.0),
                       tau_s=(30.0, 180.0), lon0: float = 119.50, lat0: float = 35.40,
-                      plain: bool = False, multipath_s=(1.0, 5.0), multipath_m=(50.0, 200.0)):
+                      plain: bool = False, multipath_s=(1.0, 5.0), multipath_m=(50.0, 200.0),
+                      skip: float = 0.0):
     """Walks across open ground, drawn without the street layer (a check that the mileage
     method is not tuned to :func:`simulate_patrols`): legs of 60-400 m turning 30-150 degrees
     either way, a third of them curved (radius 80-300 m), speed 0.9-1.6 m/s varying +-10 % per
@@ -320,7 +321,13 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
     (for :func:`patrol.accuracy.oracle_floor`); truth then also holds each walk's corners
     (``corners``: an array of (lon, lat), start and end included), the seconds after its
     first fix at which it passes them (``corners_t_s``), the metres walked when it passes them
-    (``corners_s_m``) and when each fix is taken (``fixes_s_m``)."""
+    (``corners_s_m``) and when each fix is taken (``fixes_s_m``).
+
+    ``skip``: the share of fixes the phone skips, at random, as in :func:`simulate_patrols`
+    (drawn apart: the same seed walks the same walks; not with ``plain``)."""
+    if not 0 <= skip < 1 or (plain and skip):
+        raise ValueError(f"skip {skip!r}: want a share of fixes from 0 up to (not including) 1"
+                         + (", and none on plain walks" if plain else ""))
     rng = np.random.default_rng(seed)
     ky = 111_195.0
     kx = ky * np.cos(np.radians(lat0))
@@ -375,7 +382,13 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
             truth[-1].update(corners=np.c_[lon0 + p[:, 0] / kx, lat0 + p[:, 1] / ky],
                              corners_t_s=np.interp(cum, s_grid, t_grid), corners_s_m=cum,
                              fixes_s_m=s_at)
-    return pd.concat(rows, ignore_index=True), pd.DataFrame(truth)
+    fixes = pd.concat(rows, ignore_index=True)
+    if skip > 0:
+        walk = fixes["track_id"].to_numpy()
+        first = np.r_[True, walk[1:] != walk[:-1]]
+        kept = (np.random.default_rng([seed, 1]).random(len(fixes)) >= skip) | first | np.r_[first[1:], True]
+        fixes = fixes[kept].reset_index(drop=True)
+    return fixes, pd.DataFrame(truth)
 
 
 def gauss_markov_error(n: int, interval_s: float, sigma_m: float, tau_s: float, rng,

@@ -598,7 +598,8 @@ def test_a_burst_before_a_dropout_among_sparse_fixes_is_taken_out(seed):
 
 def test_a_phone_that_skips_fixes_walks_the_same_outings(layers):
     """``skip`` drops a share of fixes at random and changes nothing else: the kept fixes are
-    those of the same seed without skipping, each outing's first and last among them."""
+    those of the same seed without skipping, each outing's first and last among them (on the
+    street simulator and on open ground)."""
     full = simulate_patrols(layers, n_outings=6, seed=3, interval_s=1).fixes
     some = simulate_patrols(layers, n_outings=6, seed=3, interval_s=1, skip=0.6).fixes
     both = some.merge(full, on=["track_id", "t"], suffixes=("", "_full"))
@@ -609,6 +610,15 @@ def test_a_phone_that_skips_fixes_walks_the_same_outings(layers):
         pd.testing.assert_series_equal(some.groupby("track_id")["t"].agg(agg), full.groupby("track_id")["t"].agg(agg))
     with pytest.raises(ValueError, match="skip 1"):
         simulate_patrols(layers, n_outings=2, seed=3, skip=1.0)
+    # and so on open ground (not on plain walks, whose truth holds every fix)
+    full, truth = open_ground_walks(5, 1, 4)
+    some, truth_some = open_ground_walks(5, 1, 4, skip=0.5)
+    pd.testing.assert_frame_equal(truth, truth_some)
+    both = some.merge(full, on=["track_id", "t"], suffixes=("", "_full"))
+    assert len(both) == len(some) and 0.45 < len(some) / len(full) < 0.55
+    np.testing.assert_array_equal(both[["lon", "lat"]].to_numpy(), both[["lon_full", "lat_full"]].to_numpy())
+    with pytest.raises(ValueError, match="none on plain walks"):
+        open_ground_walks(2, 1, 4, plain=True, skip=0.5)
 
 
 def test_uneven_sampling_on_the_street_simulator(layers, street_junctions):
@@ -1259,6 +1269,3 @@ def test_accuracy_cli_names_every_bad_range(capsys):
     with pytest.raises(SystemExit):
         main(["--open-ground", "--multipath-flagged", "0.5"])
     assert "no accuracy column" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["--open-ground", "--skip", "0.5"])
-    assert "--skip: open-ground walks are sampled evenly" in capsys.readouterr().err
