@@ -131,21 +131,7 @@ longer dropout, or of one at a stop, says nothing of what was walked.
 tolerance / 3R). (d) Legs shorter than ~2 tolerances (a 40 m jog across an arterial at high
 noise) are cut. (e) Across a long gap whose two ends lie less than a stop radius apart
 nothing counts, whatever was walked unseen in between.
-(f) Slow walking (< ~0.6 m/s) tests as standing (see :mod:`patrol.clean`). (h) Sampling
-(seed 13, street layer; uneven: ``python -m patrol.accuracy --skip``): 1 s fixes with a random
-three quarters skipped (1-20 s apart, 4 s on average) measure as 1 s fixes do (median 0.39 %,
-worst 2.8 %), and so do fixes every 10 s (0.41 %, 2.7 %); on open ground (300 walks, seeds
-42 / 43) median 0.70 / 0.64 %, worst 3.0 / 4.7 % (evenly 3.3 / 3.8 %), with bursts of
-10-60 s 0.64 / 0.62 %, worst 3.5 / 4.9 % (open-ground gm-026, seed 43: a burst with a 37 s
-dropout inside and a 15 m shift of its own before it stays, +4.9 %; taking the last large
-jump before a dropout for a burst's start also took walks for bursts on the street
-simulator). Sparser it breaks: 5 s fixes with
-half skipped (5-40 s apart) median 0.62 %, worst 5.0 %, mean -0.5 %; with three quarters
-skipped (20 s on average) -4.8 % on average; every 20 s, median 0.8 %, worst +11.6 % at sigma
-~9 m and tau ~30 s (the 10 s smoothing sees one fix: no noise is measured and none smoothed;
-smoothing over +-1 fix instead made every track short, -2 % on average). Steps longer than
-20 s count as dropouts to the burst and turn-back tests, and a corner walked between two
-fixes is cut unless the street layer puts it back (step 6). (g) Pacing
+(f) Slow walking (< ~0.6 m/s) tests as standing (see :mod:`patrol.clean`). (g) Pacing
 out and back over less than ~40 m on a noisy track (noise_m > 1.6 m): its tips are lost (the
 smoothing flattens them and the turn-back test looks 30 s either way), and at high noise it
 is taken for a stop. On quieter tracks the tips come from :func:`short_turn_points`
@@ -155,6 +141,20 @@ comes out -1.3 % / -3.1 % (1 s / 5 s; -24 % without the short turn-backs), 60 m 
 the stop tests took for standing before (up to 170 m of walking in one stretch on the
 simulator), now counts: the walking the stop tests hide on the simulator halved
 (``walking_hidden_in_stops_m`` in ``python -m patrol.accuracy``).
+(h) Sampling (seed 13, street layer; uneven: ``python -m patrol.accuracy --skip``): 1 s fixes
+with a random three quarters skipped (1-20 s apart, 4 s on average) measure as 1 s fixes do
+(median 0.39 %, worst 2.8 %), and so do fixes every 10 s (0.41 %, 2.7 %); on open ground (300
+walks, seeds 42 / 43) median 0.70 / 0.64 %, worst 3.0 / 4.7 % (evenly 3.3 / 3.8 %), with
+bursts of 10-60 s 0.64 / 0.62 %, worst 3.5 / 4.9 % (open-ground gm-026, seed 43: a burst with
+a 37 s dropout inside and a 15 m shift of its own before it stays, +4.9 %; taking the last
+large jump before a dropout for a burst's start also took walks for bursts on the street
+simulator). Sparser it breaks: 5 s fixes with half skipped (5-40 s apart) median 0.62 %,
+worst 5.0 %, mean -0.5 %; with three quarters skipped (20 s on average) -4.8 % on average;
+every 20 s median 0.8 %, worst +11.6 % at sigma ~9 m and tau ~30 s (the 10 s smoothing sees
+one fix: no noise is measured and none smoothed; smoothing over +-1 fix instead made every
+track short, -2 % on average). Steps longer than 20 s count as dropouts to the burst and
+turn-back tests, and a corner walked between two fixes is cut unless the street layer puts
+it back (step 6).
 
 Per grid: each <= 20 m piece goes to the grid covering its midpoint by the location rule
 (lowest covering code, gis.location.UnitIndex.assign). Because every piece lands in exactly

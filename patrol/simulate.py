@@ -263,9 +263,8 @@ def simulate_patrols(layers, n_outings: int = 388, seed: int = 7, interval_s: fl
             if rng.random() < multipath_flagged:
                 accuracy[hit] = rng.uniform(60, 120)
     lon, lat = from_metric(df["x"].to_numpy() + err[:, 0], df["y"].to_numpy() + err[:, 1])
-    kept = np.ones(n, bool)
-    if skip > 0:  # drawn last: the same seed walks the same outings with the same errors
-        kept = (rng.random(n) >= skip) | first | np.r_[first[1:], True]
+    # drawn last: the same seed walks the same outings with the same errors
+    kept = _kept(first, skip, rng) if skip > 0 else np.ones(n, bool)
     fixes = pd.DataFrame({
         "track_id": df["track_id"], "device_id": df["device_id"],
         "t": (df["start"] + pd.to_timedelta(df["t_s"], unit="s")).dt.tz_localize("UTC"),
@@ -385,10 +384,15 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
     fixes = pd.concat(rows, ignore_index=True)
     if skip > 0:
         walk = fixes["track_id"].to_numpy()
-        first = np.r_[True, walk[1:] != walk[:-1]]
-        kept = (np.random.default_rng([seed, 1]).random(len(fixes)) >= skip) | first | np.r_[first[1:], True]
+        kept = _kept(np.r_[True, walk[1:] != walk[:-1]], skip, np.random.default_rng([seed, 1]))
         fixes = fixes[kept].reset_index(drop=True)
     return fixes, pd.DataFrame(truth)
+
+
+def _kept(first, skip: float, rng) -> np.ndarray:
+    """Mask of the fixes a phone that skips a ``skip`` share at random keeps (``first``: each
+    track's first fix; its first and last are always kept)."""
+    return (rng.random(len(first)) >= skip) | first | np.r_[first[1:], True]
 
 
 def gauss_markov_error(n: int, interval_s: float, sigma_m: float, tau_s: float, rng,
