@@ -68,16 +68,16 @@ rest is a slowly wandering offset; multipath comes as bursts that jump away and 
 slowly, or outlasts that, is walked); a stop lies on the walked line, and standing, the smoothed
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
-zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.42 % (1 s fixes) /
-0.44 % (5 s), p95 1.6 % / 1.6 %, worst 3.05 % / 3.8 %; with the street layer (the CLI, the
-API) median 0.32 % / 0.29 %, p95 1.2 % / 1.3 %, worst 2.7 % / 2.4 % (``python -m
+zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.43 % (1 s fixes) /
+0.44 % (5 s), p95 1.5 % / 1.6 %, worst 2.9 % / 3.8 %; with the street layer (the CLI, the
+API) median 0.32 % / 0.30 %, p95 1.1 % / 1.3 %, worst 2.7 % / 2.4 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
-0.36 % / 0.36 %, worst 2.75 % / 2.8 %; six seeds (7-23) with the street layer, 4,656 tracks:
-3 beyond 3 %, worst 3.6 %. On walks across open ground
+0.35 % / 0.36 %, worst 2.7 % / 2.8 %; six seeds (7-23) with the street layer, 4,656 tracks:
+2 beyond 3 %, worst 3.4 %. On walks across open ground
 (:func:`patrol.simulate.open_ground_walks`, not on the street layer; ``--open-ground``), 300
-walks, seeds 42-44: median 0.54-0.64 % / 0.52-0.58 %, worst 3.3-4.2 % / 3.5-3.9 %, and in
+walks, seeds 42-44: median 0.53-0.64 % / 0.51-0.58 %, worst 2.9-3.75 % / 3.5-3.9 %, and in
 the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s, with bursts of 10-60 s,
-seeds 42-45) median 0.50-0.60 % / 0.46-0.53 %, worst 3.0-3.8 % / 2.8-3.7 %. Per-track means
+seeds 42-45) median 0.51-0.60 % / 0.45-0.54 %, worst 2.6-3.5 % / 2.8-3.7 %. Per-track means
 per cell are -0.28 to +0.15 %. Without GPS error corners come out within 0.3 %
 (tests/test_patrol.py::test_exact_walk_keeps_its_corners). The issue-15 target (worst <= 3 %
 per track) is reached on seed 7 with the street layer; not in general - see (a), (g).

@@ -87,7 +87,7 @@ def test_simulator_covers_the_range(campaign):
 
 # Per track |distance / walked - 1| (median, 95th percentile, worst of 388), measured; the
 # worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
-PER_TRACK = {1: (0.0042, 0.0158, 0.0305), 5: (0.0044, 0.0157, 0.0378)}
+PER_TRACK = {1: (0.0043, 0.0150, 0.0293), 5: (0.0044, 0.0157, 0.0378)}
 PER_TRACK_STREETS = {1: (0.0032, 0.0118, 0.0267), 5: (0.0029, 0.0129, 0.0240)}
 
 
@@ -164,20 +164,18 @@ def test_each_track_says_how_far_to_trust_it(interval):
 
 
 def test_worst_track_within_3pct(campaign, request):
-    """Issue 15's target, without the street layer (the layer only helps: see above)."""
+    """Issue 15's target, without the street layer (the layer only helps: see above). At 1 s
+    it holds on this seed: worst 2.93 % (3.05 % while a second of standing at a corner could
+    grow a stop's edges: patrol.clean._edge_seeds)."""
     interval, sim, m = campaign
     reason = {
-        1: "worst per-track error 3.05 % without the street layer (spring-0148, sigma 10 m, tau "
-           "128 s: its fixes sit 30-45 m inside a corner off the layer for three minutes; it was "
-           "-2.97 % while GPS wiggles kept as vertices added length; with them dropped, tracks "
-           "beyond 3 % on open ground and without the layer went 30 -> 20 of 2,576 in issue 15's "
-           "cells), 2.7 % with it",
         5: "worst per-track error 3.8 % without the street layer (spring-0284, sigma 9.3 m, tau "
            "93 s: its vertices are off by 16 m RMS, no less than its fixes), 2.4 % with it"}
-    request.applymarker(pytest.mark.xfail(strict=True, reason=(
-        f"issue 15 target not reached at {interval} s: {reason[interval]}; an oracle told where "
-        "along each walk every fix was taken has worst 3.2-3.5 % over 300 plain walks in 5 of 6 "
-        "runs on the full range: patrol.accuracy --floor; see patrol.mileage")))
+    if interval in reason:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            f"issue 15 target not reached at {interval} s: {reason[interval]}; an oracle told "
+            "where along each walk every fix was taken has worst 3.2-3.5 % over 300 plain walks "
+            "in 5 of 6 runs on the full range: patrol.accuracy --floor; see patrol.mileage")))
     assert summarize(per_track_error(m, sim.truth))["worst_abs"] <= 0.03
 
 
@@ -959,8 +957,9 @@ def test_stops_hide_less_walking(campaign):
     """On the simulator: the metres walked between fixes the stop tests took for standing
     (pacing out and back, walking round a small square). The walking-pace checks take out
     three fifths of them (before the pacing rate was read over 40 s at 1.5 x a standing
-    phone's, issue 15: 60 s at 2 x, about half: 2,449 m / 2,722 m at 1 s / 5 s); what is left
-    is pacing over a few metres and at high noise (see patrol.mileage (g))."""
+    phone's, issue 15: 60 s at 2 x, about half: 2,449 m / 2,722 m at 1 s / 5 s; 1,972 m /
+    1,957 m while a second of standing could grow a stop's edges, patrol.clean._edge_seeds);
+    what is left is pacing over a few metres and at high noise (see patrol.mileage (g))."""
     interval, sim, _ = campaign
     now = walking_hidden_in_stops_m(sim)
     before = walking_hidden_in_stops_m(sim, walk_rate_mps=np.inf)
@@ -969,7 +968,7 @@ def test_stops_hide_less_walking(campaign):
           f"stop tests alone {before.sum():.0f} m")
     assert (now >= -1e-6).all() and (before >= -1e-6).all()  # a chord is never longer than the walk
     assert now.sum() < 0.45 * before.sum()
-    assert now.sum() == pytest.approx({1: 1972, 5: 1957}[interval], rel=0.02)
+    assert now.sum() == pytest.approx({1: 1691, 5: 1771}[interval], rel=0.02)
 
 
 @pytest.fixture(scope="module")
@@ -1009,8 +1008,9 @@ def test_chance_fast_steps_open_no_burst(seed23_5s, monkeypatch):
     now and then by chance) had two such steps, 21 m east and 21 m west, 100 s apart, round
     the tip of an out-and-back: taken for a burst, 100 s of the walk went (-6.0 %, and with the
     street layer -6.2 %, with the 40 s pacing test; -3.4 % before it). A jump must also be 3 x
-    the track's median step. (Without that rule it is -4.8 % since the running median keeps
-    to its time window: two fixes next to the 100 s hole stay.)"""
+    the track's median step. (Without that rule it is -3.9 % since the running median keeps
+    to its time window, two fixes next to the 100 s hole staying, and stop edges grow only from
+    a stop's seeds, patrol.clean._edge_seeds; -4.8 % before that.)"""
     from patrol import outliers
     from patrol.clean import clean
 
@@ -1024,7 +1024,7 @@ def test_chance_fast_steps_open_no_burst(seed23_5s, monkeypatch):
     kept_before = clean(one).dropped.loc["spring-0045", "outlier"]
     print(f"\nspring-0045: {before:+.2%} before ({kept_before} outliers), {now:+.2%} now ({kept_now})")
     assert kept_before - kept_now >= 20  # the 100 s of 5 s fixes between the two steps
-    assert before < -0.04
+    assert before < -0.035
     assert abs(now) < 0.035
 
 
@@ -1067,12 +1067,13 @@ def test_stops_found_and_times_add_up(campaign):
     # measured 1.03 at 1 s and 0.97 at 5 s on the widened simulator (a stop's edges join it:
     # patrol.clean._stop_edges; without them 0.85-0.90, the first and last half-window counted
     # as moving; the edges now run a little long at slow walkers and 120 s windows; 1.04 and
-    # 0.98 while the turns of out-and-backs walked in 60-75 s were reported as stops)
+    # 0.98 while the turns of out-and-backs walked in 60-75 s were reported as stops; 1.016 and
+    # 0.964 since edges grow only from a stop's seeds, patrol.clean._edge_seeds)
     interval = campaign[0]
     ratio = m["stop_time_s"].sum() / m["stop_time_s_true"].sum()
     print(f"\nstop time found / true: {ratio:.3f}")
     assert 0.92 < ratio < 1.08
-    assert ratio == pytest.approx({1: 1.028, 5: 0.974}[interval], abs=0.01)
+    assert ratio == pytest.approx({1: 1.016, 5: 0.964}[interval], abs=0.01)
     assert (m["moving_time_s"] + m["stop_time_s"] <= m["duration_s"] + 1).all()
 
 
@@ -1269,3 +1270,50 @@ def test_accuracy_cli_names_every_bad_range(capsys):
     with pytest.raises(SystemExit):
         main(["--open-ground", "--multipath-flagged", "0.5"])
     assert "no accuracy column" in capsys.readouterr().err
+
+
+def test_standing_a_moment_at_a_corner_does_not_chain_a_stop_to_the_walk():
+    """Open-ground gm-173 (seed 43, 1 s fixes, the range issue 15 was measured on): at a sharp
+    corner 80 s before a real stop the GPS error held the smoothed walker still for 2-3 s. The
+    edges grown from those fixes reached the stop's, and the stop swallowed the corner and the
+    70 m out to it (patrol.clean._edge_seeds)."""
+    fixes, truth = open_ground_walks(174, 1, 43, sigma_m=(3, 8), tau_s=(30, 120),
+                                     multipath_s=(10, 60), multipath_m=(30, 150))
+    walk = fixes[fixes["track_id"] == "gm-173"]
+    true_m = truth.set_index("track_id").loc["gm-173", "true_length_m"]
+    now, c = mileage(walk)
+    before, c0 = mileage(walk, stop_seed_s=0)
+    err, err0 = now["distance_m"].iloc[0] / true_m - 1, before["distance_m"].iloc[0] / true_m - 1
+    print(f"\ngm-173: {err0:+.2%} -> {err:+.2%}; stops {c0.stops['duration_s'].round().tolist()} -> "
+          f"{c.stops['duration_s'].round().tolist()}")
+    assert err0 < -0.035 and abs(err) < 0.03  # measured -3.79 % -> -2.64 %
+    # the same stops are reported; the one after the corner no longer starts 100 s early
+    assert len(c.stops) == len(c0.stops)
+    assert (c.stops["duration_s"] <= c0.stops["duration_s"] + 1e-9).all()
+    assert (c0.stops["duration_s"] - c.stops["duration_s"]).max() >= 60
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_stop_with_the_signal_lost_inside_stays_one_stop(seed):
+    """Indoors the phone loses the signal 20 s after the officer stops and finds it again a
+    minute before they leave. The standing seen before the dropout can be too short to grow a
+    stop's edges by its time alone (seed 2: the stop came out 72 s, the part after the
+    dropout); it borders a dropout, so it grows them and the stop spans the dropout."""
+    from patrol.simulate import gauss_markov_error
+
+    rng = np.random.default_rng(seed)
+    walk_s, stand_s = 200, 600
+    t_s = np.arange(0, 2 * walk_s + stand_s, 1.0)
+    x = np.clip(t_s, 0, walk_s) * 1.25  # east 250 m, stand, then north 250 m
+    y = np.clip(t_s - walk_s - stand_s, 0, walk_s) * 1.25
+    e = gauss_markov_error(len(t_s), 1.0, 6.0, 70.0, rng)
+    lost = (t_s > walk_s + 20) & (t_s < walk_s + stand_s - 60)
+    fixes = pd.DataFrame({"track_id": "indoors", "t": pd.Timestamp("2026-03-02T01:00:00Z")
+                          + pd.to_timedelta(t_s, unit="s"),
+                          "lon": 119.50 + (x + e[0]) / 90_780, "lat": 35.40 + (y + e[1]) / 111_195})[~lost]
+    table, c = mileage(fixes)
+    print(f"\nseed {seed}: stops {c.stops['duration_s'].round().tolist()}, "
+          f"{table['distance_m'].iloc[0]:.0f} m of 500")
+    assert len(c.stops) == 1
+    assert c.stops["duration_s"].iloc[0] >= stand_s - 60  # measured 619-636 s
+    assert abs(table["distance_m"].iloc[0] / 500 - 1) < 0.05  # measured 482-514 m
