@@ -176,10 +176,10 @@ def _count(track_ids, track, mask, reason, dropped):
     dropped[reason] += np.bincount(track[mask], minlength=len(track_ids))
 
 
-def _edge_seeds(stat, t, key, track, half_s, seed_s):
+def _edge_seeds(stat, t, track, bounds, seed_s):
     """The stationary fixes a stop's edges grow from (:func:`_stop_edges`): those with
-    ``seed_s`` or more of stationary time within ``half_s`` either side, or a dropout (longer
-    than ``BURST_DROPOUT_S``) there.
+    ``seed_s`` or more of stationary time within their window (``bounds``: first fix, one
+    past the last), or a dropout (longer than ``BURST_DROPOUT_S``) there.
 
     Why: at a corner walked under GPS error the smoothed walker can slow enough for a fix or
     two to test as standing. Their edges reached 30 s into the walk either way and chained a
@@ -212,7 +212,7 @@ def _edge_seeds(stat, t, key, track, half_s, seed_s):
     last = np.r_[track[1:] != track[:-1], True]
     dt = np.minimum(np.r_[np.diff(t), 0.0], seed_s)  # a dropout is no standing seen
     dt[last] = 0.0
-    lo, hi = window_bounds(key, half_s)
+    lo, hi = bounds
     standing = np.r_[0.0, np.cumsum(np.where(stat, dt, 0.0))]
     gap = (np.r_[np.diff(t), 0.0] > BURST_DROPOUT_S) & ~last
     gaps = np.r_[0, np.cumsum(gap)]
@@ -334,15 +334,16 @@ def _window(key, window_s):
     return lo, hi - 1
 
 
-def _stationary(x, y, t, key, window_s, radius_m, half_m, path_m=None, walk_mps=None):
+def _stationary(x, y, t, key, window_s, radius_m, half_m, path_m=None, walk_mps=None, bounds=None):
     """Fixes whose smoothed positions ``window_s/2`` before and after are within ``radius_m``
     of each other (as a rate: radius per window, so one-sided windows at gaps and ends still
     work; over at least half a window), and each within ``half_m`` of the fix itself (a turn
     back on the spot brings the walker back to where they were a window ago, but the fix
     between is far from both), unless the smoothed path covered within the window
-    (``path_m``: cumulative metres along the track) runs at ``walk_mps`` (per fix) or more."""
+    (``path_m``: cumulative metres along the track) runs at ``walk_mps`` (per fix) or more.
+    ``bounds``: :func:`patrol.arrays.window_bounds` for half the window, when the caller has it."""
     half = window_s / 2
-    lo, hi = _window(key, window_s)
+    lo, hi = _window(key, window_s) if bounds is None else (bounds[0], bounds[1] - 1)
     span = t[hi] - t[lo]
     moved = plane_m(x[hi] - x[lo], y[hi] - y[lo])
     stat = (span >= half) & (moved < radius_m * np.maximum(span, 1.0) / window_s)
@@ -435,14 +436,16 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
     first = np.r_[True, track[1:] != track[:-1]] if n else np.zeros(0, bool)
     path_m = _path_m(x, y, first)
     walk_mps = np.maximum(p.walk_rate_mps, p.walk_rate_k * residual_noise_m(xr, yr, x, y, track, nt))[track]
-    stat = _stationary(x, y, t, key, p.stop_window_s, p.stop_radius_m, p.stop_half_m, path_m, walk_mps)
+    win = window_bounds(key, half)  # the stop window's fixes, once for the tests and the seeds
+    stat = _stationary(x, y, t, key, p.stop_window_s, p.stop_radius_m, p.stop_half_m, path_m, walk_mps,
+                       win)
     if p.stop_long_s > 0:
         stat |= _stationary(x, y, t, key, p.stop_long_s, p.stop_long_radius_m, p.stop_long_half_m,
                             path_m, walk_mps)
     if stat.any():
         stat &= ~_pacing(xr, yr, w, t, key, first, track, stat, nt, p)
     core = stat
-    seed = _edge_seeds(stat, t, key, track, half, p.stop_seed_s)
+    seed = _edge_seeds(stat, t, track, win, p.stop_seed_s)
     stat = _stop_edges(stat, seed, first, track, t, x, y, half, p.stop_radius_m / 2)
     run_start = stat & (first | ~np.r_[False, stat[:-1]])
     run = np.where(stat, np.cumsum(run_start) - 1, -1)
