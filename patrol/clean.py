@@ -235,7 +235,7 @@ def _stop_edges(stat, seed, first, track, t, x, y, half_s, radius_m):
     cy = np.bincount(run[stat], y[stat]) / rc
     idx = np.arange(n)
     out = stat.copy()
-    # nearest stationary fix at or after each fix, then at or before it
+    # nearest seed at or after each fix, then at or before it
     for nearest in (np.minimum.accumulate(np.where(seed, idx, n)[::-1])[::-1],
                     np.maximum.accumulate(np.where(seed, idx, -1))):
         has = (nearest >= 0) & (nearest < n)
