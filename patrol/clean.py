@@ -10,7 +10,10 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
    within ``burst_max_s`` (120 s) and no dropout, the fixes between sitting off by the jump
    (a burst begun or ended in a dropout has a test of its own; one is a burst too when it
    holds more fixes than half the median's window below, as an unevenly sampling phone packs
-   into a few seconds). Then fixes near
+   into a few seconds). A burst's fixes are moved back by the jumps, less the walk in them
+   (:func:`patrol.outliers.burst_offsets`: the walk under the burst is measured, not
+   bridged), and dropped only where no side of the burst is held long enough to say by how
+   much (``Cleaned.moved`` counts the moved fixes per track). Then fixes near
    a suspicious step (longer than the
    mode's speed cap allows plus ``noise_step_m``, or a jump > ``jump_m``) are compared with
    the coordinate-wise median of the fixes within +-``median_window_s`` (2 to ``median_half``
@@ -66,7 +69,7 @@ from citygrid.errors import InvalidInput
 from gis.crs import plane_m
 from patrol.arrays import (by_track_time, epoch_s, group_bounds, signal_time_s, track_median,
                            window_bounds, windows)
-from patrol.outliers import BURST_DROPOUT_S, bursts, median_outliers, neighbour_steps, spikes
+from patrol.outliers import BURST_DROPOUT_S, burst_offsets, bursts, median_outliers, neighbour_steps, spikes
 
 SPEED_CAP_MPS = {"foot": 3.0, "e_bike": 8.0, "vehicle": 25.0}
 GAP_MODES = ("bridge", "split")
@@ -149,6 +152,7 @@ class Cleaned:
     input_track: np.ndarray | None = None  # track index of every input fix, sorted order
     xr: np.ndarray | None = None  # unsmoothed plane metres of the kept fixes (stop centroid in runs)
     yr: np.ndarray | None = None
+    moved: np.ndarray | None = None  # per track: fixes moved back out of a multipath burst
 
     def in_stop(self) -> np.ndarray:
         """Mask of the kept fixes in a reported stop (a stationary run long enough)."""
@@ -394,8 +398,15 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
     # median; again on what is left (bursts that overlap can fill more than half a window:
     # the first pass takes their majority)
     steps = neighbour_steps(x, y, t, track)
-    bad = bursts(x, y, t, track, p, steps)
+    bad, jumps = bursts(x, y, t, track, p, steps)
+    moved = np.zeros(nt, np.int64)
     if bad.any():
+        # a burst's fixes are moved back where the jumps say the walk was; dropped only where
+        # no side of the burst says how far
+        ox, oy, movable = burst_offsets(bad, jumps, x, y, t, track, p, steps)
+        x, y = x - ox, y - oy
+        moved = np.bincount(track[bad & movable], minlength=nt)
+        bad &= ~movable
         _count(track_ids, track, bad, "outlier", dropped)
         keep = ~bad
         track, t, x, y, acc, seen = track[keep], t[keep], x[keep], y[keep], acc[keep], seen[keep]
@@ -504,4 +515,4 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
     })
     dropped_df = pd.DataFrame(dropped, index=pd.Index(track_ids, name="track_id"))
     return Cleaned(track_ids, track, t, lon, lat, x, y, run, gap_before, stops, dropped_df,
-                   (lon0, lat0), p, codes.astype(np.int64), xr, yr)
+                   (lon0, lat0), p, codes.astype(np.int64), xr, yr, moved)

@@ -110,7 +110,8 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     the steps out of one and into the next into one jump, which nearly takes the first back
     and left the second in), when most of the fixes in between sit where
     the walk from the fix before to the fix after puts them plus the fast steps since the
-    burst began (within half the jump). A jump that takes one burst back opens none (it and
+    burst began (within half the larger of the jump and the jump back; a jump across a
+    dropout pairs with none). A jump that takes one burst back opens none (it and
     the jump into the next burst can cancel too), but when one lies inside an open burst and
     is taken back only after that burst ended, its jump back may (and its burst must fit
     within CROSS_FIT x its jump). At a stretch's start or end (a dropout's edge), a jump may
@@ -118,6 +119,8 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     :func:`_burst_at_ends` (a burst begun or ended in the dropout, a second one overlapping
     it). Bursts no longer than half the median window (in time and in fixes:
     :func:`_beyond_median`) are left to :func:`median_outliers`, which took them out before.
+    Returns (mask over the fixes in bursts, mask over the steps into fix k that make up a
+    jump), for :func:`burst_offsets`.
 
     Why: the median takes out bursts shorter than half its window only. A burst of 10-60 s
     20-150 m off (the phone between tall buildings) stayed: on open-ground walks with such
@@ -126,7 +129,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     n = len(x)
     out = np.zeros(n, bool)
     if p.burst_max_s <= 0 or n < 3:
-        return out
+        return out, out.copy()
     d, dt, first = steps  # :func:`neighbour_steps`
     fast = ~first & (d > p.speed_cap_mps * dt + p.noise_step_m)
     # a jump: a run of fast steps, from the fix before its first (s - 1) to its last (e)
@@ -154,7 +157,11 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     big = mag >= np.maximum(BURST_MIN_M, BURST_STEP_K * step[track[s]])
     s, e, dx, dy, mag = s[big], e[big], dx[big], dy[big], mag[big]
     if not len(s):
-        return out
+        return out, out.copy()
+    jumps = np.zeros(n + 1, np.int64)  # steps (into fix k) that make up a jump
+    np.add.at(jumps, s, 1)
+    np.add.at(jumps, e + 1, -1)
+    jumps = np.cumsum(jumps[:-1]) > 0
     sx, sy = np.r_[0.0, np.cumsum(dx)], np.r_[0.0, np.cumsum(dy)]
     # no jump back across a dropout: a burst that ended unseen in one is :func:`_burst_at_ends`'
     # work, and the jump into the next burst after it took it back by chance and the walk
@@ -163,12 +170,17 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     # Stretches: a track cut at dropouts, inside which a burst can begin or end unseen
     cut = first | (dt > BURST_DROPOUT_S)
     stretch = np.cumsum(cut) - 1
+    # a jump across a dropout (the walk in it, a burst's way back, another's way in) pairs
+    # with none: with the burst's fixes moved back, not dropped, a spike's way back across a
+    # 21 s dropout paired with the jump into a burst 108 s on and moved a stop's fixes 215 m
+    # (simulated spring-0269, seed 7, 1 s fixes: +5.8 %)
+    own = stretch[s - 1] == stretch[e]
     back = np.full(len(s), -1)
     close = np.full(len(s), -1)
     for o in range(BURST_NEXT, 0, -1):  # the nearest jump that takes it back wins (written last)
         a = np.arange(len(s) - o)
         b = a + o
-        ok = (stretch[s[a]] == stretch[s[b]]) & (t[s[b]] - t[s[a]] <= p.burst_max_s)
+        ok = own[a] & own[b] & (stretch[s[a]] == stretch[s[b]]) & (t[s[b]] - t[s[a]] <= p.burst_max_s)
         # (the jump back may be the smaller one: in overlapping bursts each jump is one's part)
         left = plane_m(sx[b + 1] - sx[a], sy[b + 1] - sy[a]) / np.maximum(mag[a], mag[b])
         for out, share in ((back, BURST_CANCEL), (close, BURST_CLOSE)):
@@ -191,7 +203,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     a = np.arange(len(s) - 2)
     b = a + 2
     left = plane_m(dx[a] + dx[b], dy[a] + dy[b]) / np.maximum(mag[a], mag[b])
-    ok = (back[a] < 0) & ~inside[a] & (stretch[s[a]] == stretch[s[b]]) \
+    ok = (back[a] < 0) & ~inside[a] & own[a] & own[b] & (stretch[s[a]] == stretch[s[b]]) \
         & (t[s[b]] - t[s[a]] <= p.burst_max_s) & (left <= BURST_CLOSE)
     # the jump left out of such a pair: the way back of a burst the stretch begins in, or the
     # way into one it ends in
@@ -241,10 +253,96 @@ def bursts(x, y, t, track, p: CleanParams, steps):
         ex = x[lo - 1][rep] + w * (x[hi] - x[lo - 1])[rep] + jx[idx] - jx[lo - 1][rep]
         ey = y[lo - 1][rep] + w * (y[hi] - y[lo - 1])[rep] + jy[idx] - jy[lo - 1][rep]
         dev = np.minimum(plane_m(x[idx] - ex, y[idx] - ey), 2.0 ** 20 - 1)
-        good = track_median(dev, rep, len(a), np.inf) <= np.where(crossing[a], CROSS_FIT, 0.5) * mag[a]
+        # within half the larger of the two jumps: in overlapping bursts the first may be the
+        # smaller, and the phone's error drifts over a long burst (open-ground gm-269 of 1-2 km,
+        # seed 42, 5 s fixes: 28 m off and 20 s on 75 m further, at a stop's end; half the first
+        # jump left the burst in: +13.2 %, now -0.5 %)
+        tol = np.where(crossing[a], CROSS_FIT, 0.5) * np.maximum(mag[a], mag[back[a]])
+        good = track_median(dev, rep, len(a), np.inf) <= tol
         np.add.at(mark, lo[good], 1)
         np.add.at(mark, hi[good], -1)
-    return np.cumsum(mark[:-1]) > 0
+    return np.cumsum(mark[:-1]) > 0, jumps
+
+
+BURST_PACE_S = 10.0  # the walk in a burst's jump: the walker's velocity over the steps within 10 s
+BURST_SIDE_S = 15.0  # a burst's offset is known from a side held this long (burst_offsets)
+
+
+def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps):
+    """Where the fixes of the bursts ``bad`` were taken (``bad``, ``jumps``: :func:`bursts`'
+    fixes in bursts and steps in jumps): per fix the multipath offset (ox, oy) to take off,
+    and the mask of the fixes it is known for.
+
+    The offset is the jumps' sum: each step of a jump since the burst began, less the walk over
+    its time (the walker's velocity from the other steps within ``BURST_PACE_S`` of that
+    step). A burst held on both sides (a clean fix before and after it in its stretch, a
+    track cut at dropouts longer than ``BURST_DROPOUT_S``, with no other jump or cut within
+    ``BURST_SIDE_S``) blends the sum from its start with the jumps still to come to its end,
+    by time (a multipath offset that drifts, jumps that do not quite cancel); one held on one
+    side (one the stretch begins or ends in, one next to another burst) takes that side's.
+    A burst held on neither is dropped.
+
+    Why: a burst's fixes are the walk moved off by the multipath, and dropping them bridged
+    the walk under it straight: open-ground walks of 1-2 km (issue 15's range, bursts of
+    10-60 s) came out -0.3 % / -0.5 % on average (1 s / 5 s fixes) with the burst fixes known
+    and dropped, against -0.2 % / -0.1 % with no bursts at all."""
+    n = len(x)
+    ox, oy = np.zeros(n), np.zeros(n)
+    movable = np.zeros(n, bool)
+    if not bad.any():
+        return ox, oy, movable
+    _, dt, first = steps  # :func:`neighbour_steps`
+    cut = first | (dt > BURST_DROPOUT_S)
+    lo = np.flatnonzero(bad & (~np.r_[False, bad[:-1]] | cut))
+    hi = np.flatnonzero(bad & ~np.r_[bad[1:] & ~cut[1:], False]) + 1  # one past each run
+    # a side counts when the fix there is clean, in the run's stretch, and held for
+    # BURST_SIDE_S without another jump or a dropout: a pair of jumps can hold the walk between
+    # two bursts (the way back from one, the way into the next), and moved it off by a burst
+    # (a phone back from a 9 min dropout into a burst for 8 s, back for 25 s, off again for 7 s:
+    # +400 m of a 650 m walk). Neither side: the fixes go
+    event = jumps | cut
+    idx = np.arange(n)
+    prev_ev = np.maximum.accumulate(np.where(event, idx, 0))
+    next_ev = np.minimum.accumulate(np.where(np.r_[event[1:], True], idx, n - 1)[::-1])[::-1]
+    before = ~cut[lo] & (t[np.maximum(lo - 1, 0)] - t[prev_ev[np.maximum(lo - 1, 0)]] >= BURST_SIDE_S)
+    after = np.zeros(len(lo), bool)
+    h = hi[hi < n]
+    after[hi < n] = ~cut[h] & (t[next_ev[h]] - t[h] >= BURST_SIDE_S)
+    ddx, ddy = np.r_[0.0, np.diff(x)], np.r_[0.0, np.diff(y)]
+    # per run its steps lo .. hi (into its first fix, between its fixes, out of its last)
+    rep, k = ranges(hi - lo + 1)
+    si = np.minimum(lo[rep] + k, n - 1)
+    real = (lo[rep] + k < n) & ((k < (hi - lo)[rep]) | after[rep])
+    # the walk in a jump's step: the walker's velocity over the other steps (no jump's, not
+    # across a track's start) within BURST_PACE_S of it, inside the burst or out (the fast
+    # steps GPS noise makes now and then at 5 s fixes are no jump: they are left in)
+    slow = ~jumps & ~first
+    cx, cy, ct = (np.r_[0.0, np.cumsum(np.where(slow, v, 0.0))] for v in (ddx, ddy, dt))
+    t0 = t[np.flatnonzero(first)][np.cumsum(first) - 1]
+    key = track * 1e9 + (t - t0)
+    a = np.searchsorted(key, key[si] - BURST_PACE_S, side="left") + 1
+    b = np.searchsorted(key, key[si] + BURST_PACE_S, side="right")
+    span = ct[b] - ct[a]
+    span = np.where(span > 0, span, 1.0)
+    jx, jy = (np.where(jumps[si] & real, dv[si] - (cv[b] - cv[a]) / span * dt[si], 0.0)
+              for dv, cv in ((ddx, cx), (ddy, cy)))
+    fx, fy = np.cumsum(jx), np.cumsum(jy)
+    end = np.cumsum(hi - lo + 1) - 1  # each run's last step in rep order
+    base = end - (hi - lo)  # its first
+    fx, fy = fx - (fx[base] - jx[base])[rep], fy - (fy[base] - jy[base])[rep]
+    tot_x, tot_y = fx[end], fy[end]
+    fix = k < (hi - lo)[rep]  # rows that are the run's fixes (the last row is the step out)
+    i = si[fix]
+    r = rep[fix]
+    both = before & after
+    t_in = t[np.maximum(lo - 1, 0)]
+    t_out = t[np.minimum(hi, n - 1)]
+    w = np.where(both[r], (t[i] - t_in[r]) / np.maximum(t_out - t_in, 1e-9)[r],
+                 np.where(after[r], 1.0, 0.0))
+    ox[i] = fx[fix] - w * tot_x[r]
+    oy[i] = fy[fix] - w * tot_y[r]
+    movable[i] = (before | after)[r]
+    return ox, oy, movable
 
 
 def _beyond_median(duration_s, n_fixes, half, p: CleanParams) -> np.ndarray:
@@ -276,7 +374,7 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
     tracks; 16 and 26 of 388 tracks beyond 3 % at 1 s and 5 s fixes, seed 7, street layer).
     ``cut``, ``stretch``: per fix, the first of a stretch; its stretch (see :func:`bursts`)."""
     # a jump across the dropout itself (from one burst into the next) is neither stretch's
-    k = ~cut[s]
+    k = stretch[s - 1] == stretch[e]
     as_first, as_last = np.zeros((2, len(s)), bool) if ends is None else ends
     s, e, mag, used, as_first, as_last = s[k], e[k], mag[k], used[k], as_first[k], as_last[k]
     half = half[k]
@@ -284,9 +382,17 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
         return
     tr = stretch[s]
     big = mag > 2 * (p.speed_cap_mps * (t[e] - t[s - 1]) + p.noise_step_m)
-    # (or the jump a pair of a second burst's jumps left out next to the stretch's end)
-    last = (np.r_[tr[1:] != tr[:-1], True] | as_last) & ~used & big
-    first = (np.r_[True, tr[1:] != tr[:-1]] | as_first) & ~used & big
+    # the stretch's last jump, or one that only such jumps follow: bursts that overlap and
+    # end in the dropout both (open-ground walks of 1-2 km, gm-275, seed 42, 1 s fixes: 140 m
+    # off, 14 s later 77 m further, a 30 s dropout; the first stayed: +18.8 %); and so its
+    # first jumps. (Or the jump a pair of a second burst's jumps left out next to the
+    # stretch's end.)
+    cand = ~used & big
+    j_start, j_end = group_bounds(tr, int(tr[-1]) + 1)
+    no = np.r_[0, np.cumsum(~cand)]
+    i = np.arange(len(s))
+    last = ((no[j_end[tr]] - no[i] == 0) | as_last) & cand
+    first = ((no[i + 1] - no[j_start[tr]] == 0) | as_first) & cand
     f_start, f_end = (b[tr] for b in group_bounds(stretch, int(stretch[-1]) + 1))
     t0, t1 = t[f_start], t[f_end - 1]
     tail = last & (t1 - t[s] <= p.burst_max_s) & _beyond_median(t1 - t[s], f_end - s, half, p)
