@@ -6,7 +6,8 @@ distance - 1), summarised as the median, 95th percentile and worst |error|, over
 regime (GPS error sigma, correlation time tau, street shapes walked).
 
     .venv/bin/python -m patrol.accuracy [--outings 200] [--seed 7] [--streets] [--open-ground]
-                                        [--sigma 3 10] [--tau 30 180] [--corners] [--floor]
+                                        [--sigma 3 10] [--tau 30 180] [--length-m 3000 6000]
+                                        [--corners] [--floor]
 """
 from __future__ import annotations
 
@@ -312,6 +313,8 @@ def main(argv=None) -> None:
     ap.add_argument("--skip", type=float, default=None, metavar="SHARE",
                     help="the share of fixes the phone skips at random (uneven sampling: 0.75 at "
                          "1 s fixes gives 4 s on average)")
+    ap.add_argument("--length-m", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                    help="open-ground walks: each walk's length, metres (default 3000 6000)")
     ap.add_argument("--corners", action="store_true",
                     help="the corner floor: a staircase walked 100 times at the ends of --sigma and --tau")
     ap.add_argument("--floor", action="store_true",
@@ -324,6 +327,8 @@ def main(argv=None) -> None:
         bad.append(f"--multipath-flagged {a.multipath_flagged:g}: want a share from 0 to 1")
     if a.skip is not None and not 0 <= a.skip < 1:
         bad.append(f"--skip {a.skip:g}: want a share from 0 up to (not including) 1")
+    if a.length_m is not None and not 0 < a.length_m[0] <= a.length_m[1]:
+        bad.append(f"--length-m {a.length_m[0]:g} {a.length_m[1]:g}: want 0 < LO <= HI")
     if bad:
         ap.error("; ".join(bad))
     if a.corners:
@@ -358,9 +363,14 @@ def main(argv=None) -> None:
         if a.skip:
             burst_kw["skip"] = a.skip
             bursts += f", {a.skip:.0%} of fixes skipped at random"
+        if a.length_m is not None:
+            burst_kw["length_m"] = tuple(a.length_m)
+            bursts += f", {a.length_m[0]:g}-{a.length_m[1]:g} m long"
         res = evaluate_open_ground(a.outings, a.seed, streets=streets, **rng_kw, **burst_kw)
         what = "walks across open ground" + bursts
     else:
+        if a.length_m is not None:
+            ap.error("--length-m: only with --open-ground (the street simulator's outings are its own)")
         if a.multipath_flagged is not None:
             burst_kw["multipath_flagged"] = a.multipath_flagged
             bursts += f", {a.multipath_flagged:.0%} flagged"

@@ -69,16 +69,19 @@ slowly, or outlasts that, is walked); a stop lies on the walked line, and standi
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.43 % (1 s fixes) /
-0.44 % (5 s), p95 1.5 % / 1.6 %, worst 2.9 % / 3.8 %; with the street layer (the CLI, the
-API) median 0.32 % / 0.30 %, p95 1.1 % / 1.3 %, worst 2.7 % / 2.4 % (``python -m
+0.43 % (5 s), p95 1.5 % / 1.6 %, worst 3.0 % / 3.8 %; with the street layer (the CLI, the
+API) median 0.34 % / 0.29 %, p95 1.2 % / 1.4 %, worst 2.8 % / 2.4 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
-0.35 % / 0.36 %, worst 2.7 % / 2.8 %; six seeds (7-23) with the street layer, 4,656 tracks:
-2 beyond 3 %, worst 3.4 %. On walks across open ground
+0.35 % / 0.36 %, worst 2.7 % / 2.7 %; six seeds (7-23) with the street layer, 4,656 tracks:
+3 beyond 3 %, worst 3.4 %. On walks across open ground
 (:func:`patrol.simulate.open_ground_walks`, not on the street layer; ``--open-ground``), 300
 walks, seeds 42-44: median 0.53-0.64 % / 0.51-0.58 %, worst 2.9-3.75 % / 3.5-3.9 %, and in
 the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s, with bursts of 10-60 s,
-seeds 42-45) median 0.51-0.60 % / 0.45-0.54 %, worst 2.6-3.5 % / 2.8-3.7 %. Per-track means
-per cell are -0.28 to +0.15 %. Without GPS error corners come out within 0.3 %
+seeds 42-45) median 0.49-0.59 % / 0.46-0.55 %, worst 2.6-3.1 % / 2.65-3.5 % (6 of 2,400
+tracks beyond 3 %). Per-track means per cell are -0.28 to +0.15 %. Shorter walks carry the
+same metres of error at each corner and stop over fewer metres walked: walks of 1-2 km in
+that range (``--open-ground --length-m 1000 2000``, 300 walks, seeds 42 / 43) median 0.94 %
+/ 0.87 % (1 s), 0.95 % / 0.97 % (5 s), worst 6.9 % / 5.3 % and 7.4 % / 9.9 %. Without GPS error corners come out within 0.3 %
 (tests/test_patrol.py::test_exact_walk_keeps_its_corners). The issue-15 target (worst <= 3 %
 per track) is reached on seed 7 with the street layer; not in general - see (a), (g).
 

@@ -110,8 +110,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     the steps out of one and into the next into one jump, which nearly takes the first back
     and left the second in), when most of the fixes in between sit where
     the walk from the fix before to the fix after puts them plus the fast steps since the
-    burst began (within half the larger of the jump and the jump back; a jump across a
-    dropout pairs with none). A jump that takes one burst back opens none (it and
+    burst began (within half the larger of the jump and the jump back). A jump that takes one burst back opens none (it and
     the jump into the next burst can cancel too), but when one lies inside an open burst and
     is taken back only after that burst ended, its jump back may (and its burst must fit
     within CROSS_FIT x its jump). At a stretch's start or end (a dropout's edge), a jump may
@@ -170,17 +169,12 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     # Stretches: a track cut at dropouts, inside which a burst can begin or end unseen
     cut = first | (dt > BURST_DROPOUT_S)
     stretch = np.cumsum(cut) - 1
-    # a jump across a dropout (the walk in it, a burst's way back, another's way in) pairs
-    # with none: with the burst's fixes moved back, not dropped, a spike's way back across a
-    # 21 s dropout paired with the jump into a burst 108 s on and moved a stop's fixes 215 m
-    # (simulated spring-0269, seed 7, 1 s fixes: +5.8 %)
-    own = stretch[s - 1] == stretch[e]
     back = np.full(len(s), -1)
     close = np.full(len(s), -1)
     for o in range(BURST_NEXT, 0, -1):  # the nearest jump that takes it back wins (written last)
         a = np.arange(len(s) - o)
         b = a + o
-        ok = own[a] & own[b] & (stretch[s[a]] == stretch[s[b]]) & (t[s[b]] - t[s[a]] <= p.burst_max_s)
+        ok = (stretch[s[a]] == stretch[s[b]]) & (t[s[b]] - t[s[a]] <= p.burst_max_s)
         # (the jump back may be the smaller one: in overlapping bursts each jump is one's part)
         left = plane_m(sx[b + 1] - sx[a], sy[b + 1] - sy[a]) / np.maximum(mag[a], mag[b])
         for out, share in ((back, BURST_CANCEL), (close, BURST_CLOSE)):
@@ -203,7 +197,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     a = np.arange(len(s) - 2)
     b = a + 2
     left = plane_m(dx[a] + dx[b], dy[a] + dy[b]) / np.maximum(mag[a], mag[b])
-    ok = (back[a] < 0) & ~inside[a] & own[a] & own[b] & (stretch[s[a]] == stretch[s[b]]) \
+    ok = (back[a] < 0) & ~inside[a] & (stretch[s[a]] == stretch[s[b]]) \
         & (t[s[b]] - t[s[a]] <= p.burst_max_s) & (left <= BURST_CLOSE)
     # the jump left out of such a pair: the way back of a burst the stretch begins in, or the
     # way into one it ends in
@@ -374,7 +368,7 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
     tracks; 16 and 26 of 388 tracks beyond 3 % at 1 s and 5 s fixes, seed 7, street layer).
     ``cut``, ``stretch``: per fix, the first of a stretch; its stretch (see :func:`bursts`)."""
     # a jump across the dropout itself (from one burst into the next) is neither stretch's
-    k = stretch[s - 1] == stretch[e]
+    k = ~cut[s]
     as_first, as_last = np.zeros((2, len(s)), bool) if ends is None else ends
     s, e, mag, used, as_first, as_last = s[k], e[k], mag[k], used[k], as_first[k], as_last[k]
     half = half[k]

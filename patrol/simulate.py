@@ -306,7 +306,7 @@ def to_geodataframe(sim: Simulation) -> gpd.GeoDataFrame:
 def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0, 10.0),
                       tau_s=(30.0, 180.0), lon0: float = 119.50, lat0: float = 35.40,
                       plain: bool = False, multipath_s=(1.0, 5.0), multipath_m=(50.0, 200.0),
-                      skip: float = 0.0):
+                      skip: float = 0.0, length_m=(3000.0, 6000.0)):
     """Walks across open ground, drawn without the street layer (a check that the mileage
     method is not tuned to :func:`simulate_patrols`): legs of 60-400 m turning 30-150 degrees
     either way, a third of them curved (radius 80-300 m), speed 0.9-1.6 m/s varying +-10 % per
@@ -323,17 +323,23 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
     (``corners_s_m``) and when each fix is taken (``fixes_s_m``).
 
     ``skip``: the share of fixes the phone skips, at random, as in :func:`simulate_patrols`
-    (drawn apart: the same seed walks the same walks; not with ``plain``)."""
+    (drawn apart: the same seed walks the same walks; not with ``plain``).
+
+    ``length_m``: each walk's length is drawn from this range (legs are added until it is
+    reached), 3-6 km by default: a shift's patrol. Shorter walks carry the same GPS error at
+    each corner and stop over fewer metres."""
     if not 0 <= skip < 1 or (plain and skip):
         raise ValueError(f"skip {skip!r}: want a share of fixes from 0 up to (not including) 1"
                          + (", and none on plain walks" if plain else ""))
+    if not 0 < length_m[0] <= length_m[1]:
+        raise ValueError(f"length_m {tuple(length_m)!r}: want 0 < LO <= HI metres")
     rng = np.random.default_rng(seed)
     ky = 111_195.0
     kx = ky * np.cos(np.radians(lat0))
     rows, truth = [], []
     for k in range(n_tracks):
         pts, head, length = [np.zeros(2)], rng.uniform(0, 2 * np.pi), 0.0
-        target = rng.uniform(3000, 6000)
+        target = rng.uniform(*length_m)
         while length < target:
             leg = rng.uniform(60, 400)
             if not plain and rng.random() < 1 / 3:  # a curve: short steps turning steadily
