@@ -327,8 +327,10 @@ def main(argv=None) -> None:
         bad.append(f"--multipath-flagged {a.multipath_flagged:g}: want a share from 0 to 1")
     if a.skip is not None and not 0 <= a.skip < 1:
         bad.append(f"--skip {a.skip:g}: want a share from 0 up to (not including) 1")
-    if a.length_m is not None and not 0 < a.length_m[0] <= a.length_m[1]:
+    if a.length_m is not None and not 0 < a.length_m[0] <= a.length_m[1] < np.inf:
         bad.append(f"--length-m {a.length_m[0]:g} {a.length_m[1]:g}: want 0 < LO <= HI")
+    if a.length_m is not None and not a.open_ground:
+        bad.append("--length-m: only with --open-ground (the street simulator's outings are its own)")
     if bad:
         ap.error("; ".join(bad))
     if a.corners:
@@ -369,8 +371,6 @@ def main(argv=None) -> None:
         res = evaluate_open_ground(a.outings, a.seed, streets=streets, **rng_kw, **burst_kw)
         what = "walks across open ground" + bursts
     else:
-        if a.length_m is not None:
-            ap.error("--length-m: only with --open-ground (the street simulator's outings are its own)")
         if a.multipath_flagged is not None:
             burst_kw["multipath_flagged"] = a.multipath_flagged
             bursts += f", {a.multipath_flagged:.0%} flagged"

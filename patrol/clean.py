@@ -153,6 +153,7 @@ class Cleaned:
     xr: np.ndarray | None = None  # unsmoothed plane metres of the kept fixes (stop centroid in runs)
     yr: np.ndarray | None = None
     moved: np.ndarray | None = None  # per track: fixes moved back out of a multipath burst
+    # (the later steps may still drop some of them)
 
     def in_stop(self) -> np.ndarray:
         """Mask of the kept fixes in a reported stop (a stationary run long enough)."""

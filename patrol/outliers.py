@@ -78,14 +78,40 @@ def median_outliers(x, y, t, track, start, end, p: CleanParams, steps=None, seen
     return out
 
 
+def typical_interval_s(track, dt, first, n_tracks: int):
+    """Per track, the mean time between its fixes over steps of a minute or less, and how
+    many such steps it has."""
+    small = ~first & (dt <= 60)
+    cnt = np.bincount(track[small], minlength=n_tracks)
+    return np.bincount(track[small], dt[small], minlength=n_tracks) / np.maximum(cnt, 1), cnt
+
+
 def median_half_fixes(track, dt, first, n_tracks: int, p: CleanParams) -> np.ndarray:
     """Per track, the running median's half window in fixes: +-``median_window_s`` at the
     track's typical interval, at least 2 and at most ``median_half`` fixes a side."""
-    small = ~first & (dt <= 60)
-    cnt = np.bincount(track[small], minlength=n_tracks)
-    mdt = np.bincount(track[small], dt[small], minlength=n_tracks) / np.maximum(cnt, 1)
+    mdt, cnt = typical_interval_s(track, dt, first, n_tracks)
     ht = np.clip(np.round(p.median_window_s / np.maximum(mdt, 1e-3)), 2, p.median_half).astype(np.int64)
     return np.where(cnt > 0, ht, p.median_half)
+
+
+def burst_stretches(track, dt, first) -> np.ndarray:
+    """Mask of the fixes that start a stretch for the burst tests: a track's first fix, and
+    the first after a dropout, a gap longer than BURST_DROPOUT_S or, where the track's fixes
+    come more often than one per BURST_DROPOUT_S / BURST_GAP_K, than BURST_GAP_K x its typical
+    interval (at least BURST_GAP_MIN_S). Inside a stretch a burst begins and ends with a
+    jump; at its edges it may begin or end unseen.
+
+    Why the shorter gap: open-ground gm-112 (walks of 1-2 km, seed 42, 1 s fixes): standing,
+    the phone lost the signal for 19 s and came back 44 m off (a step walkable in that time,
+    so no jump), and jumped back 22 s later: +7.0 %. At 5 s fixes, or a phone that skips most of
+    its fixes (4 s apart on average, up to 20 s), gaps of 10-20 s are its normal sampling:
+    cut there, the seed-11 campaign with three quarters skipped went from a worst of 3.6 % to
+    9.5 %."""
+    if not len(track):
+        return np.zeros(0, bool)
+    mdt, _ = typical_interval_s(track, dt, first, int(track[-1]) + 1)
+    limit = np.clip(BURST_GAP_K * mdt, BURST_GAP_MIN_S, BURST_DROPOUT_S)
+    return first | (dt > limit[track])
 
 
 BURST_MIN_M = 15.0  # a multipath burst: a jump (fast steps) of >= 15 m in all,
@@ -95,26 +121,29 @@ BURST_CLOSE = 0.25  # ... the nearest that leaves < 0.25 x, if any
 BURST_STEP_K = 3.0  # ... and >= 3 x the track's median step between fixes
 REV_COS = -0.5  # a run of fast steps turning back by > 120 degrees splits there
 BURST_DROPOUT_S = 20.0  # a burst may begin or end unseen in a dropout longer than this
-CROSS_FIT = 0.25  # a burst whose pair crosses another's: its fixes within 0.25 x the jump
+BURST_GAP_K = 5.0  # ... or than 5 x the track's typical interval, when that is shorter,
+BURST_GAP_MIN_S = 10.0  # but not shorter than this (burst_stretches)
+CROSS_FIT = 0.25  # a burst whose pair crosses another's: its fixes within 0.25 x the larger jump
 
 
 def bursts(x, y, t, track, p: CleanParams, steps):
     """Fixes inside multipath bursts: from a jump (steps faster than the speed cap allows,
     one or a run of them as the phone slides off, >= BURST_MIN_M and BURST_STEP_K x the
     track's median step in all) to one of the next
-    BURST_NEXT jumps that takes it back within ``burst_max_s`` and no dropout longer than
-    BURST_DROPOUT_S between (the jumps from the first to
+    BURST_NEXT jumps that takes it back within ``burst_max_s`` and no dropout
+    (:func:`burst_stretches`) between (the jumps from the first to
     it add up to < BURST_CANCEL x the larger of the two; bursts that begin and end in
     between, or end with it, cancel on the way; the nearest that leaves < BURST_CLOSE x wins
     over a nearer one that leaves more: back-to-back bursts with one clean fix between merge
     the steps out of one and into the next into one jump, which nearly takes the first back
     and left the second in), when most of the fixes in between sit where
     the walk from the fix before to the fix after puts them plus the fast steps since the
-    burst began (within half the larger of the jump and the jump back). A jump that takes one burst back opens none (it and
-    the jump into the next burst can cancel too), but when one lies inside an open burst and
-    is taken back only after that burst ended, its jump back may (and its burst must fit
-    within CROSS_FIT x its jump). At a stretch's start or end (a dropout's edge), a jump may
-    also be taken back by the jump after next, the one between left to
+    burst began (within half the larger of the jump and the jump back). A jump that takes one
+    burst back opens none (it and the jump into the next burst can cancel too), but when one
+    lies inside an open burst and is taken back only after that burst ended, its jump back
+    may (and its burst must fit within CROSS_FIT x the larger of its two jumps). At a
+    stretch's start or end (a dropout's edge), a jump may also be taken back by the jump after
+    next, the one between left to
     :func:`_burst_at_ends` (a burst begun or ended in the dropout, a second one overlapping
     it). Bursts no longer than half the median window (in time and in fixes:
     :func:`_beyond_median`) are left to :func:`median_outliers`, which took them out before.
@@ -167,7 +196,7 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     # between for a burst (simulated spring-0268, seed 11, 1 s fixes, unflagged bursts of
     # 10-60 s: 80 m off for 8 s, 53 s dropout, 19 s of walk, then 115 m off for 42 s: +4.0 %).
     # Stretches: a track cut at dropouts, inside which a burst can begin or end unseen
-    cut = first | (dt > BURST_DROPOUT_S)
+    cut = burst_stretches(track, dt, first)
     stretch = np.cumsum(cut) - 1
     back = np.full(len(s), -1)
     close = np.full(len(s), -1)
@@ -270,7 +299,7 @@ def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps):
     The offset is the jumps' sum: each step of a jump since the burst began, less the walk over
     its time (the walker's velocity from the other steps within ``BURST_PACE_S`` of that
     step). A burst held on both sides (a clean fix before and after it in its stretch, a
-    track cut at dropouts longer than ``BURST_DROPOUT_S``, with no other jump or cut within
+    track cut at dropouts (:func:`burst_stretches`), with no other jump or cut within
     ``BURST_SIDE_S``) blends the sum from its start with the jumps still to come to its end,
     by time (a multipath offset that drifts, jumps that do not quite cancel); one held on one
     side (one the stretch begins or ends in, one next to another burst) takes that side's.
@@ -286,7 +315,7 @@ def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps):
     if not bad.any():
         return ox, oy, movable
     _, dt, first = steps  # :func:`neighbour_steps`
-    cut = first | (dt > BURST_DROPOUT_S)
+    cut = burst_stretches(track, dt, first)
     lo = np.flatnonzero(bad & (~np.r_[False, bad[:-1]] | cut))
     hi = np.flatnonzero(bad & ~np.r_[bad[1:] & ~cut[1:], False]) + 1  # one past each run
     # a side counts when the fix there is clean, in the run's stretch, and held for
@@ -351,11 +380,12 @@ def _beyond_median(duration_s, n_fixes, half, p: CleanParams) -> np.ndarray:
 
 
 def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half, ends=None):
-    """A burst a stretch begins or ends in (a stretch: a track, cut at dropouts longer than
-    BURST_DROPOUT_S; the phone lost the signal, or switched off, inside the burst): its last
-    jump (fast steps ``s`` .. ``e``), taken back by none, within ``burst_max_s`` of the
-    stretch's end (the fixes from it on), or its first jump, taking none back, within
-    ``burst_max_s`` of its start (the fixes before its end); longer than half the median
+    """A burst a stretch begins or ends in (a stretch: a track, cut at dropouts,
+    :func:`burst_stretches`; the phone lost the signal, or switched off, inside the burst): its last
+    jump (fast steps ``s`` .. ``e``), taken back by none, or one only such jumps follow, within
+    ``burst_max_s`` of the stretch's end (the fixes from it on), or its first jump, taking none
+    back, or one only such jumps precede, within ``burst_max_s`` of its start (the fixes
+    before its end); longer than half the median
     window (``half``: per jump, its half in fixes; :func:`_beyond_median`) and shorter than
     the rest of the stretch. With no jump back to check the fixes
     against, the jump must be twice what the speed cap allows (at 5 s fixes walking and GPS

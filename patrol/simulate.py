@@ -331,7 +331,7 @@ def open_ground_walks(n_tracks: int, interval_s: float, seed: int, sigma_m=(3.0,
     if not 0 <= skip < 1 or (plain and skip):
         raise ValueError(f"skip {skip!r}: want a share of fixes from 0 up to (not including) 1"
                          + (", and none on plain walks" if plain else ""))
-    if not 0 < length_m[0] <= length_m[1]:
+    if not 0 < length_m[0] <= length_m[1] < np.inf:
         raise ValueError(f"length_m {tuple(length_m)!r}: want 0 < LO <= HI metres")
     rng = np.random.default_rng(seed)
     ky = 111_195.0

@@ -89,7 +89,7 @@ def test_simulator_covers_the_range(campaign):
 # worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
 PER_TRACK = {1: (0.0043, 0.0150, 0.0299), 5: (0.0043, 0.0161, 0.0378)}
 # ... and on open-ground walks of 1-2 km in issue 15's range, 150 walks (median, worst)
-SHORT_WALKS = {1: (0.0093, 0.0686), 5: (0.0100, 0.0393)}
+SHORT_WALKS = {1: (0.0093, 0.0427), 5: (0.0100, 0.0393)}
 PER_TRACK_STREETS = {1: (0.0034, 0.0117, 0.0281), 5: (0.0029, 0.0140, 0.0240)}
 
 
@@ -206,8 +206,9 @@ def test_short_walks_in_the_issue_range(interval):
     and burst puts the same metres into a shorter walk, so the per-track error is larger than
     on a shift's 3-6 km (median 0.5-0.6 %). Measured on 300 walks (``python -m patrol.accuracy
     --open-ground --length-m 1000 2000 ...``, seed 42): median 1.12 % / 0.97 %, worst 18.8 % /
-    13.2 % (1 s / 5 s) while a burst's fixes were dropped, 0.94 % / 0.95 % and 6.9 % / 7.4 %
-    moved back (patrol.outliers.burst_offsets). Pinned here on 150 of them."""
+    13.2 % (1 s / 5 s) while a burst's fixes were dropped, 0.94 % / 0.95 % and 5.7 % / 7.4 %
+    moved back (patrol.outliers.burst_offsets) and with bursts begun in short dropouts
+    found (burst_stretches). Pinned here on 150 of them."""
     fixes, truth = open_ground_walks(150, interval, 42, sigma_m=(3, 8), tau_s=(30, 120),
                                      multipath_s=(10, 60), multipath_m=(30, 150), length_m=(1000, 2000))
     assert truth["true_length_m"].between(1000, 2000 + 400).all()  # the last leg may overshoot
@@ -217,6 +218,7 @@ def test_short_walks_in_the_issue_range(interval):
     med, worst = SHORT_WALKS[interval]
     assert err.median() == pytest.approx(med, abs=0.0005)
     assert err.max() == pytest.approx(worst, abs=0.001)
+
 
 def test_walks_off_the_street_layer_are_not_pulled_onto_it(street_junctions):
     """Walks across open ground near Rizhao's streets (made here, not on the layer): the
@@ -457,8 +459,9 @@ def test_the_fixes_before_a_burst_near_the_start_are_kept(seed):
     (+-15 fixes, slid inside the track at its start) reached across the hole into the walk
     55-75 m on, took them for outliers, and with them the walk from the first fix to the
     hole's end went (open-ground gm-236, seed 43: -3.05 %; here -71 / -57 / -61 m of a 700 m
-    walk). The median now takes only fixes within 30 s: the 6 fixes stay and the hole is
-    bridged (-12 / +1 / +6 m). The burst's 41 fixes are now moved back, not dropped."""
+    walk). The median now takes only fixes within 30 s: the 6 fixes stay and the hole was
+    bridged (-12 / +1 / +6 m). The burst's 41 fixes are now moved back, not dropped: there
+    is no hole."""
     walk, length = _gm_walk([(0, 0), (0, 400), (300, 400)], seed, 4.0, 50.0)
     walk = _offset(walk, 6, 47, 92.0, 95.0)
     table, c = mileage(walk)
@@ -546,11 +549,12 @@ def test_long_unflagged_bursts_on_the_street_simulator(layers, street_junctions,
 def test_a_burst_begun_or_ended_in_a_dropout(where, interval):
     """The phone loses the signal for 40 s on a straight 800 m walk and comes back 90 m off
     for 40 s (or goes 90 m off 40 s before it loses the signal): one jump, no jump back to
-    pair it with. The burst's fixes go as at a track's end, and the line across the dropout
-    runs straight on: without that the walk came out 110-190 m long."""
+    pair it with. The burst's fixes are moved back by that jump as at a track's end, and the
+    line across the dropout runs straight on: without that the walk came out 110-190 m long."""
     walk, length = _gm_walk([(0, 0), (800, 0)], 9, 3.0, 60.0, step_s=interval, dropout_s=(300, 340))
     lo, hi = (340, 380) if where == "begins" else (260, 300)
-    table, _ = mileage(_offset(walk, lo, hi, 40, 80))
+    table, c = mileage(_offset(walk, lo, hi, 40, 80))
+    assert c.moved[0] == 40 // interval
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=10)
 
 
@@ -784,8 +788,31 @@ def test_overlapping_bursts_that_end_in_a_dropout(seed):
     end opens the burst now."""
     walk, length = _standing_walk(seed, [(300, 347, 110, 87), (314, 347, -60, 48)],
                                   seen=lambda t: ~((t >= 342) & (t < 372)))
-    table, _ = mileage(walk)
+    table, c = mileage(walk)
+    assert c.moved[0] + table["dropped_by_reason"].iloc[0]["outlier"] == 42  # 300-341: both found
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=15)
+
+
+@pytest.mark.parametrize("seed", [50, 51, 52])
+def test_a_burst_begun_in_a_short_dropout(seed, monkeypatch):
+    """Open-ground gm-112 (walks of 1-2 km, seed 42, 1 s fixes): standing, the phone lost the
+    signal for 19 s and came back 44 m off (a step walkable in 19 s: no jump), and jumped back
+    22 s later. With stretches cut only at dropouts over 20 s the jump back had no jump to pair
+    with and no stretch edge to start from, and the burst was walked: +7.0 %. At 1 s fixes a
+    stretch now ends at a gap of 10 s (5 x the track's interval, at least 10 s:
+    patrol.outliers.burst_stretches), and the burst is one the stretch begins in."""
+    from patrol import outliers
+
+    def seen(t):
+        return ~((t >= 400) & (t < 419))
+
+    no_burst = mileage(_standing_walk(seed, [], seen=seen)[0])[0]["distance_m"].iloc[0]
+    walk, _ = _standing_walk(seed, [(400, 441, -30, 32)], seen=seen)
+    table, c = mileage(walk)
+    assert c.moved[0] == 22
+    assert table["distance_m"].iloc[0] == pytest.approx(no_burst, abs=3)
+    monkeypatch.setattr(outliers, "BURST_GAP_K", 100.0)  # cut at BURST_DROPOUT_S only
+    assert mileage(walk)[0]["distance_m"].iloc[0] > no_burst + 60
 
 
 @pytest.mark.parametrize("seed", [47, 48, 49])
@@ -864,17 +891,27 @@ def test_a_turn_fix_just_before_a_stop_lends_no_pace(monkeypatch):
     walked came out at 708 m. A pace now comes from a leg of 20 s or more.
 
     The bursts' fixes are moved back now (patrol.outliers.burst_offsets), so there is no hole:
-    the case is kept with them dropped, as they are where no side of a burst is held. Moved
-    back, the walk comes out at 142 m: the stop is taken to start at the walk's tip, 30 s
-    before the walker stands (the way back is hidden in it, issue 15's walking hidden in
-    stops), and the hole's tip no longer makes up for it."""
+    the case is kept with them dropped, as they are where no side of a burst is held."""
+    _drop_bursts(monkeypatch)
+    table, _ = mileage(_spring_0064())
+    assert table["distance_m"].iloc[0] == pytest.approx(185, abs=10)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 15: with the bursts' fixes moved back the walk comes out at 142 m of 185 m: the stop "
+    "is taken to start at the walk's tip, 30 s before the walker stands, and the way back is "
+    "hidden in it (walking hidden in stops); the dropped burst's hole had moved the tip out"))
+def test_the_way_back_into_a_stop_next_to_a_burst_is_walked():
+    """spring-0064 as above, its bursts' fixes moved back."""
+    table, _ = mileage(_spring_0064())
+    assert table["distance_m"].iloc[0] == pytest.approx(185, abs=10)
+
+
+def _spring_0064():
+    """520 s of simulated spring-0064 (tests/data): a stop next to two multipath bursts."""
     fixes = pd.read_csv(Path(__file__).parent / "data" / "turn_before_a_stop_next_to_a_burst.csv")
     fixes["t"] = pd.to_datetime(fixes["t"], utc=True)
-    moved, _ = mileage(fixes.assign(track_id="spring-0064"))
-    _drop_bursts(monkeypatch)
-    table, _ = mileage(fixes.assign(track_id="spring-0064"))
-    assert table["distance_m"].iloc[0] == pytest.approx(185, abs=10)
-    assert moved["distance_m"].iloc[0] == pytest.approx(142, abs=10)
+    return fixes.assign(track_id="spring-0064")
 
 
 def _l_streets():
@@ -1404,7 +1441,7 @@ def test_accuracy_cli_names_every_bad_range(capsys):
     assert "no accuracy column" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--length-m", "1000", "2000"])
-    assert "only with --open-ground" in capsys.readouterr().err
+    assert "--length-m: only with --open-ground" in capsys.readouterr().err
 
 
 def test_standing_a_moment_at_a_corner_does_not_chain_a_stop_to_the_walk():
