@@ -69,7 +69,8 @@ from citygrid.errors import InvalidInput
 from gis.crs import plane_m
 from patrol.arrays import (by_track_time, epoch_s, group_bounds, signal_time_s, track_median,
                            window_bounds, windows)
-from patrol.outliers import BURST_DROPOUT_S, burst_offsets, bursts, median_outliers, neighbour_steps, spikes
+from patrol.outliers import (BURST_DROPOUT_S, burst_offsets, burst_stretches, bursts, median_outliers,
+                             neighbour_steps, spikes)
 
 SPEED_CAP_MPS = {"foot": 3.0, "e_bike": 8.0, "vehicle": 25.0}
 GAP_MODES = ("bridge", "split")
@@ -399,12 +400,13 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
     # median; again on what is left (bursts that overlap can fill more than half a window:
     # the first pass takes their majority)
     steps = neighbour_steps(x, y, t, track)
-    bad, jumps = bursts(x, y, t, track, p, steps)
+    cut = burst_stretches(track, steps[1], steps[2])  # for the burst tests, found once
+    bad, jumps = bursts(x, y, t, track, p, steps, cut)
     moved = np.zeros(nt, np.int64)
     if bad.any():
         # a burst's fixes are moved back where the jumps say the walk was; dropped only where
         # no side of the burst says how far
-        ox, oy, movable = burst_offsets(bad, jumps, x, y, t, track, p, steps)
+        ox, oy, movable = burst_offsets(bad, jumps, x, y, t, track, p, steps, cut)
         x, y = x - ox, y - oy
         moved = np.bincount(track[bad & movable], minlength=nt)
         bad &= ~movable

@@ -126,7 +126,7 @@ BURST_GAP_MIN_S = 10.0  # but not shorter than this (burst_stretches)
 CROSS_FIT = 0.25  # a burst whose pair crosses another's: its fixes within 0.25 x the larger jump
 
 
-def bursts(x, y, t, track, p: CleanParams, steps):
+def bursts(x, y, t, track, p: CleanParams, steps, cut):
     """Fixes inside multipath bursts: from a jump (steps faster than the speed cap allows,
     one or a run of them as the phone slides off, >= BURST_MIN_M and BURST_STEP_K x the
     track's median step in all) to one of the next
@@ -147,8 +147,9 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     :func:`_burst_at_ends` (a burst begun or ended in the dropout, a second one overlapping
     it). Bursts no longer than half the median window (in time and in fixes:
     :func:`_beyond_median`) are left to :func:`median_outliers`, which took them out before.
-    Returns (mask over the fixes in bursts, mask over the steps into fix k that make up a
-    jump), for :func:`burst_offsets`.
+    ``steps``: :func:`neighbour_steps`; ``cut``: :func:`burst_stretches`. Returns (mask over
+    the fixes in bursts, mask over the steps into fix k that make up a jump), for
+    :func:`burst_offsets`.
 
     Why: the median takes out bursts shorter than half its window only. A burst of 10-60 s
     20-150 m off (the phone between tall buildings) stayed: on open-ground walks with such
@@ -196,7 +197,6 @@ def bursts(x, y, t, track, p: CleanParams, steps):
     # between for a burst (simulated spring-0268, seed 11, 1 s fixes, unflagged bursts of
     # 10-60 s: 80 m off for 8 s, 53 s dropout, 19 s of walk, then 115 m off for 42 s: +4.0 %).
     # Stretches: a track cut at dropouts, inside which a burst can begin or end unseen
-    cut = burst_stretches(track, dt, first)
     stretch = np.cumsum(cut) - 1
     back = np.full(len(s), -1)
     close = np.full(len(s), -1)
@@ -291,7 +291,7 @@ BURST_PACE_S = 10.0  # the walk in a burst's jump: the walker's velocity over th
 BURST_SIDE_S = 15.0  # a burst's offset is known from a side held this long (burst_offsets)
 
 
-def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps):
+def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps, cut):
     """Where the fixes of the bursts ``bad`` were taken (``bad``, ``jumps``: :func:`bursts`'
     fixes in bursts and steps in jumps): per fix the multipath offset (ox, oy) to take off,
     and the mask of the fixes it is known for.
@@ -314,8 +314,7 @@ def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps):
     movable = np.zeros(n, bool)
     if not bad.any():
         return ox, oy, movable
-    _, dt, first = steps  # :func:`neighbour_steps`
-    cut = burst_stretches(track, dt, first)
+    _, dt, first = steps  # :func:`neighbour_steps`; ``cut``: :func:`burst_stretches`
     lo = np.flatnonzero(bad & (~np.r_[False, bad[:-1]] | cut))
     hi = np.flatnonzero(bad & ~np.r_[bad[1:] & ~cut[1:], False]) + 1  # one past each run
     # a side counts when the fix there is clean, in the run's stretch, and held for
