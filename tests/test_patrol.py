@@ -861,6 +861,25 @@ def test_back_to_back_bursts_with_one_clean_fix_between():
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=10)
 
 
+@pytest.mark.parametrize("seed", [3, 4, 6, 7])
+def test_back_to_back_bursts_whose_jump_between_nearly_takes_the_first_back(seed, monkeypatch):
+    """Open-ground gm-252 (walks of 1-2 km, seed 42, 5 s fixes): 128 m off for 15 s, then
+    straight on 39 m the other way for 25 s. The jump between the two leaves 39 m of the
+    first's 128 m (under a quarter), so it closed the first burst, and the second was walked
+    out and back (+7.4 % on that walk; here, 1 s fixes walking, +57 to +77 m of 800 m). The jump out of the second leaves ~0 m: a farther
+    jump that leaves under a third of the nearer's metres (a jump's worth) now wins."""
+    from patrol import outliers
+
+    walk, length = _gm_walk([(0, 0), (800, 0)], seed, 3.0, 60.0)
+    walk = _offset(_offset(walk, 300, 315, -110, -66), 315, 340, 34, -8)
+    now = mileage(walk)[0]["distance_m"].iloc[0]
+    monkeypatch.setattr(outliers, "BURST_BETTER", np.inf)  # the nearest that leaves < 1/4 wins
+    before = mileage(walk)[0]["distance_m"].iloc[0]
+    print(f"\nback-to-back bursts: {before - length:+.0f} m before, {now - length:+.0f} m now")
+    assert before - length > 40
+    assert now == pytest.approx(length, abs=10)
+
+
 def test_overlapping_bursts_at_a_stop_with_one_clean_fix_between(monkeypatch):
     """Open-ground walk gm-083 (seed 45, 5 s fixes, bursts of 10-60 s, 30-150 m: the issue's
     range): standing, the phone went 99 m off for 50 s, came back for one fix, and went off
