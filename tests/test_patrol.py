@@ -20,7 +20,7 @@ from patrol.arrays import epoch_s, window_bounds
 from patrol.mileage import mileage
 from patrol.streets import street_layer
 from patrol.readers import read_track_file
-from patrol.simulate import open_ground_walks, simulate_patrols
+from patrol.simulate import gauss_markov_error, open_ground_walks, simulate_patrols
 
 
 @pytest.fixture(scope="module")
@@ -478,8 +478,6 @@ def test_a_phone_back_from_a_dropout_inside_a_burst(seed):
     where the phone stood, so the median's window keeps to the phone's time with a signal
     and reaches across the dropout (keeping to the clock, the bursts stayed: +379 to +468 m
     of a 650 m walk; the bench's spring-0118, first 2,500 fixes: +1.3 -> +21 %)."""
-    from patrol.simulate import gauss_markov_error
-
     t = np.arange(0.0, 1214.0)
     x = np.where(t < 200, 1.3 * t, 260.0)
     y = np.where(t < 914, 0.0, 1.3 * (t - 914))
@@ -823,13 +821,17 @@ def test_the_standing_between_a_spike_and_a_burst_is_not_moved(seed, monkeypatch
     for a burst, the 108 s of standing between were dropped (which cost nothing) and, once a
     burst's fixes were moved back, moved 215 m off (+5.8 %). Its far side (the 8 s burst) is
     held for less than BURST_SIDE_S, its near side begins after a dropout: no side says how far,
-    so its fixes are dropped as before."""
+    so its fixes are dropped as before. (The spike's way back across the dropout now also
+    takes the spike back, BURST_ACROSS, before it can pair with the burst's jump: the
+    counterfactual turns that off too.)"""
     from patrol import outliers
 
     walk, length = _standing_walk(seed, [(400, 402, 250, 85), (531, 539, 205, 70)],
                                   seen=lambda t: ~((t >= 402) & (t < 423)))
     table, _ = mileage(walk)
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=15)
+    monkeypatch.setattr(outliers, "BURST_ACROSS", 0.0)
+    assert mileage(walk)[0]["distance_m"].iloc[0] == pytest.approx(length, abs=15)
     monkeypatch.setattr(outliers, "BURST_SIDE_S", 0.0)
     assert mileage(walk)[0]["distance_m"].iloc[0] > length + 200
 
@@ -878,6 +880,34 @@ def test_back_to_back_bursts_whose_jump_between_nearly_takes_the_first_back(seed
     print(f"\nback-to-back bursts: {before - length:+.0f} m before, {now - length:+.0f} m now")
     assert before - length > 40
     assert now == pytest.approx(length, abs=10)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_burst_the_signal_is_lost_in_while_standing(seed, monkeypatch):
+    """Open-ground gm-129 (walks of 1-2 km all on curves, seed 42, 5 s fixes): standing, the
+    phone went 124 m off for 2 fixes, lost the signal for 35 s and came back still off for 2
+    fixes. Each side was too short for a burst at a dropout's edge (the running median's
+    work), and the median, which reads across a dropout, saw both sides: 4 of its 7 fixes
+    off, they stayed (+29 %; here 120 m off, 2 fixes either side of a 35 s dropout: +350 to
+    +490 m). The last jump before the dropout and the first after it now pair: moved back."""
+    from patrol import outliers
+
+    t = np.arange(0, 640, 5, dtype=float)
+    walked = np.where(t < 200, 1.3 * t, np.where(t < 320, 260.0, 260 + 1.3 * (t - 320)))
+    e = gauss_markov_error(len(t), 5, 4.0, 60.0, np.random.default_rng(seed))
+    x, y = walked + e[0], e[1]
+    off = (t >= 255) & (t < 310)
+    x[off] += 30
+    y[off] += 115
+    seen = ~((t >= 265) & (t < 300))
+    fixes = pd.DataFrame({"track_id": "t1", "device_id": "d", "lon": 119.5 + x[seen] / 90_780,
+                          "lat": 35.4 + y[seen] / 111_195,
+                          "t": pd.Timestamp("2026-03-02T01:00:00Z") + pd.to_timedelta(t[seen], unit="s")})
+    table, c = mileage(fixes)
+    assert c.moved.sum() == 4
+    assert table["distance_m"].iloc[0] == pytest.approx(walked[-1], abs=15)
+    monkeypatch.setattr(outliers, "BURST_ACROSS", 0.0)
+    assert mileage(fixes)[0]["distance_m"].iloc[0] > walked[-1] + 300
 
 
 def test_overlapping_bursts_at_a_stop_with_one_clean_fix_between(monkeypatch):
