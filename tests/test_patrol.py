@@ -910,6 +910,32 @@ def test_a_burst_the_signal_is_lost_in_while_standing(seed, monkeypatch):
     assert mileage(fixes)[0]["distance_m"].iloc[0] > walked[-1] + 300
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_way_back_from_a_burst_over_a_dropout_is_not_paired_on(seed, monkeypatch):
+    """Open-ground gm-176 (walks of 1-2 km, seed 46, 5 s fixes): standing, the phone went
+    130 m off for 2 fixes, lost the signal for 40 s, came back off for 3 more fixes, jumped
+    back, and 80 s on went 84 m off for 40 s. The jump back, first of its stretch, left half
+    of itself with the jump into the next burst, paired with it, and the standing between
+    was moved 84 m off while the second burst stayed (+20 %; here +240 to +320 m). The jumps
+    either side of the dropout now pair first."""
+    from patrol import outliers
+
+    t = np.arange(0, 900, 5, dtype=float)
+    walked = np.where(t < 200, 1.3 * t, np.where(t < 520, 260.0, 260 + 1.3 * (t - 520)))
+    e = gauss_markov_error(len(t), 5, 4.0, 60.0, np.random.default_rng(seed))
+    x, y = walked + e[0], e[1]
+    for lo, hi, dx, dy in ((325, 385, 126, -28), (465, 505, 67, -51)):
+        x[(t >= lo) & (t < hi)] += dx
+        y[(t >= lo) & (t < hi)] += dy
+    seen = ~((t >= 335) & (t < 370))
+    fixes = pd.DataFrame({"track_id": "t1", "device_id": "d", "lon": 119.5 + x[seen] / 90_780,
+                          "lat": 35.4 + y[seen] / 111_195,
+                          "t": pd.Timestamp("2026-03-02T01:00:00Z") + pd.to_timedelta(t[seen], unit="s")})
+    assert mileage(fixes)[0]["distance_m"].iloc[0] == pytest.approx(walked[-1], abs=12)
+    monkeypatch.setattr(outliers, "BURST_ACROSS", 0.0)
+    assert mileage(fixes)[0]["distance_m"].iloc[0] > walked[-1] + 200
+
+
 def test_overlapping_bursts_at_a_stop_with_one_clean_fix_between(monkeypatch):
     """Open-ground walk gm-083 (seed 45, 5 s fixes, bursts of 10-60 s, 30-150 m: the issue's
     range): standing, the phone went 99 m off for 50 s, came back for one fix, and went off
