@@ -125,6 +125,7 @@ BURST_DROPOUT_S = 20.0  # a burst may begin or end unseen in a dropout longer th
 BURST_GAP_K = 5.0  # ... or than 5 x the track's typical interval, when that is shorter,
 BURST_GAP_MIN_S = 10.0  # but not shorter than this (burst_stretches)
 BURST_ACROSS = 0.25  # the last jump before a dropout and the first after it pair when they leave < 0.25 x
+ACROSS_FIT = 0.25  # ... or, with longer sides, the fixes either side fit within 0.25 x the larger jump
 CROSS_FIT = 0.25  # a burst whose pair crosses another's: its fixes within 0.25 x the larger jump
 
 
@@ -264,9 +265,12 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut):
     # median, reading across the dropout, saw both, most of its window off: +29 %. gm-176 (seed
     # 46, 5 s): 130 m off for 2 fixes, 40 s dropout, 3 more; the jump back, first of its
     # stretch, paired with the jump into the next burst 80 s on (leaving half), and the
-    # standing between was moved 84 m off: +20 %. Longer sides are not paired across: a
-    # burst that ended unseen in the dropout and the jump into the next after 19 s of walk
-    # can cancel by chance (test_bursts_either_side_of_a_dropout)
+    # standing between was moved 84 m off: +20 %. Longer sides pair only where the fix after
+    # the dropout sits where the one before it, walked on at the pace before the burst, puts
+    # it (within ACROSS_FIT x the larger jump): gm-212 (seed 46, 1 s: 107 m off for 32 s, a
+    # 12 s dropout, 12 s more; the same chance pairing, +9.0 -> -0.7 %), while a burst that
+    # ended unseen in the dropout and the jump into the next after 19 s of walk, which can
+    # cancel by chance, do not (test_bursts_either_side_of_a_dropout)
     half = median_half_fixes(track, dt, first, int(track[-1]) + 1, p)[track[s]]
     a = np.arange(len(s) - 1)
     b = a + 1
@@ -276,8 +280,20 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut):
     ok = edge[b] & (sb == sa + 1) & (track[s[a]] == track[s[b]]) & (back[a] < 0) & (left < BURST_ACROSS)
     ok &= t[s[b]] - t[s[a]] <= p.burst_max_s
     fa, fb = f_end[sa] - 1, f_start[sb]  # the fixes either side of the dropout
+    fits = np.ones(len(a), bool)
     for dur, cnt in ((t[fa] - t[s[a]], fa - s[a] + 1), (t[np.maximum(e[b] - 1, 0)] - t[fb], e[b] - fb)):
-        ok &= (dur <= p.median_window_s) & (cnt <= half[a])
+        fits &= (dur <= p.median_window_s) & (cnt <= half[a])
+    if ACROSS_FIT > 0:  # the pace: over the BURST_PACE_S before the burst, inside the track
+        start = np.flatnonzero(first)[np.cumsum(first) - 1]
+        key = track * 1e9 + (t - t[start])
+        i0 = s[a] - 1
+        k0 = np.maximum(np.searchsorted(key, key[i0] - BURST_PACE_S), start[i0])
+        pace = np.where(i0 > k0, 1.0, 0.0) / np.maximum(t[i0] - t[k0], 1e-9)
+        gap = t[fb] - t[fa]
+        miss = plane_m(x[fb] - x[fa] - (x[i0] - x[k0]) * pace * gap,
+                       y[fb] - y[fa] - (y[i0] - y[k0]) * pace * gap)
+        fits |= miss <= ACROSS_FIT * np.maximum(mag[a], mag[b])
+    ok &= fits
     back[a[ok]] = b[ok]
     # in order along the track, a jump opens a burst unless it takes an open one back. Pairs
     # can cross: a jump inside an open burst, taken back only after that burst ended. One of

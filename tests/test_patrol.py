@@ -868,8 +868,9 @@ def test_back_to_back_bursts_whose_jump_between_nearly_takes_the_first_back(seed
     """Open-ground gm-252 (walks of 1-2 km, seed 42, 5 s fixes): 128 m off for 15 s, then
     straight on 39 m the other way for 25 s. The jump between the two leaves 39 m of the
     first's 128 m (under a quarter), so it closed the first burst, and the second was walked
-    out and back (+7.4 % on that walk; here, 1 s fixes walking, +57 to +77 m of 800 m). The jump out of the second leaves ~0 m: a farther
-    jump that leaves under a third of the nearer's metres (a jump's worth) now wins."""
+    out and back (+7.4 % on that walk; here, 1 s fixes walking, +57 to +77 m of 800 m). The
+    jump out of the second leaves ~0 m: a farther jump that leaves under a third of the
+    nearer's metres (a jump's worth) now wins."""
     from patrol import outliers
 
     walk, length = _gm_walk([(0, 0), (800, 0)], seed, 3.0, 60.0)
@@ -934,6 +935,31 @@ def test_the_way_back_from_a_burst_over_a_dropout_is_not_paired_on(seed, monkeyp
     assert mileage(fixes)[0]["distance_m"].iloc[0] == pytest.approx(walked[-1], abs=12)
     monkeypatch.setattr(outliers, "BURST_ACROSS", 0.0)
     assert mileage(fixes)[0]["distance_m"].iloc[0] > walked[-1] + 200
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_long_burst_over_a_dropout_while_walking(seed, monkeypatch):
+    """Open-ground gm-212 (walks of 1-2 km, seed 46, 1 s fixes): walking, 107 m off for 32 s,
+    a 12 s dropout, 12 s more off, back, and 40 s on off again. Each side is longer than the
+    running median's window: the jumps either side pair only because the fix after the
+    dropout sits where the one before it, walked on at the pace before the burst, puts it.
+    Without that the jump back paired with the jump into the next burst (+9.0 %; here +100 to
+    +250 m of 910 m)."""
+    from patrol import outliers
+
+    t = np.arange(0, 700, dtype=float)
+    e = gauss_markov_error(len(t), 1, 4.0, 60.0, np.random.default_rng(seed))
+    x, y = 1.3 * t + e[0], e[1]
+    for lo, hi, dx, dy in ((300, 356, 60, 88), (395, 435, 70, 100)):
+        x[(t >= lo) & (t < hi)] += dx
+        y[(t >= lo) & (t < hi)] += dy
+    seen = ~((t >= 332) & (t < 344))
+    fixes = pd.DataFrame({"track_id": "t1", "device_id": "d", "lon": 119.5 + x[seen] / 90_780,
+                          "lat": 35.4 + y[seen] / 111_195,
+                          "t": pd.Timestamp("2026-03-02T01:00:00Z") + pd.to_timedelta(t[seen], unit="s")})
+    assert mileage(fixes)[0]["distance_m"].iloc[0] == pytest.approx(1.3 * t[-1], abs=10)
+    monkeypatch.setattr(outliers, "ACROSS_FIT", 0.0)
+    assert mileage(fixes)[0]["distance_m"].iloc[0] > 1.3 * t[-1] + 100
 
 
 def test_overlapping_bursts_at_a_stop_with_one_clean_fix_between(monkeypatch):
