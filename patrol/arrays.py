@@ -14,6 +14,13 @@ def group_bounds(track, n_tracks):
     return end - counts, end  # start (inclusive), end (exclusive) per track
 
 
+def time_key(t, track) -> np.ndarray:
+    """Per fix, its track index x 1e9 + seconds since its track's first fix: sorted (fixes
+    sorted by track, then time), so a window in time is two searchsorted calls."""
+    first = np.r_[True, track[1:] != track[:-1]] if len(t) else np.zeros(0, bool)
+    return track * 1e9 + (t - t[np.flatnonzero(first)][np.cumsum(first) - 1])
+
+
 def ranges(cnt):
     """For runs of ``cnt`` items each, laid end to end: per item, its run and its place in the
     run (0, 1, ...)."""

@@ -67,8 +67,8 @@ import pandas as pd
 
 from citygrid.errors import InvalidInput
 from gis.crs import plane_m
-from patrol.arrays import (by_track_time, epoch_s, group_bounds, signal_time_s, track_median,
-                           window_bounds, windows)
+from patrol.arrays import (by_track_time, epoch_s, group_bounds, signal_time_s, time_key,
+                           track_median, window_bounds, windows)
 from patrol.outliers import (BURST_DROPOUT_S, burst_offsets, burst_stretches, bursts, median_outliers,
                              neighbour_steps, spikes)
 
@@ -434,11 +434,7 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
         track, t, x, y, acc = track[keep], t[keep], x[keep], y[keep], acc[keep]
 
     # 4. smoothing, accuracy-weighted
-    t0 = np.zeros(nt)
-    start, end = group_bounds(track, nt)
-    has = end > start
-    t0[has] = t[start[has]]
-    key = track * 1e9 + (t - t0[track])
+    key = time_key(t, track)
     w = np.where(np.isfinite(acc), 1.0 / np.maximum(acc, 3.0) ** 2, 1.0 / 100.0)
     xr, yr = x.copy(), y.copy()
     if p.smooth_s > 0 and len(x):

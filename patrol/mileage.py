@@ -193,7 +193,7 @@ import pandas as pd
 import shapely
 
 from gis.crs import plane_m, short_steps_m
-from patrol.arrays import by_track_time, epoch_s, ranges, signal_time_s, window_bounds, windows
+from patrol.arrays import by_track_time, epoch_s, ranges, signal_time_s, time_key, window_bounds, windows
 from patrol.clean import (EARTH_R_M, TIP_S, TURN_COS, TURN_MIN_M, Cleaned, CleanParams, apart, clean,
                           moving_average, residual_noise_m)
 from patrol.refit import refit_path
@@ -251,9 +251,7 @@ def noise_m(c: Cleaned) -> np.ndarray:
 def _time_key(c: Cleaned) -> np.ndarray:
     """Per kept fix, track index x 1e9 + seconds since the track's first fix (sorted: windows
     in time are two searchsorted calls)."""
-    first = np.r_[True, c.track[1:] != c.track[:-1]]
-    t0 = c.t_s[np.flatnonzero(first)][np.cumsum(first) - 1]
-    return c.track * 1e9 + (c.t_s - t0)
+    return time_key(c.t_s, c.track)
 
 
 def _keys(c: Cleaned):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gis.crs import plane_m
-from patrol.arrays import group_bounds, ranges, track_median
+from patrol.arrays import group_bounds, ranges, time_key, track_median
 
 if TYPE_CHECKING:
     from patrol.clean import CleanParams
@@ -118,7 +118,7 @@ BURST_MIN_M = 15.0  # a multipath burst: a jump (fast steps) of >= 15 m in all,
 BURST_CANCEL = 0.5  # taken back (the jumps from it to there adding up to < 0.5 x the larger of
 BURST_NEXT = 10  # the two) by one of the next 10 jumps, within burst_max_s
 BURST_CLOSE = 0.25  # ... the nearest that leaves < 0.25 x, if any
-BURST_BETTER = 3.0  # ... or a farther one that leaves < 1/3 of its metres (when >= BURST_MIN_M)
+BURST_BETTER = 3.0  # ... or a farther close one that leaves < 1/3 of the nearer's metres (> BURST_MIN_M)
 BURST_STEP_K = 3.0  # ... and >= 3 x the track's median step between fixes
 REV_COS = -0.5  # a run of fast steps turning back by > 120 degrees splits there
 BURST_DROPOUT_S = 20.0  # a burst may begin or end unseen in a dropout longer than this
@@ -150,8 +150,12 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut):
     stretch's start or end (a dropout's edge), a jump may also be taken back by the jump after
     next, the one between left to
     :func:`_burst_at_ends` (a burst begun or ended in the dropout, a second one overlapping
-    it). Bursts no longer than half the median window (in time and in fixes:
-    :func:`_beyond_median`) are left to :func:`median_outliers`, which took them out before.
+    it). Across a dropout, the last jump before it and the first after it (not the step
+    across) pair when they leave < BURST_ACROSS x and each side lies within the running
+    median's window, or the fix after the dropout sits where the one before it, walked on,
+    puts it (ACROSS_FIT): a burst the phone lost the signal in. Bursts no longer than half
+    the median window (in time and in fixes: :func:`_beyond_median`) are left to
+    :func:`median_outliers`, which took them out before.
     ``steps``: :func:`neighbour_steps`; ``cut``: :func:`burst_stretches`. Returns (mask over
     the fixes in bursts, mask over the steps into fix k that make up a jump), for
     :func:`burst_offsets`.
@@ -197,16 +201,17 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut):
     np.add.at(jumps, e + 1, -1)
     jumps = np.cumsum(jumps[:-1]) > 0
     sx, sy = np.r_[0.0, np.cumsum(dx)], np.r_[0.0, np.cumsum(dy)]
-    # no jump back across a dropout: a burst that ended unseen in one is :func:`_burst_at_ends`'
-    # work, and the jump into the next burst after it took it back by chance and the walk
-    # between for a burst (simulated spring-0268, seed 11, 1 s fixes, unflagged bursts of
-    # 10-60 s: 80 m off for 8 s, 53 s dropout, 19 s of walk, then 115 m off for 42 s: +4.0 %).
+    # no jump back across a dropout (but for the pair either side of one, below): a burst that
+    # ended unseen in one is :func:`_burst_at_ends`' work, and the jump into the next burst
+    # after it took it back by chance and the walk between for a burst (simulated
+    # spring-0268, seed 11, 1 s fixes, unflagged bursts of 10-60 s: 80 m off for 8 s, 53 s
+    # dropout, 19 s of walk, then 115 m off for 42 s: +4.0 %).
     # Stretches: a track cut at dropouts, inside which a burst can begin or end unseen
     stretch = np.cumsum(cut) - 1
     back = np.full(len(s), -1)
     close = np.full(len(s), -1)
-    # per jump and each of the next BURST_NEXT: the metres left when it takes it back, and
-    # whether it may (same stretch, within burst_max_s)
+    # per jump and each of the next BURST_NEXT that may take it back closely (same stretch,
+    # within burst_max_s, leaving < BURST_CLOSE): the metres left
     rem = np.full((len(s), BURST_NEXT + 1), np.inf)
     for o in range(BURST_NEXT, 0, -1):  # the nearest jump that takes it back wins (written last)
         a = np.arange(len(s) - o)
@@ -277,18 +282,19 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut):
     f_start, f_end = group_bounds(stretch, int(stretch[-1]) + 1)
     sa, sb = stretch[s[a]], stretch[s[b]]
     left = plane_m(dx[a] + dx[b], dy[a] + dy[b]) / np.maximum(mag[a], mag[b])
-    ok = edge[b] & (sb == sa + 1) & (track[s[a]] == track[s[b]]) & (back[a] < 0) & (left < BURST_ACROSS)
+    # (not the step across the dropout itself: walk and way back unknown, as at a stretch's ends)
+    ok = edge[b] & ~cut[s[b]] & (sb == sa + 1) & (track[s[a]] == track[s[b]]) & (back[a] < 0) \
+        & (left < BURST_ACROSS)
     ok &= t[s[b]] - t[s[a]] <= p.burst_max_s
     fa, fb = f_end[sa] - 1, f_start[sb]  # the fixes either side of the dropout
     fits = np.ones(len(a), bool)
-    for dur, cnt in ((t[fa] - t[s[a]], fa - s[a] + 1), (t[np.maximum(e[b] - 1, 0)] - t[fb], e[b] - fb)):
+    for dur, cnt in ((t[fa] - t[s[a]], fa - s[a] + 1), (t[e[b] - 1] - t[fb], e[b] - fb)):
         fits &= (dur <= p.median_window_s) & (cnt <= half[a])
     if ACROSS_FIT > 0:  # the pace: over the BURST_PACE_S before the burst, inside the track
-        start = np.flatnonzero(first)[np.cumsum(first) - 1]
-        key = track * 1e9 + (t - t[start])
-        i0 = s[a] - 1
-        k0 = np.maximum(np.searchsorted(key, key[i0] - BURST_PACE_S), start[i0])
-        pace = np.where(i0 > k0, 1.0, 0.0) / np.maximum(t[i0] - t[k0], 1e-9)
+        key = time_key(t, track)
+        i0 = s[a] - 1  # (the fix before the jump: in the burst's track, a jump is never its first)
+        k0 = np.searchsorted(key, key[i0] - BURST_PACE_S)
+        pace = np.where(t[i0] - t[k0] >= 1.0, 1.0 / np.maximum(t[i0] - t[k0], 1.0), 0.0)
         gap = t[fb] - t[fa]
         miss = plane_m(x[fb] - x[fa] - (x[i0] - x[k0]) * pace * gap,
                        y[fb] - y[fa] - (y[i0] - y[k0]) * pace * gap)
@@ -400,8 +406,7 @@ def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps, cut):
     # steps GPS noise makes now and then at 5 s fixes are no jump: they are left in)
     slow = ~jumps & ~first
     cx, cy, ct = (np.r_[0.0, np.cumsum(np.where(slow, v, 0.0))] for v in (ddx, ddy, dt))
-    t0 = t[np.flatnonzero(first)][np.cumsum(first) - 1]
-    key = track * 1e9 + (t - t0)
+    key = time_key(t, track)
     a = np.searchsorted(key, key[si] - BURST_PACE_S, side="left") + 1
     b = np.searchsorted(key, key[si] + BURST_PACE_S, side="right")
     span = ct[b] - ct[a]

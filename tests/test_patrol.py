@@ -503,7 +503,9 @@ def test_bursts_either_side_of_a_dropout(case, seed):
     jump into the second burst took the first one's back by chance (the two offsets
     nearly cancel), and the 19 s of walk were taken for a burst and the second burst kept
     (simulated spring-0268, seed 11, unflagged bursts: +4.0 %; here +41 / +62 / +41 m). No
-    jump back is looked for across a dropout now: each burst is its stretch's own.
+    jump back is looked for across a dropout now: each burst is its stretch's own (the jumps
+    either side of a dropout pair only where the fixes either side fit one burst, BURST_ACROSS
+    and ACROSS_FIT; these 19 s of walk do not).
 
     ``across``: 141 m off for 24 s, a 37 s dropout, another 108 m off for 26 s, then back; the
     step across the dropout, from one burst into the other, is a jump too. As its stretch's
@@ -760,8 +762,6 @@ def _standing_walk(seed, offsets, seen=None, sigma_m=5.0, tau_s=60.0):
     """300 m east, 400 s standing, 300 m north (1 s fixes, Gauss-Markov error), ``offsets``
     (t0, t1, dx, dy) added, only the fixes ``seen`` (a mask over the seconds) kept; and its
     length (600 m)."""
-    from patrol.simulate import gauss_markov_error
-
     t = np.arange(0.0, 231 + 400 + 231)
     x = np.minimum(t, 231) * 1.3
     y = np.maximum(t - 631, 0) * 1.3
@@ -821,17 +821,13 @@ def test_the_standing_between_a_spike_and_a_burst_is_not_moved(seed, monkeypatch
     for a burst, the 108 s of standing between were dropped (which cost nothing) and, once a
     burst's fixes were moved back, moved 215 m off (+5.8 %). Its far side (the 8 s burst) is
     held for less than BURST_SIDE_S, its near side begins after a dropout: no side says how far,
-    so its fixes are dropped as before. (The spike's way back across the dropout now also
-    takes the spike back, BURST_ACROSS, before it can pair with the burst's jump: the
-    counterfactual turns that off too.)"""
+    so its fixes are dropped as before."""
     from patrol import outliers
 
     walk, length = _standing_walk(seed, [(400, 402, 250, 85), (531, 539, 205, 70)],
                                   seen=lambda t: ~((t >= 402) & (t < 423)))
     table, _ = mileage(walk)
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=15)
-    monkeypatch.setattr(outliers, "BURST_ACROSS", 0.0)
-    assert mileage(walk)[0]["distance_m"].iloc[0] == pytest.approx(length, abs=15)
     monkeypatch.setattr(outliers, "BURST_SIDE_S", 0.0)
     assert mileage(walk)[0]["distance_m"].iloc[0] > length + 200
 
@@ -866,11 +862,11 @@ def test_back_to_back_bursts_with_one_clean_fix_between():
 @pytest.mark.parametrize("seed", [3, 4, 6, 7])
 def test_back_to_back_bursts_whose_jump_between_nearly_takes_the_first_back(seed, monkeypatch):
     """Open-ground gm-252 (walks of 1-2 km, seed 42, 5 s fixes): 128 m off for 15 s, then
-    straight on 39 m the other way for 25 s. The jump between the two leaves 39 m of the
-    first's 128 m (under a quarter), so it closed the first burst, and the second was walked
-    out and back (+7.4 % on that walk; here, 1 s fixes walking, +57 to +77 m of 800 m). The
-    jump out of the second leaves ~0 m: a farther jump that leaves under a third of the
-    nearer's metres (a jump's worth) now wins."""
+    straight on 39 m the other way for 25 s. The jump between the two leaves 39 m, under a
+    quarter of the larger of the two jumps (the jump between, 157 m), so it closed the first
+    burst, and the second was walked out and back (+7.4 % on that walk; here 35 m the other
+    way, 1 s fixes walking: +57 to +77 m of 800 m). The jump out of the second leaves ~0 m: a
+    farther jump that leaves under a third of the nearer's metres (a jump's worth) now wins."""
     from patrol import outliers
 
     walk, length = _gm_walk([(0, 0), (800, 0)], seed, 3.0, 60.0)
@@ -940,9 +936,10 @@ def test_the_way_back_from_a_burst_over_a_dropout_is_not_paired_on(seed, monkeyp
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_long_burst_over_a_dropout_while_walking(seed, monkeypatch):
     """Open-ground gm-212 (walks of 1-2 km, seed 46, 1 s fixes): walking, 107 m off for 32 s,
-    a 12 s dropout, 12 s more off, back, and 40 s on off again. Each side is longer than the
-    running median's window: the jumps either side pair only because the fix after the
-    dropout sits where the one before it, walked on at the pace before the burst, puts it.
+    a 12 s dropout, 12 s more off, back, and 40 s on off again. The side before the dropout
+    is longer than the running median's window: the jumps either side pair only because the
+    fix after the dropout sits where the one before it, walked on at the pace before the
+    burst, puts it.
     Without that the jump back paired with the jump into the next burst (+9.0 %; here +100 to
     +250 m of 910 m)."""
     from patrol import outliers
@@ -1169,8 +1166,6 @@ def _pacing_walks(n_walks, interval_s, pace_m, sigma_m=6.0, tau_s=90.0, seed=3):
     """Walks of 200 m east with a 5-min stop half-way, then four times ``pace_m`` up a market
     row and back (checking stalls), then 200 m on east, at 1.3 m/s under Gauss-Markov GPS
     error; and their length."""
-    from patrol.simulate import gauss_markov_error
-
     p = np.array([(0, 0), (200, 0)] + [(200, pace_m), (200, 0)] * 4 + [(400, 0)], float)
     cum = np.r_[0, np.cumsum(np.hypot(*np.diff(p, axis=0).T))]
     # metres walked over time: walk 100 m, stand 300 s, walk the rest
@@ -1572,8 +1567,6 @@ def test_a_stop_with_the_signal_lost_inside_stays_one_stop(seed):
     minute before they leave. The standing seen before the dropout can be too short to grow a
     stop's edges by its time alone (seed 2: the stop came out 72 s, the part after the
     dropout); it borders a dropout, so it grows them and the stop spans the dropout."""
-    from patrol.simulate import gauss_markov_error
-
     rng = np.random.default_rng(seed)
     walk_s, stand_s = 200, 600
     t_s = np.arange(0, 2 * walk_s + stand_s, 1.0)
