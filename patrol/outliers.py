@@ -482,11 +482,11 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
         n = len(x)
         # the fix after a head's jump back, and the fix before the dropout (for a tail: the
         # fix before its jump, and the fix after the dropout)
-        for big_at, at, i, j in ((big_head, f_start, e, f_start - 1), (big_tail, f_end, s - 1, f_end)):
-            ok = (at > 0) & (at < n)
-            j = np.clip(j, 0, n - 1)
+        for big_at, at, near, far in ((big_head, f_start, e, f_start - 1), (big_tail, f_end, s - 1, f_end)):
+            ok = (at > 0) & (at < n)  # a dropout there, not a track's start or end
             ok &= track[np.maximum(at - 1, 0)] == track[np.minimum(at, n - 1)]
-            big_at |= ok & (plane_m(x[i] - x[j], y[i] - y[j]) <= ENDS_CANCEL * mag)
+            far = np.clip(far, 0, n - 1)
+            big_at |= ok & (plane_m(x[near] - x[far], y[near] - y[far]) <= ENDS_CANCEL * mag)
     # the stretch's last jump, or one that only such jumps follow: bursts that overlap and
     # end in the dropout both (open-ground walks of 1-2 km, gm-275, seed 42, 1 s fixes: 140 m
     # off, 14 s later 77 m further, a 30 s dropout; the first stayed: +18.8 %); and so its
