@@ -280,7 +280,8 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut):
     half = median_half_fixes(track, dt, first, int(track[-1]) + 1, p)[track[s]]
     a = np.arange(len(s) - 1)
     b = a + 1
-    f_start, f_end = group_bounds(stretch, int(stretch[-1]) + 1)
+    bounds = group_bounds(stretch, int(stretch[-1]) + 1)  # each stretch's first fix, one past its last
+    f_start, f_end = bounds
     sa, sb = stretch[s[a]], stretch[s[b]]
     left = plane_m(dx[a] + dx[b], dy[a] + dy[b]) / np.maximum(mag[a], mag[b])
     # (not the step across the dropout itself: walk and way back unknown, as at a stretch's ends)
@@ -328,7 +329,7 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut):
     used = opens.copy()
     used[back[opens]] = True
     mark = np.zeros(n + 1, np.int64)
-    _burst_at_ends(s, e, mag, used, t, cut, stretch, p, mark, half, ends, (x, y, track))
+    _burst_at_ends(s, e, mag, used, t, cut, stretch, p, mark, half, ends, (x, y, track), bounds)
     a = np.flatnonzero(opens)
     lo, hi = s[a], e[back[a]]  # the burst: fixes lo .. hi - 1; lo - 1 and hi are clean
     keep = _beyond_median(t[hi] - t[lo], hi - lo, half[a], p)
@@ -444,7 +445,8 @@ def _beyond_median(duration_s, n_fixes, half, p: CleanParams) -> np.ndarray:
     return (duration_s > p.median_window_s / 2) | (n_fixes > half)
 
 
-def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half, ends=None, xy=None):
+def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half, ends=None, xy=None,
+                   bounds=None):
     """A burst a stretch begins or ends in (a stretch: a track, cut at dropouts,
     :func:`burst_stretches`; the phone lost the signal, or switched off, inside the burst): its last
     jump (fast steps ``s`` .. ``e``), taken back by none, or one only such jumps follow, within
@@ -465,7 +467,8 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
     Why the dropouts: with bursts of 10-60 s, 20-150 m about every 8 min on the street
     simulator, a burst begun or ended in a dropout was walked as a detour (+4-8 % on the worst
     tracks; 16 and 26 of 388 tracks beyond 3 % at 1 s and 5 s fixes, seed 7, street layer).
-    ``cut``, ``stretch``: per fix, the first of a stretch; its stretch (see :func:`bursts`)."""
+    ``cut``, ``stretch``: per fix, the first of a stretch; its stretch (see :func:`bursts`);
+    ``bounds``: per stretch its first fix and one past its last, when the caller has them."""
     # a jump across the dropout itself (from one burst into the next) is neither stretch's
     k = ~cut[s]
     as_first, as_last = np.zeros((2, len(s)), bool) if ends is None else ends
@@ -475,7 +478,8 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
         return
     tr = stretch[s]
     big = mag > 2 * (p.speed_cap_mps * (t[e] - t[s - 1]) + p.noise_step_m)
-    f_start, f_end = (b[tr] for b in group_bounds(stretch, int(stretch[-1]) + 1))
+    bounds = group_bounds(stretch, int(stretch[-1]) + 1) if bounds is None else bounds
+    f_start, f_end = (b[tr] for b in bounds)
     big_head, big_tail = big.copy(), big.copy()
     if xy is not None and ENDS_CANCEL > 0:
         x, y, track = xy
