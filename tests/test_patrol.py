@@ -89,7 +89,7 @@ def test_simulator_covers_the_range(campaign):
 # worst tracks all have sigma > 8 m (see patrol.mileage: the GPS offset at each corner).
 PER_TRACK = {1: (0.0043, 0.0150, 0.0299), 5: (0.0043, 0.0161, 0.0378)}
 # ... and on open-ground walks of 1-2 km in issue 15's range, 150 walks (median, worst)
-SHORT_WALKS = {1: (0.0093, 0.0427), 5: (0.0100, 0.0393)}
+SHORT_WALKS = {1: (0.0087, 0.0427), 5: (0.0095, 0.0393)}
 PER_TRACK_STREETS = {1: (0.0034, 0.0117, 0.0281), 5: (0.0029, 0.0140, 0.0240)}
 
 
@@ -208,7 +208,9 @@ def test_short_walks_in_the_issue_range(interval):
     --open-ground --length-m 1000 2000 ...``, seed 42): median 1.12 % / 0.97 %, worst 18.8 % /
     13.2 % (1 s / 5 s) while a burst's fixes were dropped, 0.94 % / 0.95 % and 5.7 % / 7.4 %
     moved back (patrol.outliers.burst_offsets) and with bursts begun in short dropouts
-    found (burst_stretches). Pinned here on 150 of them."""
+    found (burst_stretches). Pinned here on 150 of them: median 0.93 % / 1.00 % while a run
+    read at walking pace in the median on a quiet track was taken for standing, 0.87 % /
+    0.95 % now (patrol.clean._walked_runs)."""
     fixes, truth = open_ground_walks(150, interval, 42, sigma_m=(3, 8), tau_s=(30, 120),
                                      multipath_s=(10, 60), multipath_m=(30, 150), length_m=(1000, 2000))
     assert truth["true_length_m"].between(1000, 2000 + 400).all()  # the last leg may overshoot
@@ -1209,13 +1211,52 @@ def test_pacing_back_and_forth_is_walking_not_a_stop(interval, pace_m, sigma_m):
     assert np.median(err) == pytest.approx(PACING_MEDIAN[pace_m, interval], abs=0.01)
 
 
+def _zigzag(seed, step_s=5.0, speed_mps=0.8):
+    """150 m, four legs of 60 m turning 150 degrees left and right in turn, 150 m; walked at
+    ``speed_mps`` under slow GPS wander (sigma 8.6 m, tau 155 s); and its length."""
+    h, p = 0.0, [np.zeros(2)]
+    for leg, turn in zip([150, 60, 60, 60, 60, 150], [150, -150, 150, -150, 150, 0]):
+        p.append(p[-1] + leg * np.array([np.cos(np.radians(h)), np.sin(np.radians(h))]))
+        h += turn
+    return _gm_walk(p, seed, 8.6, 155.0, step_s=step_s, speed_mps=speed_mps)
+
+
+def test_a_slow_zigzag_under_slow_wander_is_walked_not_a_stop():
+    """A slow walker (0.8 m/s) zig-zagging across a square under GPS error that wanders
+    slowly (open-ground gm-199, seed 44, 5 s fixes: a 120 s stop at three turns of 130-147
+    degrees, -4.9 %): the smoothed path reads 0.6-0.8 m/s, under the per-fix walking check
+    (0.7 m/s), and the turns passed the stop tests. On so quiet a track a standing phone's
+    smoothed position wanders at 0.2-0.3 m/s: a run reading 0.5 m/s in the median is walked
+    (patrol.clean._walked_runs). Measured on these 20 walks: the stop tests reported a stop
+    on 18 and took 84 m of 540 m off on average; now none, and 5 m (the worst walk, 58 m off,
+    is the corners' GPS error on legs of 60 m)."""
+    walks = [_zigzag(seed) for seed in range(1, 21)]
+    fixes = pd.concat([w for w, _ in walks], ignore_index=True)
+    length = np.array([n for _, n in walks])
+    table, _ = mileage(fixes)
+    old, _ = mileage(fixes, run_walk_mps=np.inf)
+    off, old_off = table["distance_m"].to_numpy() - length, old["distance_m"].to_numpy() - length
+    print(f"\n20 zig-zags of {length[0]:.0f} m: stops on {(table['stops'].map(len) > 0).sum()}, mean "
+          f"{off.mean():+.1f} m; without the run check: {(old['stops'].map(len) > 0).sum()}, {old_off.mean():+.1f} m")
+    assert (old["stops"].map(len) > 0).sum() >= 12 and old_off.mean() < -35
+    assert (table["stops"].map(len) == 0).all()
+    assert abs(off.mean()) < 10 and np.median(np.abs(off)) < 15
+    # a quiet phone standing still is still a stop: 400 s between two walks
+    standing = pd.concat([_standing_walk(seed, [], sigma_m=8.6, tau_s=155.0, step_s=5.0)[0]
+                          for seed in range(1, 6)], ignore_index=True)
+    stood, _ = mileage(standing)
+    assert (stood["stops"].map(len) == 1).all() and (stood["stop_time_s"] >= 380).all()
+
+
 def test_stops_hide_less_walking(campaign):
     """On the simulator: the metres walked between fixes the stop tests took for standing
     (pacing out and back, walking round a small square). The walking-pace checks take out
     three fifths of them (before the pacing rate was read over 40 s at 1.5 x a standing
     phone's, issue 15: 60 s at 2 x, about half: 2,449 m / 2,722 m at 1 s / 5 s; 1,972 m /
-    1,957 m while a second of standing could grow a stop's edges, patrol.clean._edge_seeds);
-    what is left is pacing over a few metres and at high noise (see patrol.mileage (g))."""
+    1,957 m while a second of standing could grow a stop's edges, patrol.clean._edge_seeds;
+    1,691 m / 1,771 m while a run read at walking pace in the median on a quiet track was
+    taken for standing, patrol.clean._walked_runs); what is left is pacing over a few metres
+    and at high noise (see patrol.mileage (g))."""
     interval, sim, _ = campaign
     now = walking_hidden_in_stops_m(sim)
     before = walking_hidden_in_stops_m(sim, walk_rate_mps=np.inf)
@@ -1224,7 +1265,7 @@ def test_stops_hide_less_walking(campaign):
           f"stop tests alone {before.sum():.0f} m")
     assert (now >= -1e-6).all() and (before >= -1e-6).all()  # a chord is never longer than the walk
     assert now.sum() < 0.45 * before.sum()
-    assert now.sum() == pytest.approx({1: 1691, 5: 1771}[interval], rel=0.02)
+    assert now.sum() == pytest.approx({1: 1494, 5: 1672}[interval], rel=0.02)
 
 
 @pytest.fixture(scope="module")
@@ -1249,7 +1290,7 @@ def test_doubling_back_at_a_walkers_pace_is_no_stop(seed23_5s):
     one = fixes[fixes["track_id"] == "spring-0011"]
     true_m = truth.loc["spring-0011", "true_length_m"]
     now, c = mileage(one)
-    before, c0 = mileage(one, params=CleanParams(pace_rate_k=2.0, pace_window_s=60.0))
+    before, c0 = mileage(one, params=CleanParams(pace_rate_k=2.0, pace_window_s=60.0, run_walk_mps=np.inf))
     err, err0 = now["distance_m"].iloc[0] / true_m - 1, before["distance_m"].iloc[0] / true_m - 1
     print(f"\nspring-0011: {err0:+.2%} before, {err:+.2%} now")
     t0 = one["t"].min()
@@ -1297,14 +1338,16 @@ def test_short_turns_of_out_and_backs_are_walked_not_stops(campaign):
     from patrol.clean import clean
 
     interval, sim, _ = campaign
-    now = clean(sim.fixes).stops
-    before = clean(sim.fixes, tip_run_s=0).stops
+    # without the whole-run walking check (patrol.clean._walked_runs), which takes some first
+    now = clean(sim.fixes, run_walk_mps=np.inf).stops
+    before = clean(sim.fixes, tip_run_s=0, run_walk_mps=np.inf).stops
     gone = ~before.set_index(["track_id", "start"]).index.isin(now.set_index(["track_id", "start"]).index)
     taken = before[gone]
     pace = walked_in_stops_m(sim, taken) / taken["duration_s"].to_numpy()
-    pace_kept = walked_in_stops_m(sim, now) / now["duration_s"].to_numpy()
+    reported = clean(sim.fixes).stops
+    pace_kept = walked_in_stops_m(sim, reported) / reported["duration_s"].to_numpy()
     print(f"\n{interval} s: {len(taken)} stops taken for walked turns, true pace median "
-          f"{np.median(pace):.2f} m/s, min {pace.min():.2f}; of the {len(now)} still reported, "
+          f"{np.median(pace):.2f} m/s, min {pace.min():.2f}; of the {len(reported)} reported, "
           f"{(pace_kept >= 0.5).mean():.1%} walking")
     assert len(now) == len(before) - len(taken)
     assert len(taken) >= 3  # 3 at 5 s: the pacing test (patrol.clean._pacing) takes most first
@@ -1550,7 +1593,9 @@ def test_standing_a_moment_at_a_corner_does_not_chain_a_stop_to_the_walk():
     err, err0 = now["distance_m"].iloc[0] / true_m - 1, before["distance_m"].iloc[0] / true_m - 1
     print(f"\ngm-173: {err0:+.2%} -> {err:+.2%}; stops {c0.stops['duration_s'].round().tolist()} -> "
           f"{c.stops['duration_s'].round().tolist()}")
-    assert err0 < -0.035 and abs(err) < 0.03  # measured -3.79 % -> -2.64 %
+    # measured -3.28 % -> -2.28 % (-3.79 % -> -2.64 % before a run read at walking pace in
+    # the median was walked: patrol.clean._walked_runs)
+    assert err0 < -0.03 and abs(err) < 0.025
     # the same stops are reported; the one after the corner no longer starts 100 s early
     assert len(c.stops) == len(c0.stops)
     assert (c.stops["duration_s"] <= c0.stops["duration_s"] + 1e-9).all()
