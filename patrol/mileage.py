@@ -69,7 +69,7 @@ slowly, or outlasts that, is walked); a stop lies on the walked line, and standi
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.43 % (1 s fixes) /
-0.43 % (5 s), p95 1.5 % / 1.6 %, worst 3.0 % / 3.8 %; with the street layer (the CLI, the
+0.44 % (5 s), p95 1.5 % / 1.6 %, worst 3.0 % / 3.8 %; with the street layer (the CLI, the
 API) median 0.34 % / 0.29 %, p95 1.2 % / 1.4 %, worst 2.8 % / 2.4 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
 0.35 % / 0.36 %, worst 2.7 % / 2.7 %; six seeds (7-23) with the street layer, 4,656 tracks:
@@ -154,7 +154,8 @@ parabola is 2 sd out, it over-corrected at sigma 3-4 m, -0.22 %); a finer tolera
 vertices. (d) Legs shorter than ~2 tolerances (a 40 m jog across an arterial at
 high noise) are cut. (e) Across a long gap whose two ends lie less than a stop radius apart
 nothing counts, whatever was walked unseen in between.
-(f) Slow walking (< ~0.6 m/s) tests as standing (see :mod:`patrol.clean`). (g) Pacing
+(f) Slow walking (< ~0.6 m/s; on a quiet track, where a standing phone wanders slower, from
+~0.5 m/s up a run is walked: :func:`patrol.clean._walked_runs`) tests as standing. (g) Pacing
 out and back over less than ~40 m on a noisy track (noise_m > 1.6 m): its tips are lost (the
 smoothing flattens them and the turn-back test looks 30 s either way), and at high noise it
 is taken for a stop. On quieter tracks the tips come from :func:`short_turn_points`
