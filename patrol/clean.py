@@ -196,7 +196,8 @@ def _edge_seeds(stat, t, track, bounds, seed_s):
     Why: at a corner walked under GPS error the smoothed walker can slow enough for a fix or
     two to test as standing. Their edges reached 30 s into the walk either way and chained a
     real stop 50-75 s on to the walk before it, which the stop then hid (open-ground gm-173,
-    seed 43, 1 s fixes: 100 s of walking, -3.8 %; now -2.6 %). A phone that loses the signal
+    seed 43, 1 s fixes: 100 s of walking, -3.8 %; now -2.6 %, and -2.3 % since a run read at
+    walking pace is walked, :func:`_walked_runs`). A phone that loses the signal
     indoors leaves only a second or two of standing before the dropout, and the edges grown
     from those carry the stop across it (spring-0308, seed 7: a 592 s stop, reported).
 
@@ -240,8 +241,7 @@ def _stop_edges(stat, seed, first, track, t, x, y, half_s, radius_m):
     n = len(stat)
     if not stat.any():
         return stat
-    run_start = stat & (first | ~np.r_[False, stat[:-1]])
-    run = np.where(stat, np.cumsum(run_start) - 1, -1)
+    run = np.where(stat, _runs(stat, first)[1], -1)
     rc = np.bincount(run[stat])
     cx = np.bincount(run[stat], x[stat]) / rc
     cy = np.bincount(run[stat], y[stat]) / rc
@@ -327,8 +327,7 @@ def _pacing(xr, yr, w, t, key, first, track, stat, n_tracks, p):
     quarter (2,449 -> 1,972 m at 1 s, 2,722 -> 1,957 m at 5 s). Over 30 s the rate is too
     noisy at 5 s fixes (a walk's worst track 4.0 -> 5.0 %)."""
     path_m = _path_m(*moving_average(xr, yr, w, key, p.pace_smooth_s), first)
-    lo, hi = _window(key, p.pace_window_s)
-    rate = (path_m[hi] - path_m[lo]) / np.maximum(t[hi] - t[lo], 1.0)
+    rate = _path_rate(path_m, t, *_window(key, p.pace_window_s))
     standing = track_median(np.minimum(rate[stat], 2.0 ** 20 - 1), track[stat], n_tracks, np.inf)
     return stat & (rate >= np.maximum(p.walk_rate_mps, p.pace_rate_k * standing)[track])
 
@@ -345,13 +344,15 @@ def _walked_runs(stat, core, first, track, t, path_m, win, noise, p):
     of a standing phone at any noise, but on a quiet track a standing phone's smoothed
     position wanders far slower: over the stop window at 0.18-0.47 m/s in the median and
     under 0.33 x the residual noise per second at 99.99 % of fixes (seed 7, 388 outings,
-    fixes standing for 60 s; 0.30 x at 5 s fixes), while a walker slowed by the GPS error
-    drifting along with them, or by the smoothing rounding the turns of a zig-zag, reads
-    0.6-0.8 m/s. Such a run was taken for a stop and the walk in it went (open-ground
+    fixes standing for 60 s; 0.30 x at 5 s fixes; a run's median stays further under: at
+    most 0.24 x / 0.23 x over the 956 / 1,018 runs of 30 s or more standing there), while a
+    walker slowed by the GPS error drifting along with them, or by the smoothing rounding the
+    turns of a zig-zag, reads 0.6-0.8 m/s. Such a run was taken for a stop and the walk in it went (open-ground
     plain walk gm-199, seed 44, 5 s fixes, 1-2 km: three turns of 130-147 degrees within
     170 s at 0.95 m/s under sigma 8.6 m, tau 155 s, read 0.64-0.79 m/s, a 120 s stop,
-    -4.9 %; tests/test_patrol.py: a zig-zag of 60 m legs at 0.8 m/s, 16 of 20 walks). One
-    slow fix does not make a standing phone walk: the median over the run does not move.
+    -4.9 %; tests/test_patrol.py: a zig-zag of 60 m legs at 0.8 m/s, 18 of 20 walks). A few
+    fast fixes (a moment of quick wander) do not make a standing phone walk: the median over
+    the run does not move.
 
     Measured (per track, 1 s + 5 s; run_walk_mps inf -> 0.5): og42, ogB42, sh42, sh43, pl42,
     pl43 (open ground; sh: 1-2 km in issue 15's range with bursts, pl: plain 1-2 km), st7L,
@@ -365,16 +366,28 @@ def _walked_runs(stat, core, first, track, t, path_m, win, noise, p):
     for a while, split the stop: 0.8888 % but held-out sh46 worst 4.91 -> 5.75 %, true
     stops found 1,495 -> 1,431 at 1 s without the dropout rule); only on runs of 30 s / 60 s
     or more: 0.8905 / 0.8909 %."""
-    lo, hi = win[0], win[1] - 1
-    rate = (path_m[hi] - path_m[lo]) / np.maximum(t[hi] - t[lo], 1.0)
-    starts = stat & (first | ~np.r_[False, stat[:-1]])
-    run = np.cumsum(starts) - 1
+    rate = _path_rate(path_m, t, win[0], win[1] - 1)
+    starts, run = _runs(stat, first)
     n_runs = int(starts.sum())
     med = track_median(np.minimum(rate[core], 2.0 ** 20 - 1), run[core], n_runs, 0.0)
     walked = med >= np.maximum(p.run_walk_mps, p.walk_rate_k * noise)[track[starts]]
     dropout = stat[1:] & stat[:-1] & ~first[1:] & (np.diff(t) > BURST_DROPOUT_S)
     walked[run[1:][dropout]] = False
     return stat & walked[np.maximum(run, 0)]
+
+
+def _runs(mask, first):
+    """Runs of consecutive ``mask`` fixes within a track: (mask of each run's first fix, run
+    number per fix, counted over all fixes: that of the run at or before it, -1 before the
+    first)."""
+    starts = mask & (first | ~np.r_[False, mask[:-1]])
+    return starts, np.cumsum(starts) - 1
+
+
+def _path_rate(path_m, t, lo, hi) -> np.ndarray:
+    """Metres per second along the path (``path_m``: :func:`_path_m`) from fix ``lo`` to fix
+    ``hi`` (each a per-fix index array: the window's first and last fix)."""
+    return (path_m[hi] - path_m[lo]) / np.maximum(t[hi] - t[lo], 1.0)
 
 
 def _path_m(x, y, first) -> np.ndarray:
@@ -511,8 +524,8 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
     if stat.any() and np.isfinite(p.walk_rate_mps) and np.isfinite(p.run_walk_mps):
         through = _walked_runs(stat, core, first, track, t, path_m, win, noise, p)
         stat, core = stat & ~through, core & ~through
-    run_start = stat & (first | ~np.r_[False, stat[:-1]])
-    run = np.where(stat, np.cumsum(run_start) - 1, -1)
+    run_start, run = _runs(stat, first)
+    run = np.where(stat, run, -1)
     n_runs = int(run_start.sum())
     in_run = run >= 0
     r_first = np.flatnonzero(run_start)
