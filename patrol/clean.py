@@ -39,10 +39,10 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
    stretches, up to 170 m of walking, for stops and counted nothing), while the smoothed
    GPS wander of a standing phone covers 0.2-0.6 m/s (99 % below 0.95 m/s at sigma 10 m,
    tau 30 s, measured on :mod:`patrol.simulate`) and walkers 0.8 m/s or more. A whole run
-   (edges included, below) whose core fixes' rates have a median of ``run_walk_mps`` (0.5 m/s)
-   or more and of ``walk_rate_k`` x the residual noise per second is walking too: on a quiet track a
-   standing phone wanders slower than that, and a slow walker on a zig-zag reads 0.6-0.8 m/s
-   (:func:`_walked_runs`). Pacing over
+   (edges included, below) whose core fixes' rates have a median of ``run_walk_mps``
+   (0.5 m/s) or more and of ``walk_rate_k`` x the residual noise per second is walking too:
+   on a quiet track a standing phone wanders slower than that, and a slow walker on a
+   zig-zag reads 0.6-0.8 m/s (:func:`_walked_runs`). Pacing over
    10-40 m, whose tips the smoothing flattens, is caught on positions smoothed over only
    +-``pace_smooth_s``: their path over ``pace_window_s`` (40 s) runs at >= ``pace_rate_k``
    (1.5) x the rate of the track's other fixes taken for standing (:func:`_pacing`). The fixes
@@ -347,10 +347,11 @@ def _walked_runs(stat, core, first, track, t, path_m, win, noise, p):
     fixes standing for 60 s; 0.30 x at 5 s fixes; a run's median stays further under: at
     most 0.24 x / 0.23 x over the 956 / 1,018 runs of 30 s or more standing there), while a
     walker slowed by the GPS error drifting along with them, or by the smoothing rounding the
-    turns of a zig-zag, reads 0.6-0.8 m/s. Such a run was taken for a stop and the walk in it went (open-ground
-    plain walk gm-199, seed 44, 5 s fixes, 1-2 km: three turns of 130-147 degrees within
-    170 s at 0.95 m/s under sigma 8.6 m, tau 155 s, read 0.64-0.79 m/s, a 120 s stop,
-    -4.9 %; tests/test_patrol.py: a zig-zag of 60 m legs at 0.8 m/s, 18 of 20 walks). A few
+    turns of a zig-zag, reads 0.6-0.8 m/s. Such a run was taken for a stop and the walk in it
+    went (open-ground plain walk gm-199, seed 44, 5 s fixes, 1-2 km: three turns of 130-147
+    degrees within 170 s at 0.95 m/s under sigma 8.6 m, tau 155 s, read 0.64-0.79 m/s, a
+    120 s stop, -4.9 %, now -1.0 %; tests/test_patrol.py: a zig-zag of 60 m legs at 0.8 m/s,
+    18 of 20 walks). A few
     fast fixes (a moment of quick wander) do not make a standing phone walk: the median over
     the run does not move.
 
