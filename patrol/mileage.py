@@ -249,18 +249,12 @@ def noise_m(c: Cleaned) -> np.ndarray:
     return residual_noise_m(c.xr[mv], c.yr[mv], c.x[mv], c.y[mv], c.track[mv], len(c.track_ids))
 
 
-def _time_key(c: Cleaned) -> np.ndarray:
-    """Per kept fix, track index x 1e9 + seconds since the track's first fix (sorted: windows
-    in time are two searchsorted calls)."""
-    return time_key(c.t_s, c.track)
-
-
 def _keys(c: Cleaned):
-    """Per kept fix: :func:`_time_key`; the same without the time of dropouts (steps longer
-    than DROPOUT_S: windows in it reach across a dropout to as much seen walk as without
-    one); the number of dropouts before the fix in its track. Computed once per path
+    """Per kept fix: :func:`patrol.arrays.time_key`; the same without the time of dropouts
+    (steps longer than DROPOUT_S: windows in it reach across a dropout to as much seen walk
+    as without one); the number of dropouts before the fix in its track. Computed once per path
     (``keys=`` of the tests below)."""
-    key = _time_key(c)
+    key = time_key(c.t_s, c.track)
     same = c.track[1:] == c.track[:-1]
     seen = c.track * 1e9 + signal_time_s(key, c.track, DROPOUT_S)
     return key, seen, np.r_[0, np.cumsum(same & (np.diff(key) > DROPOUT_S))]
