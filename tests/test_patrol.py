@@ -1254,8 +1254,9 @@ def test_a_stop_split_by_a_moment_of_quick_wander_is_one_stop(seed):
     544 s stop the GPS error wandered 24 m off for a few seconds, the stationary test failed
     there, and the stop split in two 3 s apart with the wander between walked out and back
     (+3.8 % with the street layer, +5.3 % without). Here 400 s of standing with the phone
-    swinging 30 m off and back within 20 s: on these seeds the two halves are 10 s or less
-    apart and come back together (patrol.clean._rejoined)."""
+    swinging 30 m off and back within 20 s: on these seeds the two halves are 3-4 s apart,
+    their centres 5-15 m, and come back together (patrol.clean._rejoined; on other seeds the
+    swing splits the stop 20 s apart, or not at all)."""
     walk, length = _standing_walk(seed, [])
     t = (walk["t"] - walk["t"].iloc[0]).dt.total_seconds().to_numpy()
     bump = (t >= 431) & (t < 451)
@@ -1265,6 +1266,32 @@ def test_a_stop_split_by_a_moment_of_quick_wander_is_one_stop(seed):
     assert len(split["stops"].iloc[0]) == 2 and split["distance_m"].iloc[0] > length + 15
     assert len(table["stops"].iloc[0]) == 1 and table["stop_time_s"].iloc[0] >= 400
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=12)
+
+
+def test_only_runs_close_in_time_and_place_in_one_track_are_rejoined():
+    """patrol.clean._rejoined on fixes 1 s apart: a 3 s break between two runs 5 m apart is
+    filled; a 15 s break, runs 40 m apart, a run without core fixes and two runs either side
+    of a track's end are left alone."""
+    from patrol.clean import _rejoined
+    track = np.r_[np.zeros(40, int), np.ones(10, int)]
+    t = np.r_[np.arange(40.0), np.arange(10.0)]
+    first = np.r_[True, track[1:] != track[:-1]]
+    stat = np.zeros(50, bool)
+    x = np.full(50, 30.0)
+    y = np.zeros(50)
+    for lo, hi, at in [(0, 5, 0.0), (8, 13, 5.0), (28, 33, 0.0), (36, 40, 40.0), (43, 47, 40.0)]:
+        stat[lo:hi], x[lo:hi] = True, at
+    core = stat.copy()
+    expect = stat.copy()
+    expect[5:8] = True  # 3 s between the first two runs, 5 m apart
+    assert (_rejoined(stat, core, first, track, t, x, y, 10.0, 17.5) == expect).all()
+    assert (_rejoined(stat, core, first, track, t, x, y, 2.0, 17.5) == stat).all()
+    assert (_rejoined(stat, core, first, track, t, x, y, 10.0, 4.0) == stat).all()
+    core[8:13] = False  # the second run has no core: no centroid to compare
+    assert (_rejoined(stat, core, first, track, t, x, y, 10.0, 17.5) == stat).all()
+    # the 15 s break (13-27) fills with a longer limit; nothing crosses into track 1
+    expect[13:28] = True
+    assert (_rejoined(stat, stat, first, track, t, x, y, 16.0, 17.5) == expect).all()
 
 
 def test_stops_hide_less_walking(campaign):
