@@ -8,7 +8,8 @@ over the whole array (a handful of passes is the only loop). Steps, in order, ea
 2. ``outlier``: multipath jumps and spikes. First whole bursts (:func:`patrol.outliers.bursts`): a jump
    away (a step faster than the speed cap, >= 15 m) and a later one that takes it back
    within ``burst_max_s`` (120 s) and no dropout, the fixes between sitting off by the jump
-   (a burst begun or ended in a dropout has a test of its own; one is a burst too when it
+   (a burst begun or ended in a dropout has a test of its own, and so has one with a big
+   jump at a gap of a few missed fixes; one is a burst too when it
    holds more fixes than half the median's window below, as an unevenly sampling phone packs
    into a few seconds). A burst's fixes are moved back by the jumps, less the walk in them
    (:func:`patrol.outliers.burst_offsets`: the walk under the burst is measured, not
@@ -77,7 +78,7 @@ from gis.crs import plane_m
 from patrol.arrays import (by_track_time, epoch_s, group_bounds, signal_time_s, time_key,
                            track_median, window_bounds, windows)
 from patrol.outliers import (BURST_DROPOUT_S, burst_offsets, burst_stretches, bursts, median_outliers,
-                             neighbour_steps, spikes)
+                             neighbour_steps, short_dropouts, spikes)
 
 SPEED_CAP_MPS = {"foot": 3.0, "e_bike": 8.0, "vehicle": 25.0}
 GAP_MODES = ("bridge", "split")
@@ -512,12 +513,13 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
     # the first pass takes their majority)
     steps = neighbour_steps(x, y, t, track)
     cut = burst_stretches(track, steps[1], steps[2])  # for the burst tests, found once
-    bad, jumps = bursts(x, y, t, track, p, steps, cut)
+    short = short_dropouts(track, steps[1], steps[2], cut)
+    bad, jumps = bursts(x, y, t, track, p, steps, cut, short)
     moved = np.zeros(nt, np.int64)
     if bad.any():
         # a burst's fixes are moved back where the jumps say the walk was; dropped only where
         # no side of the burst says how far
-        ox, oy, movable = burst_offsets(bad, jumps, x, y, t, track, p, steps, cut)
+        ox, oy, movable = burst_offsets(bad, jumps, x, y, t, track, p, steps, cut, short)
         x, y = x - ox, y - oy
         moved = np.bincount(track[bad & movable], minlength=nt)
         bad &= ~movable

@@ -114,6 +114,24 @@ def burst_stretches(track, dt, first) -> np.ndarray:
     return first | (dt > limit[track])
 
 
+def short_dropouts(track, dt, first, cut) -> np.ndarray:
+    """Mask of the fixes after a gap longer than SHORT_DROPOUT_K x the track's typical
+    interval (at least BURST_GAP_MIN_S) that :func:`burst_stretches` does not cut at: a burst
+    may begin or end unseen there too, but only one whose other jump is twice what the speed
+    cap allows (:func:`_burst_at_ends`; a phone's own sampling can leave such gaps, and a
+    stretch cut there lets the jump of a burst inside it pair with nothing).
+
+    Why: open-ground gm-045 (walks of 1-2 km, seed 43, 5 s fixes): walking, the phone lost the
+    signal for 20 s (no stretch cut: that is up to 4 missed fixes) and came back 72 m off
+    (26 m walked: a step walkable in 20 s, so no jump), then jumped back 45 s later: +6.6 %.
+    Cut at every gap of 20 s, a burst ending in two overlapping ones across such a gap was
+    walked (ogB46 gm-126, seed 46: -0.5 -> +2.1 %)."""
+    if not len(track) or SHORT_DROPOUT_K <= 0:
+        return np.zeros(len(track), bool)
+    mdt, _ = typical_interval_s(track, dt, first, int(track[-1]) + 1)
+    return ~cut & ~first & (dt > np.maximum(SHORT_DROPOUT_K * mdt, BURST_GAP_MIN_S)[track])
+
+
 BURST_MIN_M = 15.0  # a multipath burst: a jump (fast steps) of >= 15 m in all,
 BURST_CANCEL = 0.5  # taken back (the jumps from it to there adding up to < 0.5 x the larger of
 BURST_NEXT = 10  # the two) by one of the next 10 jumps, within burst_max_s
@@ -124,13 +142,14 @@ REV_COS = -0.5  # a run of fast steps turning back by > 120 degrees splits there
 BURST_DROPOUT_S = 20.0  # a burst may begin or end unseen in a dropout longer than this
 BURST_GAP_K = 5.0  # ... or than 5 x the track's typical interval, when that is shorter,
 BURST_GAP_MIN_S = 10.0  # but not shorter than this (burst_stretches)
+SHORT_DROPOUT_K = 3.0  # a gap over 3 x the typical interval: a burst with a big jump may end in it
 BURST_ACROSS = 0.25  # the last jump before a dropout and the first after it pair when they leave < 0.25 x
 ACROSS_FIT = 0.25  # ... or, with longer sides, the fixes either side fit within 0.25 x the larger jump
 ENDS_CANCEL = 0.25  # ... or a burst at a dropout whose jump puts the phone back within 0.25 x of it
 CROSS_FIT = 0.25  # a burst whose pair crosses another's: its fixes within 0.25 x the larger jump
 
 
-def bursts(x, y, t, track, p: CleanParams, steps, cut):
+def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
     """Fixes inside multipath bursts: from a jump (steps faster than the speed cap allows,
     one or a run of them as the phone slides off, >= BURST_MIN_M and BURST_STEP_K x the
     track's median step in all) to one of the next
@@ -157,7 +176,8 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut):
     puts it (ACROSS_FIT): a burst the phone lost the signal in. Bursts no longer than half
     the median window (in time and in fixes: :func:`_beyond_median`) are left to
     :func:`median_outliers`, which took them out before.
-    ``steps``: :func:`neighbour_steps`; ``cut``: :func:`burst_stretches`. Returns (mask over
+    ``steps``: :func:`neighbour_steps`; ``cut``: :func:`burst_stretches`; ``short``:
+    :func:`short_dropouts`, where a burst with a big jump may also begin or end. Returns (mask over
     the fixes in bursts, mask over the steps into fix k that make up a jump), for
     :func:`burst_offsets`.
 
@@ -330,6 +350,9 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut):
     used[back[opens]] = True
     mark = np.zeros(n + 1, np.int64)
     _burst_at_ends(s, e, mag, used, t, cut, stretch, p, mark, half, ends, (x, y, track), bounds)
+    if short is not None and short.any():  # and at the short dropouts, jumps no pair took
+        cut2 = cut | short
+        _burst_at_ends(s, e, mag, used, t, cut2, np.cumsum(cut2) - 1, p, mark, half, xy=(x, y, track))
     a = np.flatnonzero(opens)
     lo, hi = s[a], e[back[a]]  # the burst: fixes lo .. hi - 1; lo - 1 and hi are clean
     keep = _beyond_median(t[hi] - t[lo], hi - lo, half[a], p)
@@ -359,7 +382,7 @@ BURST_PACE_S = 10.0  # the walk in a burst's jump: the walker's velocity over th
 BURST_SIDE_S = 15.0  # a burst's offset is known from a side held this long (burst_offsets)
 
 
-def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps, cut):
+def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps, cut, short=None):
     """Where the fixes of the bursts ``bad`` were taken (``bad``, ``jumps``: :func:`bursts`'
     fixes in bursts and steps in jumps): per fix the multipath offset (ox, oy) to take off,
     and the mask of the fixes it is known for.
@@ -371,7 +394,8 @@ def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps, cut):
     ``BURST_SIDE_S``) blends the sum from its start with the jumps still to come to its end,
     by time (a multipath offset that drifts, jumps that do not quite cancel); one held on one
     side (one the stretch begins or ends in, one next to another burst) takes that side's.
-    A burst held on neither is dropped.
+    A burst held on neither is dropped. A short dropout (``short``: :func:`short_dropouts`)
+    with a burst on one side only is that burst's edge, as a stretch's is.
 
     Why: a burst's fixes are the walk moved off by the multipath, and dropping them bridged
     the walk under it straight: open-ground walks of 1-2 km (issue 15's range, bursts of
@@ -383,6 +407,8 @@ def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps, cut):
     if not bad.any():
         return ox, oy, movable
     _, dt, first = steps  # :func:`neighbour_steps`; ``cut``: :func:`burst_stretches`
+    if short is not None:
+        cut = cut | (short & (bad != np.r_[False, bad[:-1]]))
     lo = np.flatnonzero(bad & (~np.r_[False, bad[:-1]] | cut))
     hi = np.flatnonzero(bad & ~np.r_[bad[1:] & ~cut[1:], False]) + 1  # one past each run
     # a side counts when the fix there is clean, in the run's stretch, and held for

@@ -800,7 +800,8 @@ def test_a_burst_begun_in_a_short_dropout(seed, monkeypatch):
     22 s later. With stretches cut only at dropouts over 20 s the jump back had no jump to pair
     with and no stretch edge to start from, and the burst was walked: +7.0 %. At 1 s fixes a
     stretch now ends at a gap of 10 s (5 x the track's interval, at least 10 s:
-    patrol.outliers.burst_stretches), and the burst is one the stretch begins in."""
+    patrol.outliers.burst_stretches), and the burst is one the stretch begins in. (Its jump
+    back, 44 m in 1 s, is big enough for a short dropout too: patrol.outliers.short_dropouts.)"""
     from patrol import outliers
 
     def seen(t):
@@ -812,6 +813,29 @@ def test_a_burst_begun_in_a_short_dropout(seed, monkeypatch):
     assert c.moved[0] == 22
     assert table["distance_m"].iloc[0] == pytest.approx(no_burst, abs=3)
     monkeypatch.setattr(outliers, "BURST_GAP_K", 100.0)  # cut at BURST_DROPOUT_S only
+    assert mileage(walk)[0]["distance_m"].iloc[0] == pytest.approx(no_burst, abs=3)
+    monkeypatch.setattr(outliers, "SHORT_DROPOUT_K", 0.0)  # ... and no short dropouts
+    assert mileage(walk)[0]["distance_m"].iloc[0] > no_burst + 60
+
+
+@pytest.mark.parametrize("seed", [53, 54, 55])
+def test_a_burst_begun_in_a_dropout_of_a_few_missed_fixes(seed, monkeypatch):
+    """Open-ground gm-045 (walks of 1-2 km, seed 43, 5 s fixes): walking, the phone missed 3
+    fixes (a 20 s gap, no stretch cut at 5 s fixes) and came back 58 m off, a step walkable in
+    20 s, and jumped back 45 s later. The jump back paired with nothing and the burst was
+    walked (+2 x ~58 m here, +6.6 % there). Such a gap is now a short dropout
+    (patrol.outliers.short_dropouts) a burst with a big jump may begin in, and the burst's
+    fixes are moved back by the jump."""
+    from patrol import outliers
+
+    corners = [(0, 0), (500, 0), (500, 300)]
+    plain, _ = _gm_walk(corners, seed, 4.0, 60.0, step_s=5, dropout_s=(201, 216))
+    no_burst = mileage(plain)[0]["distance_m"].iloc[0]
+    walk = _offset(plain.copy(), 216, 261, -20.0, -55.0)
+    table, c = mileage(walk)
+    assert c.moved[0] == 9
+    assert table["distance_m"].iloc[0] == pytest.approx(no_burst, abs=5)
+    monkeypatch.setattr(outliers, "SHORT_DROPOUT_K", 0.0)
     assert mileage(walk)[0]["distance_m"].iloc[0] > no_burst + 60
 
 
