@@ -73,7 +73,7 @@ zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.43 % (1 s
 API) median 0.34 % / 0.29 %, p95 1.2 % / 1.4 %, worst 2.8 % / 2.4 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
 0.35 % / 0.36 %, worst 2.7 % / 2.7 %; six seeds (7-23) with the street layer, 4,656 tracks:
-3 beyond 3 %, worst 3.4 %. On walks across open ground
+4 beyond 3 % (one by 0.002 points), worst 3.4 %, all at sigma 8-10 m. On walks across open ground
 (:func:`patrol.simulate.open_ground_walks`, not on the street layer; ``--open-ground``), 300
 walks, seeds 42-44: median 0.53-0.64 % / 0.51-0.58 %, worst 2.9-3.75 % / 3.5-3.9 %, and in
 the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s, with bursts of 10-60 s,

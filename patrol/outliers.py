@@ -116,20 +116,22 @@ def burst_stretches(track, dt, first) -> np.ndarray:
 
 def short_dropouts(track, dt, first, cut) -> np.ndarray:
     """Mask of the fixes after a gap longer than SHORT_DROPOUT_K x the track's typical
-    interval (at least BURST_GAP_MIN_S) that :func:`burst_stretches` does not cut at: a burst
-    may begin or end unseen there too, but only one whose other jump is twice what the speed
-    cap allows (:func:`_burst_at_ends`; a phone's own sampling can leave such gaps, and a
-    stretch cut there lets the jump of a burst inside it pair with nothing).
+    interval (at least BURST_GAP_MIN_S) that :func:`burst_stretches` does not cut at (``cut``;
+    a track's first fix is always cut at): a burst may begin or end unseen there too, but
+    only one whose other jump is twice what the speed cap allows and that no pair of jumps
+    took (:func:`bursts`, :func:`_burst_at_ends`).
 
     Why: open-ground gm-045 (walks of 1-2 km, seed 43, 5 s fixes): walking, the phone lost the
-    signal for 20 s (no stretch cut: that is up to 4 missed fixes) and came back 72 m off
-    (26 m walked: a step walkable in 20 s, so no jump), then jumped back 45 s later: +6.6 %.
-    Cut at every gap of 20 s, a burst ending in two overlapping ones across such a gap was
-    walked (ogB46 gm-126, seed 46: -0.5 -> +2.1 %)."""
+    signal for 20 s (3 missed fixes; stretches are cut at 5 s fixes only past 20 s) and came
+    back 72 m off (26 m walked: a step walkable in 20 s, so no jump), then jumped back 45 s
+    later: +6.6 %. Why not a stretch cut there: a phone's own sampling leaves such gaps, and
+    cut at each of them (as ``BURST_DROPOUT_S`` 19.9 s) a burst that ended in a second,
+    overlapping one across such a gap was walked (open-ground walks in issue 15's range with
+    bursts of 10-60 s, gm-126, seed 46: -0.5 -> +2.1 %)."""
     if not len(track) or SHORT_DROPOUT_K <= 0:
         return np.zeros(len(track), bool)
     mdt, _ = typical_interval_s(track, dt, first, int(track[-1]) + 1)
-    return ~cut & ~first & (dt > np.maximum(SHORT_DROPOUT_K * mdt, BURST_GAP_MIN_S)[track])
+    return ~cut & (dt > np.maximum(SHORT_DROPOUT_K * mdt, BURST_GAP_MIN_S)[track])
 
 
 BURST_MIN_M = 15.0  # a multipath burst: a jump (fast steps) of >= 15 m in all,
@@ -142,7 +144,8 @@ REV_COS = -0.5  # a run of fast steps turning back by > 120 degrees splits there
 BURST_DROPOUT_S = 20.0  # a burst may begin or end unseen in a dropout longer than this
 BURST_GAP_K = 5.0  # ... or than 5 x the track's typical interval, when that is shorter,
 BURST_GAP_MIN_S = 10.0  # but not shorter than this (burst_stretches)
-SHORT_DROPOUT_K = 3.0  # a gap over 3 x the typical interval: a burst with a big jump may end in it
+SHORT_DROPOUT_K = 3.0  # a gap over 3 x the typical interval (>= BURST_GAP_MIN_S): a burst with a
+# big jump may begin or end in it (short_dropouts)
 BURST_ACROSS = 0.25  # the last jump before a dropout and the first after it pair when they leave < 0.25 x
 ACROSS_FIT = 0.25  # ... or, with longer sides, the fixes either side fit within 0.25 x the larger jump
 ENDS_CANCEL = 0.25  # ... or a burst at a dropout whose jump puts the phone back within 0.25 x of it
@@ -349,10 +352,12 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
     used = opens.copy()
     used[back[opens]] = True
     mark = np.zeros(n + 1, np.int64)
-    _burst_at_ends(s, e, mag, used, t, cut, stretch, p, mark, half, ends, (x, y, track), bounds)
-    if short is not None and short.any():  # and at the short dropouts, jumps no pair took
+    used |= _burst_at_ends(s, e, mag, used, t, cut, stretch, p, mark, half, ends, (x, y, track), bounds)
+    if short is not None and short.any():
+        # again with stretches also cut at the short dropouts: a burst whose big jump nothing
+        # above took may begin or end unseen in one
         cut2 = cut | short
-        _burst_at_ends(s, e, mag, used, t, cut2, np.cumsum(cut2) - 1, p, mark, half, xy=(x, y, track))
+        _burst_at_ends(s, e, mag, used, t, cut2, np.cumsum(cut2) - 1, p, mark, half)
     a = np.flatnonzero(opens)
     lo, hi = s[a], e[back[a]]  # the burst: fixes lo .. hi - 1; lo - 1 and hi are clean
     keep = _beyond_median(t[hi] - t[lo], hi - lo, half[a], p)
@@ -395,7 +400,11 @@ def burst_offsets(bad, jumps, x, y, t, track, p: CleanParams, steps, cut, short=
     by time (a multipath offset that drifts, jumps that do not quite cancel); one held on one
     side (one the stretch begins or ends in, one next to another burst) takes that side's.
     A burst held on neither is dropped. A short dropout (``short``: :func:`short_dropouts`)
-    with a burst on one side only is that burst's edge, as a stretch's is.
+    with a burst on one side only is that burst's edge, as a stretch's is, even where the
+    step across it is a jump: that step holds 10-20 s of walk no fix saw, and the offset from
+    the burst's other side came out better (open-ground walks in issue 15's range with bursts
+    of 10-60 s, 5 s fixes, seeds 42, 43 of 1-2 km and 46 of 3-6 km: 4 walks by 0.07-0.77
+    points, none worse, than with that side held).
 
     Why: a burst's fixes are the walk moved off by the multipath, and dropping them bridged
     the walk under it straight: open-ground walks of 1-2 km (issue 15's range, bursts of
@@ -488,20 +497,22 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
     for 20 s, then a 36 m jump back to where it stood (under the 40 m asked at 5 s): +7.4 ->
     -0.2 %. ``ends``: jumps that count as their stretch's first
     (row 0) or last (row 1), a pair round them having cancelled (see :func:`bursts`). Marked
-    +1 / -1 in ``mark`` (its cumulative sum > 0 inside).
+    +1 / -1 in ``mark`` (its cumulative sum > 0 inside). Returns the mask of the jumps (of
+    ``s``) it took: a jump is one burst's edge, not also the edge of another.
 
     Why the dropouts: with bursts of 10-60 s, 20-150 m about every 8 min on the street
     simulator, a burst begun or ended in a dropout was walked as a detour (+4-8 % on the worst
     tracks; 16 and 26 of 388 tracks beyond 3 % at 1 s and 5 s fixes, seed 7, street layer).
     ``cut``, ``stretch``: per fix, the first of a stretch; its stretch (see :func:`bursts`);
     ``bounds``: per stretch its first fix and one past its last, when the caller has them."""
+    took = np.zeros(len(s), bool)
     # a jump across the dropout itself (from one burst into the next) is neither stretch's
     k = ~cut[s]
     as_first, as_last = np.zeros((2, len(s)), bool) if ends is None else ends
     s, e, mag, used, as_first, as_last = s[k], e[k], mag[k], used[k], as_first[k], as_last[k]
     half = half[k]
     if not len(s):
-        return
+        return took
     tr = stretch[s]
     big = mag > 2 * (p.speed_cap_mps * (t[e] - t[s - 1]) + p.noise_step_m)
     bounds = group_bounds(stretch, int(stretch[-1]) + 1) if bounds is None else bounds
@@ -539,6 +550,8 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
     np.add.at(mark, f_end[tail], -1)
     np.add.at(mark, f_start[head], 1)
     np.add.at(mark, e[head], -1)
+    took[np.flatnonzero(k)[tail | head]] = True
+    return took
 
 
 def spikes(x, y, t, track, p: CleanParams):

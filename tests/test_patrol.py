@@ -820,12 +820,12 @@ def test_a_burst_begun_in_a_short_dropout(seed, monkeypatch):
 
 @pytest.mark.parametrize("seed", [53, 54, 55])
 def test_a_burst_begun_in_a_dropout_of_a_few_missed_fixes(seed, monkeypatch):
-    """Open-ground gm-045 (walks of 1-2 km, seed 43, 5 s fixes): walking, the phone missed 3
-    fixes (a 20 s gap, no stretch cut at 5 s fixes) and came back 58 m off, a step walkable in
-    20 s, and jumped back 45 s later. The jump back paired with nothing and the burst was
-    walked (+2 x ~58 m here, +6.6 % there). Such a gap is now a short dropout
-    (patrol.outliers.short_dropouts) a burst with a big jump may begin in, and the burst's
-    fixes are moved back by the jump."""
+    """As open-ground gm-045 (walks of 1-2 km, seed 43, 5 s fixes: walking, 3 missed fixes,
+    back 72 m off, the jump back 45 s later: +6.6 %): here 3 missed fixes (a 20 s gap: no
+    stretch cut at 5 s fixes) and back 58 m off, a step walkable in 20 s, then the jump back
+    45 s later. The jump back paired with nothing and the burst was walked (+2 x ~58 m).
+    Such a gap is now a short dropout (patrol.outliers.short_dropouts) a burst with a big jump
+    may begin in, and the burst's fixes are moved back by the jump."""
     from patrol import outliers
 
     corners = [(0, 0), (500, 0), (500, 300)]
@@ -837,6 +837,23 @@ def test_a_burst_begun_in_a_dropout_of_a_few_missed_fixes(seed, monkeypatch):
     assert table["distance_m"].iloc[0] == pytest.approx(no_burst, abs=5)
     monkeypatch.setattr(outliers, "SHORT_DROPOUT_K", 0.0)
     assert mileage(walk)[0]["distance_m"].iloc[0] > no_burst + 60
+
+
+@pytest.mark.parametrize("seed", [56, 57, 58])
+def test_a_jump_is_the_edge_of_one_burst_only(seed):
+    """Walking east at 5 s fixes: 3 fixes missed (a short dropout, 300-320 s), then a burst
+    60 m off from 340 s that ends unseen in a 45 s dropout (a stretch cut). Its jump is the
+    first edge of a burst the dropout ends; with stretches also cut at the short dropout, the
+    same jump also read as the last edge of a burst begun there, the 20 s of walk before it
+    was taken for burst, and with no side held all of it was dropped (found in review)."""
+    walk, _ = _gm_walk([(0, 0), (800, 0)], seed, 4.0, 60.0, step_s=5)
+    t_s = (walk["t"] - walk["t"].iloc[0]).dt.total_seconds().to_numpy()
+    plain = walk[~((t_s > 300) & (t_s < 320)) & ~((t_s >= 370) & (t_s < 410))].reset_index(drop=True)
+    no_burst = mileage(plain)[0]["distance_m"].iloc[0]
+    table, c = mileage(_offset(plain.copy(), 340, 370, 0.0, 60.0))
+    assert c.moved[0] == 6  # 340-365 s
+    assert c.dropped.loc[f"gm-{seed}", "outlier"] == 0
+    assert table["distance_m"].iloc[0] == pytest.approx(no_burst, abs=5)
 
 
 @pytest.mark.parametrize("seed", [47, 48, 49])
