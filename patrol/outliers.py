@@ -194,18 +194,39 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
         return out, out.copy()
     d, dt, first = steps  # :func:`neighbour_steps`
     fast = ~first & (d > p.speed_cap_mps * dt + p.noise_step_m)
+    s, e, dx, dy, mag = _find_jumps(x, y, track, d, first, fast)
+    if not len(s):
+        return out, out.copy()
+    jumps = _jump_steps(s, e, n)
+    # Stretches: a track cut at dropouts, inside which a burst can begin or end unseen
+    stretch = np.cumsum(cut) - 1
+    edge = np.r_[True, stretch[s[1:]] != stretch[s[:-1]]]  # a stretch's first jump
+    back = _pair_jumps_back(s, dx, dy, mag, t, stretch, p)
+    ends = _pair_round_stretch_edges(s, dx, dy, mag, t, stretch, edge, back, p)
+    half = median_half_fixes(track, dt, first, int(track[-1]) + 1, p)[track[s]]
+    bounds = group_bounds(stretch, int(stretch[-1]) + 1)  # each stretch's first fix, one past its last
+    _pair_across_dropout(s, e, dx, dy, mag, x, y, t, track, cut, stretch, edge, bounds, half, back, p)
+    opens, crossing = _open_in_order(back)
+    used = opens.copy()
+    used[back[opens]] = True
+    mark = np.zeros(n + 1, np.int64)
+    used |= _burst_at_ends(s, e, mag, used, t, cut, stretch, p, mark, half, ends, (x, y, track), bounds)
+    if short is not None and short.any():
+        # again with stretches also cut at the short dropouts: a burst whose big jump nothing
+        # above took may begin or end unseen in one
+        cut2 = cut | short
+        _burst_at_ends(s, e, mag, used, t, cut2, np.cumsum(cut2) - 1, p, mark, half)
+    _mark_bursts_that_fit(x, y, t, fast, s, e, mag, back, opens, crossing, half, p, mark)
+    return np.cumsum(mark[:-1]) > 0, jumps
+
+
+def _find_jumps(x, y, track, d, first, fast):
+    """The jumps of :func:`bursts`: runs of fast steps (split where one turns back,
+    :func:`_turns_back`) that add up to >= BURST_MIN_M and BURST_STEP_K x the track's median
+    step. Returns per jump ``s``, the fix its first step leads into (it starts at fix s - 1),
+    its last fix ``e``, and its dx, dy and metres."""
+    rev = _turns_back(x, y, fast)
     # a jump: a run of fast steps, from the fix before its first (s - 1) to its last (e)
-    # a run of fast steps turning back on itself holds the end of one burst and the start
-    # of the next (one clean fix between them): it splits there. Open-ground gm-083 (seed
-    # 45, 5 s fixes, bursts of 10-60 s): back from a burst for one fix and off again into
-    # two overlapping ones, the run's sum took back neither, and the jump back out of all
-    # came 125 s after the first: +13.9 %
-    ddx, ddy = np.r_[0.0, np.diff(x)], np.r_[0.0, np.diff(y)]
-    la, lb = plane_m(ddx[:-1], ddy[:-1]), plane_m(ddx[1:], ddy[1:])
-    rev = np.zeros(len(x), bool)
-    rev[1:] = (fast[1:] & fast[:-1] & (ddx[1:] * ddx[:-1] + ddy[1:] * ddy[:-1] < REV_COS * la * lb)
-               # (not a spike: out to one fix and straight back)
-               & (plane_m(ddx[1:] + ddx[:-1], ddy[1:] + ddy[:-1]) >= BURST_CANCEL * np.maximum(la, lb)))
     s = np.flatnonzero(fast & (~np.r_[False, fast[:-1]] | rev))
     e = np.flatnonzero(fast & (~np.r_[fast[1:], False] | np.r_[rev[1:], False]))
     dx, dy = x[e] - x[s - 1], y[e] - y[s - 1]
@@ -217,21 +238,47 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
     step = track_median(np.where(first, 0.0, np.minimum(d, 2.0 ** 20 - 1))[::4], track[::4],
                         int(track[-1]) + 1, 0.0)
     big = mag >= np.maximum(BURST_MIN_M, BURST_STEP_K * step[track[s]])
-    s, e, dx, dy, mag = s[big], e[big], dx[big], dy[big], mag[big]
-    if not len(s):
-        return out, out.copy()
-    jumps = np.zeros(n + 1, np.int64)  # steps (into fix k) that make up a jump
+    return s[big], e[big], dx[big], dy[big], mag[big]
+
+
+def _turns_back(x, y, fast):
+    """Mask of the fast steps that turn back on the fast step before by more than REV_COS
+    allows, and are no spike: a run of fast steps splits there into two jumps."""
+    # a run of fast steps turning back on itself holds the end of one burst and the start
+    # of the next (one clean fix between them): it splits there. Open-ground gm-083 (seed
+    # 45, 5 s fixes, bursts of 10-60 s): back from a burst for one fix and off again into
+    # two overlapping ones, the run's sum took back neither, and the jump back out of all
+    # came 125 s after the first: +13.9 %
+    ddx, ddy = np.r_[0.0, np.diff(x)], np.r_[0.0, np.diff(y)]
+    la, lb = plane_m(ddx[:-1], ddy[:-1]), plane_m(ddx[1:], ddy[1:])
+    rev = np.zeros(len(x), bool)
+    rev[1:] = (fast[1:] & fast[:-1] & (ddx[1:] * ddx[:-1] + ddy[1:] * ddy[:-1] < REV_COS * la * lb)
+               # (not a spike: out to one fix and straight back)
+               & (plane_m(ddx[1:] + ddx[:-1], ddy[1:] + ddy[:-1]) >= BURST_CANCEL * np.maximum(la, lb)))
+    return rev
+
+
+def _jump_steps(s, e, n):
+    """Mask over the ``n`` fixes of the steps (into fix k) that make up a jump."""
+    jumps = np.zeros(n + 1, np.int64)
     np.add.at(jumps, s, 1)
     np.add.at(jumps, e + 1, -1)
-    jumps = np.cumsum(jumps[:-1]) > 0
-    sx, sy = np.r_[0.0, np.cumsum(dx)], np.r_[0.0, np.cumsum(dy)]
-    # no jump back across a dropout (but for the pair either side of one, below): a burst that
+    return np.cumsum(jumps[:-1]) > 0
+
+
+def _pair_jumps_back(s, dx, dy, mag, t, stretch, p: CleanParams):
+    """Per jump, the index of the jump that takes it back (-1: none): one of the next
+    BURST_NEXT in its stretch, within ``burst_max_s``, the jumps from the first to it adding up
+    to < BURST_CANCEL x the larger of the two. The nearest such wins, but the nearest that
+    leaves < BURST_CLOSE x wins over it, and a farther one that leaves under 1 / BURST_BETTER
+    of the metres the nearer leaves (when those are over BURST_MIN_M) over both."""
+    # no jump back across a dropout (but for the pair either side of one,
+    # :func:`_pair_across_dropout`): a burst that
     # ended unseen in one is :func:`_burst_at_ends`' work, and the jump into the next burst
     # after it took it back by chance and the walk between for a burst (simulated
     # spring-0268, seed 11, 1 s fixes, unflagged bursts of 10-60 s: 80 m off for 8 s, 53 s
     # dropout, 19 s of walk, then 115 m off for 42 s: +4.0 %).
-    # Stretches: a track cut at dropouts, inside which a burst can begin or end unseen
-    stretch = np.cumsum(cut) - 1
+    sx, sy = np.r_[0.0, np.cumsum(dx)], np.r_[0.0, np.cumsum(dy)]
     back = np.full(len(s), -1)
     close = np.full(len(s), -1)
     # per jump and each of the next BURST_NEXT that may take it back closely (same stretch,
@@ -245,8 +292,8 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
         rem_m = plane_m(sx[b + 1] - sx[a], sy[b + 1] - sy[a])
         left = rem_m / np.maximum(mag[a], mag[b])
         rem[a[ok & (left <= BURST_CLOSE)], o] = rem_m[ok & (left <= BURST_CLOSE)]
-        for out, share in ((back, BURST_CANCEL), (close, BURST_CLOSE)):
-            out[a[ok & (left <= share)]] = b[ok & (left <= share)]
+        for found, share in ((back, BURST_CANCEL), (close, BURST_CLOSE)):
+            found[a[ok & (left <= share)]] = b[ok & (left <= share)]
     # a jump that takes it back closely wins over a nearer one that leaves half of it: back to
     # back bursts, the fast steps out of one and into the next merged into one jump
     back = np.where(close >= 0, close, back)
@@ -263,6 +310,15 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
         & (left_m[:, None] > BURST_MIN_M)
     has = better.any(axis=1)
     back[a[has]] = a[has] + better[has].argmax(axis=1)
+    return back
+
+
+def _pair_round_stretch_edges(s, dx, dy, mag, t, stretch, edge, back, p: CleanParams):
+    """At a stretch's start or end (``edge``: per jump, the first of its stretch), a jump that
+    :func:`_pair_jumps_back` paired with none and that lies inside no burst it found is taken
+    back by the jump after next (in the stretch, within ``burst_max_s``, leaving
+    < BURST_CLOSE x the larger of the two), written into ``back``. Returns ``ends``: the jump
+    between, left to :func:`_burst_at_ends` as its stretch's first (row 0) or last (row 1)."""
     # a burst begun in a dropout whose end a second burst overlaps: the jumps are into the
     # second, out of the first, out of the second. The first and last cancel with the one
     # between left out, and the one between is the first burst's way back (and so for a
@@ -270,8 +326,8 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
     # (seed 7, 1 s fixes, unflagged bursts of 10-60 s): back from a 430 s dropout 92 m off,
     # 22 s later 131 m further for 36 s; the first jump was taken for the way back and the
     # overlap walked: +4.5 %
-    # (not inside a burst the pairs above found: overlapping ones cancel there in full)
-    edge = np.r_[True, stretch[s[1:]] != stretch[s[:-1]]]
+    # (not inside a burst the pairs :func:`_pair_jumps_back` found: overlapping ones cancel
+    # there in full)
     inside = np.zeros(len(s), bool)
     for o in range(1, BURST_NEXT + 1):
         inside[o:] |= back[:-o] >= np.arange(o, len(s))
@@ -286,6 +342,17 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
     for side, at in enumerate((edge[a], np.r_[edge[3:], True])):
         ends[side, a[ok & at] + 1] = True
         back[a[ok & at]] = b[ok & at]
+    return ends
+
+
+def _pair_across_dropout(s, e, dx, dy, mag, x, y, t, track, cut, stretch, edge, bounds, half, back,
+                         p: CleanParams):
+    """The last jump before a dropout and the first after it (not the step across), when
+    :func:`_pair_jumps_back` took the first back by none: written into ``back`` when they
+    leave < BURST_ACROSS x the larger of the two, within ``burst_max_s``, and each side lies
+    within the running median's window (``half``: per jump, its half in fixes), or the fix
+    after the dropout sits where the one before it, walked on, puts it (ACROSS_FIT).
+    ``bounds``: per stretch its first fix and one past its last."""
     # a burst the phone lost the signal in, each side of the dropout within the running
     # median's window (median_window_s, its half in fixes): the last jump before the dropout
     # and the first after it pair when they cancel closely (BURST_ACROSS). Open-ground walks
@@ -300,10 +367,8 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
     # 12 s dropout, 12 s more; the same chance pairing, +9.0 -> -0.7 %), while a burst that
     # ended unseen in the dropout and the jump into the next after 19 s of walk, which can
     # cancel by chance, do not (test_bursts_either_side_of_a_dropout)
-    half = median_half_fixes(track, dt, first, int(track[-1]) + 1, p)[track[s]]
     a = np.arange(len(s) - 1)
     b = a + 1
-    bounds = group_bounds(stretch, int(stretch[-1]) + 1)  # each stretch's first fix, one past its last
     f_start, f_end = bounds
     sa, sb = stretch[s[a]], stretch[s[b]]
     left = plane_m(dx[a] + dx[b], dy[a] + dy[b]) / np.maximum(mag[a], mag[b])
@@ -326,6 +391,12 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
         fits |= miss <= ACROSS_FIT * np.maximum(mag[a], mag[b])
     ok &= fits
     back[a[ok]] = b[ok]
+
+
+def _open_in_order(back):
+    """Along the track, the jumps that open a burst (its jump back: ``back``), and of those the
+    ones whose pair crosses an open burst's (their burst must fit within CROSS_FIT x the larger
+    of its two jumps)."""
     # in order along the track, a jump opens a burst unless it takes an open one back. Pairs
     # can cross: a jump inside an open burst, taken back only after that burst ended. One of
     # the two is a chance sum, and which one the jumps do not say: the crossing one opens its
@@ -337,8 +408,8 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
     # (5 s fixes: 0.1 -> -3.0 %), where the enclosing pair was the chance one; without the
     # closer fit, spring-0380 (1 s) lost the 65 s of walk between two bursts (-0.4 -> -4.4 %).
     # One pass over the paired jumps (a few per burst)
-    opens = np.zeros(len(s), bool)
-    crossing = np.zeros(len(s), bool)
+    opens = np.zeros(len(back), bool)
+    crossing = np.zeros(len(back), bool)
     closes: set = set()
     cover = -1  # the last jump back of the bursts open so far
     for a, b in zip(np.flatnonzero(back >= 0).tolist(), back[back >= 0].tolist()):
@@ -349,38 +420,38 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
         if not crossing[a]:
             closes.add(b)
         cover = max(cover, b)
-    used = opens.copy()
-    used[back[opens]] = True
-    mark = np.zeros(n + 1, np.int64)
-    used |= _burst_at_ends(s, e, mag, used, t, cut, stretch, p, mark, half, ends, (x, y, track), bounds)
-    if short is not None and short.any():
-        # again with stretches also cut at the short dropouts: a burst whose big jump nothing
-        # above took may begin or end unseen in one
-        cut2 = cut | short
-        _burst_at_ends(s, e, mag, used, t, cut2, np.cumsum(cut2) - 1, p, mark, half)
+    return opens, crossing
+
+
+def _mark_bursts_that_fit(x, y, t, fast, s, e, mag, back, opens, crossing, half, p: CleanParams, mark):
+    """The bursts the jumps that ``opens`` and their jumps back (``back``) enclose, longer than
+    the running median takes out (:func:`_beyond_median`), whose fixes sit, in the median,
+    where the walk from the fix before to the fix after puts them plus the fast steps since
+    the burst began: within half the larger of the two jumps (CROSS_FIT x for a ``crossing``
+    pair). Marked +1 / -1 in ``mark`` (its cumulative sum > 0 inside)."""
     a = np.flatnonzero(opens)
     lo, hi = s[a], e[back[a]]  # the burst: fixes lo .. hi - 1; lo - 1 and hi are clean
     keep = _beyond_median(t[hi] - t[lo], hi - lo, half[a], p)
     a, lo, hi = a[keep], lo[keep], hi[keep]
-    if len(a):
-        rep, k = ranges(hi - lo)
-        idx = lo[rep] + k
-        w = (t[idx] - t[lo - 1][rep]) / np.maximum(t[hi] - t[lo - 1], 1e-9)[rep]
-        # the fast steps since the burst began: how far off each fix should be
-        jx = np.cumsum(np.where(fast, np.r_[0.0, np.diff(x)], 0.0))
-        jy = np.cumsum(np.where(fast, np.r_[0.0, np.diff(y)], 0.0))
-        ex = x[lo - 1][rep] + w * (x[hi] - x[lo - 1])[rep] + jx[idx] - jx[lo - 1][rep]
-        ey = y[lo - 1][rep] + w * (y[hi] - y[lo - 1])[rep] + jy[idx] - jy[lo - 1][rep]
-        dev = np.minimum(plane_m(x[idx] - ex, y[idx] - ey), 2.0 ** 20 - 1)
-        # within half the larger of the two jumps: in overlapping bursts the first may be the
-        # smaller, and the phone's error drifts over a long burst (open-ground gm-269 of 1-2 km,
-        # seed 42, 5 s fixes: 28 m off and 20 s on 75 m further, at a stop's end; half the first
-        # jump left the burst in: +13.2 %, now -0.5 %)
-        tol = np.where(crossing[a], CROSS_FIT, 0.5) * np.maximum(mag[a], mag[back[a]])
-        good = track_median(dev, rep, len(a), np.inf) <= tol
-        np.add.at(mark, lo[good], 1)
-        np.add.at(mark, hi[good], -1)
-    return np.cumsum(mark[:-1]) > 0, jumps
+    if not len(a):
+        return
+    rep, k = ranges(hi - lo)
+    idx = lo[rep] + k
+    w = (t[idx] - t[lo - 1][rep]) / np.maximum(t[hi] - t[lo - 1], 1e-9)[rep]
+    # the fast steps since the burst began: how far off each fix should be
+    jx = np.cumsum(np.where(fast, np.r_[0.0, np.diff(x)], 0.0))
+    jy = np.cumsum(np.where(fast, np.r_[0.0, np.diff(y)], 0.0))
+    ex = x[lo - 1][rep] + w * (x[hi] - x[lo - 1])[rep] + jx[idx] - jx[lo - 1][rep]
+    ey = y[lo - 1][rep] + w * (y[hi] - y[lo - 1])[rep] + jy[idx] - jy[lo - 1][rep]
+    dev = np.minimum(plane_m(x[idx] - ex, y[idx] - ey), 2.0 ** 20 - 1)
+    # within half the larger of the two jumps: in overlapping bursts the first may be the
+    # smaller, and the phone's error drifts over a long burst (open-ground gm-269 of 1-2 km,
+    # seed 42, 5 s fixes: 28 m off and 20 s on 75 m further, at a stop's end; half the first
+    # jump left the burst in: +13.2 %, now -0.5 %)
+    tol = np.where(crossing[a], CROSS_FIT, 0.5) * np.maximum(mag[a], mag[back[a]])
+    good = track_median(dev, rep, len(a), np.inf) <= tol
+    np.add.at(mark, lo[good], 1)
+    np.add.at(mark, hi[good], -1)
 
 
 BURST_PACE_S = 10.0  # the walk in a burst's jump: the walker's velocity over the steps within 10 s
@@ -496,7 +567,8 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
     gm-087 (walks of 1-2 km, seed 43, 5 s fixes): standing, back from a 25 s dropout 41 m off
     for 20 s, then a 36 m jump back to where it stood (under the 40 m asked at 5 s): +7.4 ->
     -0.2 %. ``ends``: jumps that count as their stretch's first
-    (row 0) or last (row 1), a pair round them having cancelled (see :func:`bursts`). Marked
+    (row 0) or last (row 1), a pair round them having cancelled
+    (:func:`_pair_round_stretch_edges`). Marked
     +1 / -1 in ``mark`` (its cumulative sum > 0 inside). Returns the mask of the jumps (of
     ``s``) it took: a jump is one burst's edge, not also the edge of another.
 
