@@ -118,8 +118,8 @@ def short_dropouts(track, dt, first, cut) -> np.ndarray:
     """Mask of the fixes after a gap longer than SHORT_DROPOUT_K x the track's typical
     interval (at least BURST_GAP_MIN_S) that :func:`burst_stretches` does not cut at (``cut``;
     a track's first fix is always cut at): a burst may begin or end unseen there too, but
-    only one whose other jump is twice what the speed cap allows and that no pair of jumps
-    took (:func:`bursts`, :func:`_burst_at_ends`).
+    only one whose other jump is big (:func:`_burst_at_ends`: twice what the speed cap
+    allows, 1.5 x in one step) and that no pair of jumps took (:func:`bursts`).
 
     Why: open-ground gm-045 (walks of 1-2 km, seed 43, 5 s fixes): walking, the phone lost the
     signal for 20 s (3 missed fixes; stretches are cut at 5 s fixes only past 20 s) and came
@@ -148,6 +148,7 @@ SHORT_DROPOUT_K = 3.0  # a gap over 3 x the typical interval (>= BURST_GAP_MIN_S
 # big jump may begin or end in it (short_dropouts)
 BURST_ACROSS = 0.25  # the last jump before a dropout and the first after it pair when they leave < 0.25 x
 ACROSS_FIT = 0.25  # ... or, with longer sides, the fixes either side fit within 0.25 x the larger jump
+ONE_STEP_BIG_K = 1.5  # ... or 1.5 x, when the jump is one step between two fixes (_burst_at_ends)
 ENDS_CANCEL = 0.25  # ... or a burst at a dropout whose jump puts the phone back within 0.25 x of it
 CROSS_FIT = 0.25  # a burst whose pair crosses another's: its fixes within 0.25 x the larger jump
 
@@ -562,10 +563,16 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
     window (``half``: per jump, its half in fixes; :func:`_beyond_median`) and shorter than
     the rest of the stretch. With no jump back to check the fixes
     against, the jump must be twice what the speed cap allows (at 5 s fixes walking and GPS
-    noise reach a 20 m step now and then), or put the phone back where it was on the dropout's
+    noise reach a 20 m step now and then), ONE_STEP_BIG_K (1.5) x when it is one step between
+    two fixes (a run of fast steps can add up by chance; one step that long is a jump:
+    open-ground walks of 1-2 km in issue 15's range, 5 s fixes, seeds 42, 43: a walk begun in
+    a burst 39 m off for 36 s, one ended in one 32 m off, one back from a dropout 36 m off,
+    +2.4 to +3.7 % -> -1.3 to +1.2 %; on seeds 44, 45, 47 four walks better, none worse;
+    1.5 x for runs of steps too took a 1 s track's last 113 s at sigma 9.5 m for a burst),
+    or put the phone back where it was on the dropout's
     other side (within ENDS_CANCEL x the jump; ``xy``: x, y and track of the fixes): open-ground
     gm-087 (walks of 1-2 km, seed 43, 5 s fixes): standing, back from a 25 s dropout 41 m off
-    for 20 s, then a 36 m jump back to where it stood (under the 40 m asked at 5 s): +7.4 ->
+    for 20 s, then a 36 m jump back to where it stood (under the 40 m then asked at 5 s): +7.4 ->
     -0.2 %. ``ends``: jumps that count as their stretch's first
     (row 0) or last (row 1), a pair round them having cancelled
     (:func:`_pair_round_stretch_edges`). Marked
@@ -586,7 +593,7 @@ def _burst_at_ends(s, e, mag, used, t, cut, stretch, p: CleanParams, mark, half,
     if not len(s):
         return took
     tr = stretch[s]
-    big = mag > 2 * (p.speed_cap_mps * (t[e] - t[s - 1]) + p.noise_step_m)
+    big = mag > np.where(e == s, ONE_STEP_BIG_K, 2.0) * (p.speed_cap_mps * (t[e] - t[s - 1]) + p.noise_step_m)
     bounds = group_bounds(stretch, int(stretch[-1]) + 1) if bounds is None else bounds
     f_start, f_end = (b[tr] for b in bounds)
     big_head, big_tail = big.copy(), big.copy()

@@ -856,6 +856,25 @@ def test_a_jump_is_the_edge_of_one_burst_only(seed):
     assert table["distance_m"].iloc[0] == pytest.approx(no_burst, abs=5)
 
 
+@pytest.mark.parametrize("seed", [59, 60, 61])
+def test_a_track_begun_in_a_burst_whose_jump_back_is_one_step(seed, monkeypatch):
+    """Open-ground gm-040 (walks of 1-2 km, seed 42, 5 s fixes): the phone's first 36 s were
+    39 m off, and one step took it back. A burst the track begins in has no jump into it to
+    check against, so its jump back must be big: twice what walking and noise allow in 5 s
+    (40 m) asked too much, and the burst was walked (+3.7 %). One step between two fixes now
+    needs 1.5 x (30 m; patrol.outliers.ONE_STEP_BIG_K): here 34 m back after 40 s."""
+    from patrol import outliers
+
+    walk, _ = _gm_walk([(0, 0), (600, 0), (600, 300)], seed, 4.0, 60.0, step_s=5)
+    no_burst = mileage(walk)[0]["distance_m"].iloc[0]
+    burst = _offset(walk.copy(), 0, 40, -10.0, 33.0)
+    table, c = mileage(burst)
+    assert c.moved[0] == 8
+    assert table["distance_m"].iloc[0] == pytest.approx(no_burst, abs=4)
+    monkeypatch.setattr(outliers, "ONE_STEP_BIG_K", 2.0)
+    assert mileage(burst)[0]["distance_m"].iloc[0] > no_burst + 20
+
+
 @pytest.mark.parametrize("seed", [47, 48, 49])
 def test_the_standing_between_a_spike_and_a_burst_is_not_moved(seed, monkeypatch):
     """Simulated spring-0269 (seed 7, 1 s fixes): standing, a 2-fix spike 264 m off, a 21 s
@@ -986,7 +1005,8 @@ def test_a_small_burst_begun_in_a_dropout_at_a_stop(seed, monkeypatch):
     Here 35 m off for 25 s at a stop, sigma 4 m: +55 to +77 m before, within 10 m now, in 7
     of seeds 1-12; in the other 5 the phone's own drift over the 50 s puts the jump back
     further off than that, and the burst stays (+36 to +82 m) - these seeds are the 5 of
-    those 7 with 68 m or more to take back."""
+    those 7 with 68 m or more to take back. The jump back is one step of 35 m, so 1.5 x what
+    the speed cap allows in 5 s (patrol.outliers.ONE_STEP_BIG_K) takes the burst out too."""
     from patrol import outliers
 
     fixes, length = _standing_walk(seed, [(480, 505, 0, -35)], lambda t: ~((t >= 455) & (t < 480)),
@@ -995,6 +1015,8 @@ def test_a_small_burst_begun_in_a_dropout_at_a_stop(seed, monkeypatch):
     assert c.moved.sum() == 5
     assert table["distance_m"].iloc[0] == pytest.approx(length, abs=10)
     monkeypatch.setattr(outliers, "ENDS_CANCEL", 0.0)
+    assert mileage(fixes)[0]["distance_m"].iloc[0] == pytest.approx(length, abs=10)
+    monkeypatch.setattr(outliers, "ONE_STEP_BIG_K", 2.0)
     assert mileage(fixes)[0]["distance_m"].iloc[0] > length + 50
 
 
