@@ -473,6 +473,150 @@ def _stationary(x, y, t, key, window_s, radius_m, half_m, path_m=None, walk_mps=
     return stat
 
 
+def _drop_outliers(track_ids, track, t, x, y, acc, seen, p, dropped):
+    """Step 2, ``outlier``: multipath bursts moved back by their jumps (dropped where they
+    cannot be), then the fixes far from the running median, in up to three passes. Returns
+    the kept ``track, t, x, y, acc`` and the fixes moved back per track; counts the drops in
+    ``dropped``."""
+    nt = len(track_ids)
+    steps = neighbour_steps(x, y, t, track)
+    cut = burst_stretches(track, steps[1], steps[2])  # for the burst tests, found once
+    short = short_dropouts(track, steps[1], steps[2], cut)
+    bad, jumps = bursts(x, y, t, track, p, steps, cut, short)
+    moved = np.zeros(nt, np.int64)
+    if bad.any():
+        # a burst's fixes are moved back where the jumps say the walk was; dropped only where
+        # no side of the burst says how far
+        ox, oy, movable = burst_offsets(bad, jumps, x, y, t, track, p, steps, cut, short)
+        x, y = x - ox, y - oy
+        moved = np.bincount(track[bad & movable], minlength=nt)
+        bad &= ~movable
+        _count(track_ids, track, bad, "outlier", dropped)
+        keep = ~bad
+        track, t, x, y, acc, seen = track[keep], t[keep], x[keep], y[keep], acc[keep], seen[keep]
+        steps = None
+    for _ in range(3):
+        start, end = group_bounds(track, nt)
+        bad = median_outliers(x, y, t, track, start, end, p, steps, seen)
+        steps = None
+        if not bad.any():
+            break
+        _count(track_ids, track, bad, "outlier", dropped)
+        keep = ~bad
+        track, t, x, y, acc, seen = track[keep], t[keep], x[keep], y[keep], acc[keep], seen[keep]
+    return track, t, x, y, acc, moved
+
+
+def _drop_spikes(track_ids, track, t, x, y, acc, p, dropped):
+    """Step 3, ``speed``: what is left of a spike (:func:`patrol.outliers.spikes`), in up to
+    two passes. Returns the kept ``track, t, x, y, acc``; counts the drops in ``dropped``."""
+    for _ in range(2):
+        bad = spikes(x, y, t, track, p)
+        if not bad.any():
+            break
+        _count(track_ids, track, bad, "speed", dropped)
+        keep = ~bad
+        track, t, x, y, acc = track[keep], t[keep], x[keep], y[keep], acc[keep]
+    return track, t, x, y, acc
+
+
+def _stationary_runs(x, y, xr, yr, w, t, key, first, track, nt, p):
+    """Step 5, finding the stationary runs: the fixes the stop tests take for standing, less
+    pacing (:func:`_pacing`), grown by their edges (:func:`_edge_seeds`, :func:`_stop_edges`),
+    less the runs walked through (:func:`_walked_runs`), with the breaks between runs at one
+    place filled (:func:`_rejoined`). Returns the mask of the runs' fixes (``stat``, edges
+    included) and of their ``core`` (the fixes the tests took, edges not)."""
+    half = p.stop_window_s / 2
+    path_m = _path_m(x, y, first)
+    noise = residual_noise_m(xr, yr, x, y, track, nt)
+    walk_mps = np.maximum(p.walk_rate_mps, p.walk_rate_k * noise)[track]
+    win = window_bounds(key, half)  # the stop window's fixes, once for the tests and the seeds
+    stat = _stationary(x, y, t, key, p.stop_window_s, p.stop_radius_m, p.stop_half_m, path_m, walk_mps,
+                       win)
+    if p.stop_long_s > 0:
+        stat |= _stationary(x, y, t, key, p.stop_long_s, p.stop_long_radius_m, p.stop_long_half_m,
+                            path_m, walk_mps)
+    if stat.any():
+        stat &= ~_pacing(xr, yr, w, t, key, first, track, stat, nt, p)
+    core = stat
+    seed = _edge_seeds(stat, t, track, win, p.stop_seed_s)
+    stat = _stop_edges(stat, seed, first, track, t, x, y, half, p.stop_radius_m / 2)
+    if stat.any() and np.isfinite(p.walk_rate_mps) and np.isfinite(p.run_walk_mps):
+        through = _walked_runs(stat, core, first, track, t, path_m, win, noise, p)
+        stat, core = stat & ~through, core & ~through
+    if stat.any() and p.rejoin_s > 0:
+        stat = _rejoined(stat, core, first, track, t, x, y, p.rejoin_s, p.stop_radius_m / 2)
+    return stat, core
+
+
+def _collapse_runs(stat, core, first, track, t, key, x, y, xr, yr, tip_run_s):
+    """Step 5, collapsing the runs (``stat``, their ``core``: :func:`_stationary_runs`) onto
+    their places: the centroid of the core, or the tip of a walked turn (:func:`_walked_tips`).
+    Moves the run's fixes in ``x``, ``y``, ``xr``, ``yr`` (in place) and picks the fixes kept.
+    Returns the run number per fix (-1 when moving), the mask of the fixes kept, and per run
+    (for :func:`_stops_table`) its track, first and last fix's time, place (x, y) and whether
+    it is a walked turn."""
+    n = len(x)
+    run_start, run = _runs(stat, first)
+    run = np.where(stat, run, -1)
+    n_runs = int(run_start.sum())
+    in_run = run >= 0
+    r_first = np.flatnonzero(run_start)
+    r_last = r_first + np.bincount(run[in_run], minlength=n_runs) - 1
+    # the stop's place: the centroid of its core (its edges, on the way in and out, would
+    # pull it off a corner it was made at)
+    ci = np.flatnonzero(core & in_run)
+    cr = run[ci]
+    rc = np.bincount(cr, minlength=n_runs)
+    cx = np.bincount(cr, x[ci], minlength=n_runs) / np.maximum(rc, 1)
+    cy = np.bincount(cr, y[ci], minlength=n_runs) / np.maximum(rc, 1)
+    walked, tx, ty = _walked_tips(run, r_first, r_last, key, t, x, y, tip_run_s)
+    cx, cy = np.where(walked, tx, cx), np.where(walked, ty, cy)
+    # the run collapses onto the centroid: its first and last core fix are kept there; its
+    # first and last fix, when edges (on the way in and out), are kept where measured
+    fc = np.full(n_runs, n)
+    lc = np.full(n_runs, -1)
+    np.minimum.at(fc, cr, ci)
+    np.maximum.at(lc, cr, ci)
+    edge_end = np.zeros(n, bool)
+    edge_end[r_first[r_first < fc]] = True
+    edge_end[r_last[(r_last > lc) & (lc >= 0)]] = True
+    inner = in_run & ~edge_end
+    r_idx = run[inner]
+    x[inner], y[inner] = cx[r_idx], cy[r_idx]
+    xr[inner], yr[inner] = cx[r_idx], cy[r_idx]
+    keep = ~in_run | edge_end
+    keep[fc[rc > 0]] = True
+    keep[lc[rc > 0]] = True
+    return run, keep, (track[r_first], t[r_first], t[r_last], cx, cy, walked)
+
+
+def _gap_before(track, t, gap_s):
+    """Step 6, gaps: per kept fix, whether the step into it from the fix before in its track
+    spans more than ``gap_s`` (signal lost)."""
+    gap_before = np.zeros(len(t), bool)
+    if len(t) > 1:
+        gap_before[1:] = (np.diff(t) > gap_s) & (track[1:] == track[:-1])
+    return gap_before
+
+
+def _stops_table(runs, track_ids, lon0, lat0, kx, ky, min_stop_s):
+    """The stops table: the runs (per run as :func:`_collapse_runs` returns them) lasting
+    ``min_stop_s`` or more that are not walked turns, at their place in lon/lat."""
+    r_track, r_t0, r_t1, cx, cy, walked = runs
+    slon = lon0[r_track] + cx / kx[r_track]
+    slat = lat0[r_track] + cy / ky
+    is_stop = ((r_t1 - r_t0) >= min_stop_s) & ~walked
+    return pd.DataFrame({
+        "track_id": track_ids[r_track[is_stop]],
+        "lon": slon[is_stop], "lat": slat[is_stop],
+        "start": pd.to_datetime(r_t0[is_stop], unit="s", utc=True),
+        "end": pd.to_datetime(r_t1[is_stop], unit="s", utc=True),
+        "duration_s": (r_t1 - r_t0)[is_stop],
+        "run": np.flatnonzero(is_stop),
+    })
+
+
 def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, **kw) -> Cleaned:
     """Clean ``fixes``; ``tracks``: what :func:`patrol.arrays.by_track_time` returned for
     them, when the caller has it (then ``fixes`` are its sorted frame)."""
@@ -511,40 +655,10 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
     # 2. multipath bursts (a jump away and one back), then outliers against the running
     # median; again on what is left (bursts that overlap can fill more than half a window:
     # the first pass takes their majority)
-    steps = neighbour_steps(x, y, t, track)
-    cut = burst_stretches(track, steps[1], steps[2])  # for the burst tests, found once
-    short = short_dropouts(track, steps[1], steps[2], cut)
-    bad, jumps = bursts(x, y, t, track, p, steps, cut, short)
-    moved = np.zeros(nt, np.int64)
-    if bad.any():
-        # a burst's fixes are moved back where the jumps say the walk was; dropped only where
-        # no side of the burst says how far
-        ox, oy, movable = burst_offsets(bad, jumps, x, y, t, track, p, steps, cut, short)
-        x, y = x - ox, y - oy
-        moved = np.bincount(track[bad & movable], minlength=nt)
-        bad &= ~movable
-        _count(track_ids, track, bad, "outlier", dropped)
-        keep = ~bad
-        track, t, x, y, acc, seen = track[keep], t[keep], x[keep], y[keep], acc[keep], seen[keep]
-        steps = None
-    for _ in range(3):
-        start, end = group_bounds(track, nt)
-        bad = median_outliers(x, y, t, track, start, end, p, steps, seen)
-        steps = None
-        if not bad.any():
-            break
-        _count(track_ids, track, bad, "outlier", dropped)
-        keep = ~bad
-        track, t, x, y, acc, seen = track[keep], t[keep], x[keep], y[keep], acc[keep], seen[keep]
+    track, t, x, y, acc, moved = _drop_outliers(track_ids, track, t, x, y, acc, seen, p, dropped)
 
     # 3. residual spikes over the speed cap
-    for _ in range(2):
-        bad = spikes(x, y, t, track, p)
-        if not bad.any():
-            break
-        _count(track_ids, track, bad, "speed", dropped)
-        keep = ~bad
-        track, t, x, y, acc = track[keep], t[keep], x[keep], y[keep], acc[keep]
+    track, t, x, y, acc = _drop_spikes(track_ids, track, t, x, y, acc, p, dropped)
 
     # 4. smoothing, accuracy-weighted
     key = time_key(t, track)
@@ -554,83 +668,19 @@ def clean(fixes: pd.DataFrame, params: CleanParams | None = None, tracks=None, *
         x, y = moving_average(x, y, w, key, p.smooth_s)
 
     # 5. stationary runs collapse to their centroid
-    half = p.stop_window_s / 2
-    n = len(x)
-    first = np.r_[True, track[1:] != track[:-1]] if n else np.zeros(0, bool)
-    path_m = _path_m(x, y, first)
-    noise = residual_noise_m(xr, yr, x, y, track, nt)
-    walk_mps = np.maximum(p.walk_rate_mps, p.walk_rate_k * noise)[track]
-    win = window_bounds(key, half)  # the stop window's fixes, once for the tests and the seeds
-    stat = _stationary(x, y, t, key, p.stop_window_s, p.stop_radius_m, p.stop_half_m, path_m, walk_mps,
-                       win)
-    if p.stop_long_s > 0:
-        stat |= _stationary(x, y, t, key, p.stop_long_s, p.stop_long_radius_m, p.stop_long_half_m,
-                            path_m, walk_mps)
-    if stat.any():
-        stat &= ~_pacing(xr, yr, w, t, key, first, track, stat, nt, p)
-    core = stat
-    seed = _edge_seeds(stat, t, track, win, p.stop_seed_s)
-    stat = _stop_edges(stat, seed, first, track, t, x, y, half, p.stop_radius_m / 2)
-    if stat.any() and np.isfinite(p.walk_rate_mps) and np.isfinite(p.run_walk_mps):
-        through = _walked_runs(stat, core, first, track, t, path_m, win, noise, p)
-        stat, core = stat & ~through, core & ~through
-    if stat.any() and p.rejoin_s > 0:
-        stat = _rejoined(stat, core, first, track, t, x, y, p.rejoin_s, p.stop_radius_m / 2)
-    run_start, run = _runs(stat, first)
-    run = np.where(stat, run, -1)
-    n_runs = int(run_start.sum())
-    in_run = run >= 0
-    r_first = np.flatnonzero(run_start)
-    r_last = r_first + np.bincount(run[in_run], minlength=n_runs) - 1
-    # the stop's place: the centroid of its core (its edges, on the way in and out, would
-    # pull it off a corner it was made at)
-    ci = np.flatnonzero(core & in_run)
-    cr = run[ci]
-    rc = np.bincount(cr, minlength=n_runs)
-    cx = np.bincount(cr, x[ci], minlength=n_runs) / np.maximum(rc, 1)
-    cy = np.bincount(cr, y[ci], minlength=n_runs) / np.maximum(rc, 1)
-    walked, tx, ty = _walked_tips(run, r_first, r_last, key, t, x, y, p.tip_run_s)
-    cx, cy = np.where(walked, tx, cx), np.where(walked, ty, cy)
-    # the run collapses onto the centroid: its first and last core fix are kept there; its
-    # first and last fix, when edges (on the way in and out), are kept where measured
-    fc = np.full(n_runs, n)
-    lc = np.full(n_runs, -1)
-    np.minimum.at(fc, cr, ci)
-    np.maximum.at(lc, cr, ci)
-    edge_end = np.zeros(n, bool)
-    edge_end[r_first[r_first < fc]] = True
-    edge_end[r_last[(r_last > lc) & (lc >= 0)]] = True
-    inner = in_run & ~edge_end
-    r_idx = run[inner]
-    x[inner], y[inner] = cx[r_idx], cy[r_idx]
-    xr[inner], yr[inner] = cx[r_idx], cy[r_idx]
-    keep = ~in_run | edge_end
-    keep[fc[rc > 0]] = True
-    keep[lc[rc > 0]] = True
+    first = np.r_[True, track[1:] != track[:-1]] if len(x) else np.zeros(0, bool)
+    stat, core = _stationary_runs(x, y, xr, yr, w, t, key, first, track, nt, p)
+    run, keep, runs = _collapse_runs(stat, core, first, track, t, key, x, y, xr, yr, p.tip_run_s)
     _count(track_ids, track, ~keep, "stationary", dropped)
-    r_track = track[r_first]
-    r_t0, r_t1 = t[r_first], t[r_last]
     track, t, x, y, run = track[keep], t[keep], x[keep], y[keep], run[keep]
     xr, yr = xr[keep], yr[keep]
 
     # 6. gaps
-    gap_before = np.zeros(len(t), bool)
-    if len(t) > 1:
-        gap_before[1:] = (np.diff(t) > p.gap_s) & (track[1:] == track[:-1])
+    gap_before = _gap_before(track, t, p.gap_s)
 
     lon = lon0[track] + x / kx[track]
     lat = lat0[track] + y / ky
-    slon = lon0[r_track] + cx / kx[r_track]
-    slat = lat0[r_track] + cy / ky
-    is_stop = ((r_t1 - r_t0) >= p.min_stop_s) & ~walked
-    stops = pd.DataFrame({
-        "track_id": track_ids[r_track[is_stop]],
-        "lon": slon[is_stop], "lat": slat[is_stop],
-        "start": pd.to_datetime(r_t0[is_stop], unit="s", utc=True),
-        "end": pd.to_datetime(r_t1[is_stop], unit="s", utc=True),
-        "duration_s": (r_t1 - r_t0)[is_stop],
-        "run": np.flatnonzero(is_stop),
-    })
+    stops = _stops_table(runs, track_ids, lon0, lat0, kx, ky, p.min_stop_s)
     dropped_df = pd.DataFrame(dropped, index=pd.Index(track_ids, name="track_id"))
     return Cleaned(track_ids, track, t, lon, lat, x, y, run, gap_before, stops, dropped_df,
                    (lon0, lat0), p, codes.astype(np.int64), xr, yr, moved)
