@@ -826,17 +826,10 @@ def test_a_burst_begun_in_a_dropout_of_a_few_missed_fixes(seed, monkeypatch):
     45 s later. The jump back paired with nothing and the burst was walked (+2 x ~58 m).
     Such a gap is now a short dropout (patrol.outliers.short_dropouts) a burst with a big jump
     may begin in, and the burst's fixes are moved back by the jump."""
-    from patrol import outliers
-
-    corners = [(0, 0), (500, 0), (500, 300)]
-    plain, _ = _gm_walk(corners, seed, 4.0, 60.0, step_s=5, dropout_s=(201, 216))
-    no_burst = mileage(plain)[0]["distance_m"].iloc[0]
-    walk = _offset(plain.copy(), 216, 261, -20.0, -55.0)
-    table, c = mileage(walk)
-    assert c.moved[0] == 9
-    assert table["distance_m"].iloc[0] == pytest.approx(no_burst, abs=5)
-    monkeypatch.setattr(outliers, "SHORT_DROPOUT_K", 0.0)
-    assert mileage(walk)[0]["distance_m"].iloc[0] > no_burst + 60
+    plain, _ = _gm_walk([(0, 0), (500, 0), (500, 300)], seed, 4.0, 60.0, step_s=5,
+                        dropout_s=(201, 216))
+    _assert_burst_taken_out(plain, (216, 261, -20.0, -55.0), moved=9, within_m=5,
+                            monkeypatch=monkeypatch, without=("SHORT_DROPOUT_K", 0.0), longer_m=60)
 
 
 @pytest.mark.parametrize("seed", [56, 57, 58])
@@ -863,16 +856,24 @@ def test_a_track_begun_in_a_burst_whose_jump_back_is_one_step(seed, monkeypatch)
     check against, so its jump back must be big: twice what walking and noise allow in 5 s
     (40 m) asked too much, and the burst was walked (+3.7 %). One step between two fixes now
     needs 1.5 x (30 m; patrol.outliers.ONE_STEP_BIG_K): here 34 m back after 40 s."""
+    walk, _ = _gm_walk([(0, 0), (600, 0), (600, 300)], seed, 4.0, 60.0, step_s=5)
+    _assert_burst_taken_out(walk, (0, 40, -10.0, 33.0), moved=8, within_m=4,
+                            monkeypatch=monkeypatch, without=("ONE_STEP_BIG_K", 2.0), longer_m=20)
+
+
+def _assert_burst_taken_out(plain, burst, moved, within_m, monkeypatch, without, longer_m):
+    """``plain`` with the fixes of ``burst`` (t_lo, t_hi, dx_m, dy_m; :func:`_offset`) moved
+    off: ``moved`` fixes are moved back and the walk measures within ``within_m`` of ``plain``;
+    with patrol.outliers' constant ``without`` (name, value) set, more than ``longer_m`` longer."""
     from patrol import outliers
 
-    walk, _ = _gm_walk([(0, 0), (600, 0), (600, 300)], seed, 4.0, 60.0, step_s=5)
-    no_burst = mileage(walk)[0]["distance_m"].iloc[0]
-    burst = _offset(walk.copy(), 0, 40, -10.0, 33.0)
-    table, c = mileage(burst)
-    assert c.moved[0] == 8
-    assert table["distance_m"].iloc[0] == pytest.approx(no_burst, abs=4)
-    monkeypatch.setattr(outliers, "ONE_STEP_BIG_K", 2.0)
-    assert mileage(burst)[0]["distance_m"].iloc[0] > no_burst + 20
+    no_burst = mileage(plain)[0]["distance_m"].iloc[0]
+    walk = _offset(plain.copy(), *burst)
+    table, c = mileage(walk)
+    assert c.moved[0] == moved
+    assert table["distance_m"].iloc[0] == pytest.approx(no_burst, abs=within_m)
+    monkeypatch.setattr(outliers, *without)
+    assert mileage(walk)[0]["distance_m"].iloc[0] > no_burst + longer_m
 
 
 @pytest.mark.parametrize("seed", [47, 48, 49])
