@@ -83,7 +83,7 @@ seeds 42-45) median 0.50-0.58 % / 0.46-0.57 %, worst 2.6-3.1 % / 2.65-3.5 % (5 o
 tracks beyond 3 %). Per-track means per cell are -0.19 to +0.16 %. Shorter walks carry the
 same metres of error at each corner and stop over fewer metres walked: walks of 1-2 km in
 that range (``--open-ground --length-m 1000 2000``, 300 walks, seeds 42 / 43) median 0.89 %
-/ 0.87 % (1 s), 0.94 % / 0.97 % (5 s), worst 5.7 % / 4.7 % and 5.1 % / 9.9 %; with the GPS
+/ 0.87 % (1 s), 0.93 % / 0.97 % (5 s), worst 5.7 % / 4.7 % and 5.1 % / 9.9 %; with the GPS
 error alone (no stops, bursts, dropouts or curves; seed 42) 6 of 300 walks were beyond 3 % at
 1 s fixes and 14 at 5 s, worst 4.4 % and 4.6 %: on walks that short a worst track <= 3 % is
 more than the fixes hold. Without GPS error corners come out within 0.3 %
