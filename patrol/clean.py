@@ -408,21 +408,28 @@ def _rejoined(stat, core, first, track, t, x, y, within_s, radius_m):
     between two stops hidden (street walk spring-0089, seed 7, 5 s: -1.8 -> -2.7 %); gaps up
     to 60 s whose wander no walker could cover at the speed cap (less the edge radius): no
     track changed."""
-    starts, run = _runs(stat, first)
-    n_runs = int(starts.sum())
-    if n_runs < 2:
+    run, r0, last, _, cnt, cx, cy = _run_places(stat, core, first, x, y)
+    if len(r0) < 2:
         return stat
-    r0 = np.flatnonzero(starts)
-    last = r0 + np.bincount(run[stat], minlength=n_runs) - 1
-    ci = np.flatnonzero(core)
-    cnt = np.bincount(run[ci], minlength=n_runs)
-    cx = np.bincount(run[ci], x[ci], minlength=n_runs) / np.maximum(cnt, 1)
-    cy = np.bincount(run[ci], y[ci], minlength=n_runs) / np.maximum(cnt, 1)
     a, b = last[:-1], r0[1:]
     one = (track[a] == track[b]) & (t[b] - t[a] <= within_s) & (cnt[:-1] > 0) & (cnt[1:] > 0)
     one &= plane_m(cx[1:] - cx[:-1], cy[1:] - cy[:-1]) <= radius_m
     # a fix numbered r (run at or before it) that is not stationary lies between runs r, r+1
     return stat | ((run >= 0) & np.r_[one, False][np.maximum(run, 0)])
+
+
+def _run_places(stat, core, first, x, y):
+    """The runs of ``stat`` and where they are: run number per fix (as :func:`_runs`: that of
+    the run at or before it), each run's first and last fix, its ``core`` fixes, their count
+    per run and their centroid (x, y) per run."""
+    starts, run = _runs(stat, first)
+    n_runs = int(starts.sum())
+    r_first = np.flatnonzero(starts)
+    r_last = r_first + np.bincount(run[stat], minlength=n_runs) - 1
+    ci = np.flatnonzero(core & stat)
+    cnt = np.bincount(run[ci], minlength=n_runs)
+    cx, cy = (np.bincount(run[ci], v[ci], minlength=n_runs) / np.maximum(cnt, 1) for v in (x, y))
+    return run, r_first, r_last, ci, cnt, cx, cy
 
 
 def _runs(mask, first):
@@ -557,19 +564,13 @@ def _collapse_runs(stat, core, first, track, t, key, x, y, xr, yr, tip_run_s):
     (for :func:`_stops_table`) its track, first and last fix's time, place (x, y) and whether
     it is a walked turn."""
     n = len(x)
-    run_start, run = _runs(stat, first)
-    run = np.where(stat, run, -1)
-    n_runs = int(run_start.sum())
-    in_run = run >= 0
-    r_first = np.flatnonzero(run_start)
-    r_last = r_first + np.bincount(run[in_run], minlength=n_runs) - 1
     # the stop's place: the centroid of its core (its edges, on the way in and out, would
     # pull it off a corner it was made at)
-    ci = np.flatnonzero(core & in_run)
+    run, r_first, r_last, ci, rc, cx, cy = _run_places(stat, core, first, x, y)
+    run = np.where(stat, run, -1)
+    n_runs = len(r_first)
+    in_run = run >= 0
     cr = run[ci]
-    rc = np.bincount(cr, minlength=n_runs)
-    cx = np.bincount(cr, x[ci], minlength=n_runs) / np.maximum(rc, 1)
-    cy = np.bincount(cr, y[ci], minlength=n_runs) / np.maximum(rc, 1)
     walked, tx, ty = _walked_tips(run, r_first, r_last, key, t, x, y, tip_run_s)
     cx, cy = np.where(walked, tx, cx), np.where(walked, ty, cy)
     # the run collapses onto the centroid: its first and last core fix are kept there; its
