@@ -242,7 +242,7 @@ def _edge_seeds(stat, t, track, bounds, seed_s):
 EDGE_DRIFT_M = 8.0
 
 
-def _stop_edges(stat, seed, first, track, t, x, y, half_s, radius_m):
+def _stop_edges(stat, seed, first, track, t, key, x, y, half_s, radius_m):
     """Stationary fixes plus a stop's edges. The centred window reaches into the walk before
     and after a stop, so its first and last half-window tested as moving (stops came out
     10-15% short). A fix within half a window before or after a ``seed`` (:func:`_edge_seeds`)
@@ -269,17 +269,9 @@ def _stop_edges(stat, seed, first, track, t, x, y, half_s, radius_m):
     n = len(stat)
     if not stat.any():
         return stat
-    run = np.where(stat, _runs(stat, first)[1], -1)
-    rc = np.bincount(run[stat])
-    cx = np.bincount(run[stat], x[stat]) / rc
-    cy = np.bincount(run[stat], y[stat]) / rc
+    run, rf, rl, _, _, cx, cy = _run_places(stat, stat, first, x, y)
     idx = np.arange(n)
-    # each run's first and last fix, and the means of its first and last half_s
-    rf = np.full(len(rc), n)
-    np.minimum.at(rf, run[stat], idx[stat])
-    rl = np.full(len(rc), -1)
-    np.maximum.at(rl, run[stat], idx[stat])
-    key = track * 1e10 + (t - t.min())
+    # the means of each run's first and last half_s
     sx, sy = np.r_[0.0, np.cumsum(x)], np.r_[0.0, np.cumsum(y)]
     head = np.minimum(np.searchsorted(key, key[rf] + half_s, "right"), rl + 1)
     tail = np.maximum(np.searchsorted(key, key[rl] - half_s, "left"), rf)
@@ -581,7 +573,7 @@ def _stationary_runs(x, y, xr, yr, w, t, key, first, track, nt, p):
         stat &= ~_pacing(xr, yr, w, t, key, first, track, stat, nt, p)
     core = stat
     seed = _edge_seeds(stat, t, track, win, p.stop_seed_s)
-    stat = _stop_edges(stat, seed, first, track, t, x, y, half, p.stop_radius_m / 2)
+    stat = _stop_edges(stat, seed, first, track, t, key, x, y, half, p.stop_radius_m / 2)
     if stat.any() and np.isfinite(p.walk_rate_mps) and np.isfinite(p.run_walk_mps):
         through = _walked_runs(stat, core, first, track, t, path_m, win, noise, p)
         stat, core = stat & ~through, core & ~through
