@@ -177,7 +177,9 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
     it). Across a dropout, the last jump before it and the first after it (not the step
     across) pair when they leave < BURST_ACROSS x and each side lies within the running
     median's window, or the fix after the dropout sits where the one before it, walked on,
-    puts it (ACROSS_FIT): a burst the phone lost the signal in. Bursts no longer than half
+    puts it (ACROSS_FIT): a burst the phone lost the signal in. A pair whose first jump
+    opens a stretch (or whose last closes one) may also carry the way back of a burst the
+    stretch began in (the way into one it ends in): :func:`_bursts_under_a_pair`. Bursts no longer than half
     the median window (in time and in fixes: :func:`_beyond_median`) are left to
     :func:`median_outliers`, which took them out before.
     ``steps``: :func:`neighbour_steps`; ``cut``: :func:`burst_stretches`; ``short``:
@@ -211,6 +213,8 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
     used = opens.copy()
     used[back[opens]] = True
     mark = np.zeros(n + 1, np.int64)
+    if UNDER_PAIR:
+        _bursts_under_a_pair(s, e, dx, dy, x, y, t, track, stretch, bounds, back, opens, half, p, mark)
     used |= _burst_at_ends(s, e, mag, used, t, cut, stretch, p, mark, half, ends, (x, y, track), bounds)
     if short is not None and short.any():
         # again with stretches also cut at the short dropouts: a burst whose big jump nothing
@@ -392,6 +396,51 @@ def _pair_across_dropout(s, e, dx, dy, mag, x, y, t, track, cut, stretch, edge, 
         fits |= miss <= ACROSS_FIT * np.maximum(mag[a], mag[b])
     ok &= fits
     back[a[ok]] = b[ok]
+
+
+UNDER_PAIR = True  # a burst at a dropout whose other end is part of a pair's jump (False: off)
+
+
+def _bursts_under_a_pair(s, e, dx, dy, x, y, t, track, stretch, bounds, back, opens, half,
+                         p: CleanParams, mark):
+    """A burst a stretch begins in (after a dropout) whose way back is part of the first
+    jump of a pair (that jump also goes into a second burst, which overlapped its end), or
+    one it ends in whose way in is part of the last jump of a pair: the pair leaves what the
+    burst moved the phone by (r, the jumps' sum). The fixes before the first jump (after the
+    last) are that burst when they sit where the phone was on the dropout's other side,
+    moved by -r (+r after), within ENDS_CANCEL x |r| (a phone that stood, or barely moved,
+    through the dropout and the burst), and last no more than ``burst_max_s`` and more than
+    the running median takes out (:func:`_beyond_median`). ``opens``, ``back``: the pairs
+    (:func:`_open_in_order`); ``bounds``: per stretch its first fix and one past its last.
+    Marked +1 / -1 in ``mark``; :func:`burst_offsets` moves them by the pair's jumps with the
+    pair's burst (one run of burst fixes, held on the side away from the dropout).
+
+    Why: open-ground walk of 1-2 km in issue 15's range, 5 s fixes (sigma 5.1 m, tau 65 s):
+    standing, a 20 s dropout, back 84 m off for 25 s, when a second burst 143 m off began
+    (both for 3 s). The jumps were into the second with the first's way back merged in, and
+    out of the second: they paired, leaving 85 m, and the first burst's 25 s stayed, walked
+    out and back (+14.7 %)."""
+    a = np.flatnonzero(opens)
+    b = back[a]
+    n = len(x)
+    f_start, f_end = bounds
+    st = stretch[s[a]]
+    sx, sy = np.r_[0.0, np.cumsum(dx)], np.r_[0.0, np.cumsum(dy)]
+    rx, ry = sx[b + 1] - sx[a], sy[b + 1] - sy[a]  # what the pair leaves
+    r = plane_m(rx, ry)
+    new = np.r_[True, stretch[s[1:]] != stretch[s[:-1]]]  # a stretch's first jump
+    # the head (fixes lo .. hi - 1) before the pair's first jump, the fix before the dropout;
+    # the tail from the pair's last jump's landing on, the fix after the dropout
+    for sign, first, lo, hi, near, far in ((1.0, new[a], f_start[st], s[a], s[a] - 1, f_start[st] - 1),
+                                           (-1.0, np.r_[new[1:], True][b], e[b], f_end[st], e[b], f_end[st])):
+        ok = first & (far >= 0) & (far < n) & (r >= BURST_MIN_M) & (stretch[s[b]] == st)
+        near, far = np.clip(near, 0, n - 1), np.clip(far, 0, n - 1)
+        ok &= track[far] == track[near]  # a dropout there, not the track's start or end
+        ok &= plane_m(x[near] - x[far] + sign * rx, y[near] - y[far] + sign * ry) <= ENDS_CANCEL * r
+        dur = t[np.maximum(hi - 1, 0)] - t[np.minimum(lo, n - 1)]
+        ok &= (dur <= p.burst_max_s) & _beyond_median(dur, hi - lo, half[a], p)
+        np.add.at(mark, lo[ok], 1)
+        np.add.at(mark, hi[ok], -1)
 
 
 def _open_in_order(back):
