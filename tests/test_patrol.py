@@ -1051,6 +1051,25 @@ def test_a_burst_at_a_dropout_whose_other_end_a_second_burst_overlaps(case, seed
     assert mileage(fixes)[0]["distance_m"].iloc[0] > length + 90
 
 
+@pytest.mark.parametrize("seed", [1, 5, 9])
+def test_a_burst_begun_in_a_dropout_whose_way_back_a_later_jump_loosely_cancels(seed, monkeypatch):
+    """Open-ground walk of 1-2 km in issue 15's range (simulator variant, seed 45, sigma 7.4 m,
+    tau 70 s): standing, a 25 s dropout, back 56 m off for 20 s, then 95 s later a second
+    burst 75 m off for 35 s. The way back from the first and the way into the second left
+    0.49 of the larger, under BURST_CANCEL: they paired, the 95 s of standing between were
+    moved 56 m off and the first burst stayed (+8.4 % / +7.3 % at 5 s / 1 s). A stretch's
+    first jump that takes the phone back to where it stood before the dropout is that
+    burst's way back now, unless a jump takes it back closely. Here within 8 m; +137 to
+    +157 m without."""
+    from patrol import outliers
+
+    fixes, length = _standing_walk(seed, [(300, 345, 48, -29), (440, 475, 39, -64)],
+                                   lambda t: ~((t >= 300) & (t < 325)), step_s=5)
+    assert mileage(fixes)[0]["distance_m"].iloc[0] == pytest.approx(length, abs=8)
+    monkeypatch.setattr(outliers, "LOOSE_AT_DROPOUT", False)
+    assert mileage(fixes)[0]["distance_m"].iloc[0] > length + 120
+
+
 def test_overlapping_bursts_at_a_stop_with_one_clean_fix_between(monkeypatch):
     """Open-ground walk gm-083 (seed 45, 5 s fixes, bursts of 10-60 s, 30-150 m: the issue's
     range): standing, the phone went 99 m off for 50 s, came back for one fix, and went off
