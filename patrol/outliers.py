@@ -437,7 +437,10 @@ LOOSE_AT_DROPOUT = True  # a jump back to before a dropout is no loose pair's wa
 def _unpair_ways_at_dropouts(s, e, dx, dy, mag, x, y, track, stretch, edge, bounds, back):
     """A stretch's first jump that takes the phone back to where it was before the dropout
     (within ENDS_CANCEL x the jump) is the way back of a burst begun in the dropout, not the
-    way into one a later jump takes back loosely (leaving BURST_CLOSE x or more); so is a
+    way into one the next jump takes back loosely (leaving BURST_CLOSE x or more; a pair
+    with jumps between, which cancel, is kept: seed 48's gm-219, two overlapping bursts
+    paired in four jumps, fell from +3.1 % to -6.4 % when undone, its walk after the second
+    burst having brought it near where it was after the dropout); so is a
     stretch's last jump that puts the phone where it is after the dropout the way into one
     ended in it: such pairs are undone (``back``), for :func:`_burst_at_ends`. ``edge``: per
     jump, the first of its stretch; ``bounds``: per stretch its first fix and one past its last.
@@ -447,7 +450,7 @@ def _unpair_ways_at_dropouts(s, e, dx, dy, mag, x, y, track, stretch, edge, boun
     second burst 75 m off. The way back from the first and the way into the second left 0.49
     of the larger (under BURST_CANCEL) and paired: the 95 s between were moved 56 m off and
     the first burst stayed, +8.4 % / +7.3 % (5 s / 1 s fixes), now -2.3 % / -2.2 %."""
-    a = np.flatnonzero(back >= 0)
+    a = np.flatnonzero(back == np.arange(len(back)) + 1)  # pairs with no jump between
     b = back[a]
     loose = plane_m(*_pair_left(a, b, dx, dy)) >= BURST_CLOSE * np.maximum(mag[a], mag[b])
     f_start, f_end = bounds
