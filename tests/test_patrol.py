@@ -929,17 +929,23 @@ def test_back_to_back_bursts_whose_jump_between_nearly_takes_the_first_back(seed
     quarter of the larger of the two jumps (the jump between, 157 m), so it closed the first
     burst, and the second was walked out and back (+7.4 % on that walk; here 35 m the other
     way, 1 s fixes walking: +57 to +77 m of 800 m). The jump out of the second leaves ~0 m: a
-    farther jump that leaves under a third of the nearer's metres (a jump's worth) now wins."""
+    farther jump that leaves under a third of the nearer's metres (a jump's worth) now wins.
+    The jump out of the second, next to the pair that closed the first and leaving what it
+    left, also closes the second as a burst of its own (patrol.outliers.NEXT_TO_PAIR): either
+    rule alone takes both bursts out."""
     from patrol import outliers
 
     walk, length = _gm_walk([(0, 0), (800, 0)], seed, 3.0, 60.0)
     walk = _offset(_offset(walk, 300, 315, -110, -66), 315, 340, 34, -8)
     now = mileage(walk)[0]["distance_m"].iloc[0]
     monkeypatch.setattr(outliers, "BURST_BETTER", np.inf)  # the nearest that leaves < 1/4 wins
+    next_to_pair = mileage(walk)[0]["distance_m"].iloc[0]
+    monkeypatch.setattr(outliers, "NEXT_TO_PAIR", False)
     before = mileage(walk)[0]["distance_m"].iloc[0]
     print(f"\nback-to-back bursts: {before - length:+.0f} m before, {now - length:+.0f} m now")
     assert before - length > 40
     assert now == pytest.approx(length, abs=10)
+    assert next_to_pair == pytest.approx(length, abs=10)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
@@ -1087,6 +1093,26 @@ def test_a_burst_across_a_dropout_with_a_spike_at_its_edge(seed, monkeypatch):
     assert mileage(fixes)[0]["distance_m"].iloc[0] == pytest.approx(clean_m, abs=2.5)
     monkeypatch.setattr(outliers, "SPLIT_AT_CUT", False)
     assert mileage(fixes)[0]["distance_m"].iloc[0] > clean_m + 100
+
+
+@pytest.mark.parametrize("seed", [2, 5, 10])
+def test_a_burst_whose_way_in_merged_with_the_way_back_of_a_burst_across_a_dropout(seed, monkeypatch):
+    """Open-ground walk of 1-2 km in issue 15's range (simulator variant, seed 46, 5 s fixes,
+    sigma 4.4 m): 126 m off for 40 s across a 23 s dropout, then 43 m off in a second burst
+    that began as the first ended. The jump into the first and the one out of it (merged
+    with the way into the second) paired across the dropout, leaving the second's offset;
+    the second's way back, paired with nothing, left it walked: +6.6 %, now +1.4 %. The jump
+    next to a pair that takes back what the pair leaves (the walk in the jumps' steps taken
+    off) closes a burst there now. Here walking: within 0.5 m of the same walk without the
+    bursts; +24 to +42 m without."""
+    from patrol import outliers
+
+    fixes, length = _gm_walk([(0, 0), (900, 0)], seed, 4.4, 48.0, step_s=5, dropout_s=(200, 225))
+    clean_m = mileage(fixes.copy())[0]["distance_m"].iloc[0]
+    fixes = _offset(_offset(fixes, 190, 236, 46, 117), 235, 272, -10, -35)
+    assert mileage(fixes)[0]["distance_m"].iloc[0] == pytest.approx(clean_m, abs=0.5)
+    monkeypatch.setattr(outliers, "NEXT_TO_PAIR", False)
+    assert mileage(fixes)[0]["distance_m"].iloc[0] > clean_m + 20
 
 
 def test_overlapping_bursts_at_a_stop_with_one_clean_fix_between(monkeypatch):
