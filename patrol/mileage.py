@@ -69,7 +69,7 @@ slowly, or outlasts that, is walked); a stop lies on the walked line, and standi
 position wanders slower than a walker (< ~0.7 m/s; see :mod:`patrol.clean`). Measured per track on
 :mod:`patrol.simulate` (388 outings, seed 7: sigma 3-10 m, tau 30-180 s, curved streets,
 zig-zags, doubling back, stops, dropouts, multipath): median |error| 0.45 % (1 s fixes) /
-0.45 % (5 s), p95 1.5 % / 1.6 %, worst 3.0 % / 3.75 %; with the street layer (the CLI, the
+0.46 % (5 s), p95 1.5 % / 1.6 %, worst 3.0 % / 3.75 %; with the street layer (the CLI, the
 API) median 0.34 % / 0.29 %, p95 1.15 % / 1.45 %, worst 2.8 % / 2.4 % (``python -m
 patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street layer median
 0.35 % / 0.36 %, worst 2.7 % / 2.7 %; six seeds (7-23) with the street layer, 4,656 tracks:
@@ -77,11 +77,11 @@ patrol.accuracy [--streets]``; tests/test_patrol.py); seed 11 with the street la
 (:func:`patrol.simulate.open_ground_walks`, not on the street layer; ``--open-ground``), 300
 walks, seeds 42-44: median 0.55-0.63 % / 0.51-0.58 %, worst 3.3-3.8 % / 2.7-3.7 %, and in
 the range issue 15 was measured on (sigma 3-8 m, tau 30-120 s, with bursts of 10-60 s,
-seeds 42-45) median 0.49-0.60 % / 0.48-0.57 %, worst 2.8-3.1 % / 2.65-3.4 % (5 of 2,400
+seeds 42-45) median 0.49-0.59 % / 0.48-0.57 %, worst 2.8-3.1 % / 2.65-3.4 % (5 of 2,400
 tracks beyond 3 %). Per-track means per cell are -0.20 to +0.15 %. Shorter walks carry the
 same metres of error at each corner and stop over fewer metres walked: walks of 1-2 km in
-that range (``--open-ground --length-m 1000 2000``, 300 walks, seeds 42 / 43) median 0.90 %
-/ 0.86 % (1 s), 0.93 % / 0.93 % (5 s), worst 6.7 % / 5.2 % and 5.05 % / 10.6 %; with the GPS
+that range (``--open-ground --length-m 1000 2000``, 300 walks, seeds 42 / 43) median 0.93 %
+/ 0.85 % (1 s), 0.93 % / 0.93 % (5 s), worst 6.7 % / 5.2 % and 5.05 % / 10.6 %; with the GPS
 error alone (no stops, bursts, dropouts or curves; seed 42) 6 of 300 walks were beyond 3 % at
 1 s fixes and 14 at 5 s, worst 4.4 % and 4.6 %: on walks that short a worst track <= 3 % is
 more than the fixes hold. Without GPS error corners come out within 0.3 %
