@@ -212,15 +212,17 @@ def bursts(x, y, t, track, p: CleanParams, steps, cut, short=None):
         _unpair_ways_at_dropouts(s, e, dx, dy, mag, x, y, track, stretch, edge, bounds, back)
     ends = _pair_round_stretch_edges(s, dx, dy, mag, t, stretch, edge, back, p)
     half = median_half_fixes(track, dt, first, int(track[-1]) + 1, p)[track[s]]
-    _pair_across_dropout(s, e, dx, dy, mag, x, y, t, track, cut, stretch, edge, bounds, half, back, p)
+    key = time_key(t, track)
+    _pair_across_dropout(s, e, dx, dy, mag, x, y, t, key, track, cut, stretch, edge, bounds, half, back, p)
     opens, crossing = _open_in_order(back)
     used = opens.copy()
     used[back[opens]] = True
     mark = np.zeros(n + 1, np.int64)
     if UNDER_PAIR:
-        _bursts_under_a_pair(s, e, dx, dy, x, y, t, track, stretch, bounds, back, opens, half, p, mark)
+        _bursts_under_a_pair(s, e, dx, dy, x, y, t, track, stretch, edge, bounds, back, opens, half, p, mark)
     if NEXT_TO_PAIR:
-        used |= _bursts_next_to_a_pair(s, e, dx, dy, mag, x, y, t, track, stretch, back, opens, used, p, mark)
+        used |= _bursts_next_to_a_pair(s, e, dx, dy, mag, x, y, t, key, track, stretch, back, opens, used, p,
+                                       mark)
     used |= _burst_at_ends(s, e, mag, used, t, cut, stretch, p, mark, half, ends, (x, y, track), bounds)
     if short is not None and short.any():
         # again with stretches also cut at the short dropouts: a burst whose big jump nothing
@@ -379,7 +381,7 @@ def _pair_round_stretch_edges(s, dx, dy, mag, t, stretch, edge, back, p: CleanPa
     return ends
 
 
-def _pair_across_dropout(s, e, dx, dy, mag, x, y, t, track, cut, stretch, edge, bounds, half, back,
+def _pair_across_dropout(s, e, dx, dy, mag, x, y, t, key, track, cut, stretch, edge, bounds, half, back,
                          p: CleanParams):
     """The last jump before a dropout and the first after it (not the step across), when
     :func:`_pair_jumps_back` took the first back by none: written into ``back`` when they
@@ -415,16 +417,24 @@ def _pair_across_dropout(s, e, dx, dy, mag, x, y, t, track, cut, stretch, edge, 
     for dur, cnt in ((t[fa] - t[s[a]], fa - s[a] + 1), (t[e[b] - 1] - t[fb], e[b] - fb)):
         fits &= (dur <= p.median_window_s) & (cnt <= half[a])
     if ACROSS_FIT > 0:  # the pace: over the BURST_PACE_S before the burst, inside the track
-        key = time_key(t, track)
-        i0 = s[a] - 1  # (the fix before the jump: in the burst's track, a jump is never its first)
-        k0 = np.searchsorted(key, key[i0] - BURST_PACE_S)
-        pace = np.where(t[i0] - t[k0] >= 1.0, 1.0 / np.maximum(t[i0] - t[k0], 1.0), 0.0)
+        # (the fix before the jump: in the burst's track, a jump is never its first)
+        vx, vy = _velocity(x, y, t, key, s[a] - 1, BURST_PACE_S)
         gap = t[fb] - t[fa]
-        miss = plane_m(x[fb] - x[fa] - (x[i0] - x[k0]) * pace * gap,
-                       y[fb] - y[fa] - (y[i0] - y[k0]) * pace * gap)
+        miss = plane_m(x[fb] - x[fa] - vx * gap, y[fb] - y[fa] - vy * gap)
         fits |= miss <= ACROSS_FIT * np.maximum(mag[a], mag[b])
     ok &= fits
     back[a[ok]] = b[ok]
+
+
+def _velocity(x, y, t, key, at, before_s):
+    """Per fix ``at``: the walker's velocity (x, y metres per second) over the ``before_s``
+    seconds before it in its track (``key``: :func:`patrol.arrays.time_key`), or after it
+    when ``before_s`` is negative; 0 where that spans under a second."""
+    other = np.searchsorted(key, key[at] - before_s, side="left" if before_s > 0 else "right")
+    other = np.clip(np.where(before_s > 0, other, other - 1), 0, len(x) - 1)
+    span = np.abs(t[at] - t[other])
+    inv = np.where(span >= 1.0, np.sign(before_s) / np.maximum(span, 1.0), 0.0)
+    return (x[at] - x[other]) * inv, (y[at] - y[other]) * inv
 
 
 def _pair_left(a, b, dx, dy):
@@ -447,7 +457,7 @@ def _across_dropout(x, y, track, near, far, shift_x, shift_y, tol_m):
 NEXT_TO_PAIR = True  # a jump next to a pair that takes back what the pair leaves (False: off)
 
 
-def _bursts_next_to_a_pair(s, e, dx, dy, mag, x, y, t, track, stretch, back, opens, used,
+def _bursts_next_to_a_pair(s, e, dx, dy, mag, x, y, t, key, track, stretch, back, opens, used,
                            p: CleanParams, mark):
     """A pair of jumps (``opens``, ``back``: :func:`_open_in_order`) that leaves r (>=
     BURST_MIN_M), and the next jump after it (or the one before it), in the same stretch
@@ -473,22 +483,15 @@ def _bursts_next_to_a_pair(s, e, dx, dy, mag, x, y, t, track, stretch, back, ope
     rx, ry = _pair_left(a, b, dx, dy)
     r = plane_m(rx, ry)
     step_s = np.r_[0.0, np.cumsum(t[e] - t[s - 1])]  # the jumps' own time, summed
-    key = time_key(t, track)
-    for c, near, lo, hi in ((b + 1, b, e[b], s[np.minimum(b + 1, m - 1)]),
-                            (a - 1, a, e[np.maximum(a - 1, 0)], s[a])):
+    for after, c, near, lo, hi in ((True, b + 1, b, e[b], s[np.minimum(b + 1, m - 1)]),
+                                   (False, a - 1, a, e[np.maximum(a - 1, 0)], s[a])):
         ok = (c >= 0) & (c < m) & (r >= BURST_MIN_M)
         c = np.clip(c, 0, m - 1)
         ok &= ~used[c] & (stretch[s[c]] == stretch[s[near]]) & (track[s[c]] == track[s[near]])
         ok &= np.abs(t[s[c]] - t[s[near]]) <= p.burst_max_s
         # the walker's velocity just beyond jump c (after it, or before it)
-        after = c > near
-        i0 = np.where(after, e[c], np.searchsorted(key, key[s[c] - 1] - BURST_PACE_S))
-        i1 = np.where(after, np.searchsorted(key, key[e[c]] + BURST_PACE_S, "right") - 1, s[c] - 1)
-        i0, i1 = np.clip(i0, 0, len(x) - 1), np.clip(i1, 0, len(x) - 1)
-        span = t[i1] - t[i0]
-        fine = (span >= 1.0) & (track[i0] == track[i1])
-        vx = np.where(fine, (x[i1] - x[i0]) / np.maximum(span, 1.0), 0.0)
-        vy = np.where(fine, (y[i1] - y[i0]) / np.maximum(span, 1.0), 0.0)
+        vx, vy = _velocity(x, y, t, key, e[c], -BURST_PACE_S) if after else \
+            _velocity(x, y, t, key, s[c] - 1, BURST_PACE_S)
         walk_s = step_s[b + 1] - step_s[a] + (t[e[c]] - t[s[c] - 1])
         left = plane_m(rx + dx[c] - vx * walk_s, ry + dy[c] - vy * walk_s)
         ok &= left < BURST_CANCEL * np.maximum(r, mag[c])
@@ -534,7 +537,7 @@ def _unpair_ways_at_dropouts(s, e, dx, dy, mag, x, y, track, stretch, edge, boun
 UNDER_PAIR = True  # a burst at a dropout whose other end is part of a pair's jump (False: off)
 
 
-def _bursts_under_a_pair(s, e, dx, dy, x, y, t, track, stretch, bounds, back, opens, half,
+def _bursts_under_a_pair(s, e, dx, dy, x, y, t, track, stretch, edge, bounds, back, opens, half,
                          p: CleanParams, mark):
     """A burst a stretch begins in (after a dropout) whose way back is part of the first
     jump of a pair (that jump also goes into a second burst, which overlapped its end), or
@@ -544,8 +547,8 @@ def _bursts_under_a_pair(s, e, dx, dy, x, y, t, track, stretch, bounds, back, op
     moved by -r (+r after), within ENDS_CANCEL x |r| (a phone that stood, or barely moved,
     through the dropout and the burst), and last no more than ``burst_max_s`` and more than
     the running median takes out (:func:`_beyond_median`). ``opens``, ``back``: the pairs
-    (:func:`_open_in_order`); ``bounds``: per stretch its first fix and one past its last.
-    Marked +1 / -1 in ``mark``; :func:`burst_offsets` moves them by the pair's jumps with the
+    (:func:`_open_in_order`); ``edge``: per jump, the first of its stretch; ``bounds``: per
+    stretch its first fix and one past its last. Marked +1 / -1 in ``mark``; :func:`burst_offsets` moves them by the pair's jumps with the
     pair's burst (one run of burst fixes, held on the side away from the dropout).
 
     Why: open-ground walk of 1-2 km in issue 15's range, 5 s fixes (sigma 5.1 m, tau 65 s):
@@ -560,11 +563,10 @@ def _bursts_under_a_pair(s, e, dx, dy, x, y, t, track, stretch, bounds, back, op
     st = stretch[s[a]]
     rx, ry = _pair_left(a, b, dx, dy)
     r = plane_m(rx, ry)
-    new = np.r_[True, stretch[s[1:]] != stretch[s[:-1]]]  # a stretch's first jump
     # the head (fixes lo .. hi - 1) before the pair's first jump, the fix before the dropout;
     # the tail from the pair's last jump's landing on, the fix after the dropout
-    for sign, first, lo, hi, near, far in ((-1.0, new[a], f_start[st], s[a], s[a] - 1, f_start[st] - 1),
-                                           (1.0, np.r_[new[1:], True][b], e[b], f_end[st], e[b], f_end[st])):
+    for sign, first, lo, hi, near, far in ((-1.0, edge[a], f_start[st], s[a], s[a] - 1, f_start[st] - 1),
+                                           (1.0, np.r_[edge[1:], True][b], e[b], f_end[st], e[b], f_end[st])):
         ok = first & (r >= BURST_MIN_M) & (stretch[s[b]] == st)
         ok &= _across_dropout(x, y, track, near, far, sign * rx, sign * ry, ENDS_CANCEL * r)
         dur = t[np.maximum(hi - 1, 0)] - t[np.minimum(lo, n - 1)]
