@@ -11,7 +11,8 @@ Policy: never a silent wrong mileage, never an unhandled exception.
   known, the line, with every problem in ``problems``.
 * Bad rows are dropped and counted by reason (``dropped``), the first problems listed with
   their line (CSV: file line number; GPX: track/segment/point; GeoJSON: feature/vertex):
-  ``malformed`` (unparsable time or coordinates, no time), ``swapped`` (lon/lat given as
+  ``malformed`` (unparsable time or coordinates, no time, a time before the GPS epoch
+  1980-01-06 or from 2200 on), ``swapped`` (lon/lat given as
   lat/lon: only inside Rizhao when read the other way round), ``outside_rizhao``,
   ``duplicate_time`` (same track and timestamp: the first is kept).
 * Swapped lon/lat: a row that only fits Rizhao with its axes exchanged is DROPPED and counted,
@@ -65,10 +66,19 @@ def _refuse(path, problem, line=None, problems=None):
                        problems or [{"file": str(path), "line": line, "problem": problem}])
 
 
+# times a phone's fix can carry: from the GPS epoch to well past any patrol; outside them a
+# time is malformed (a year 2263 in a GPX file overflowed the nanosecond clock the cleaning
+# counts in, and its track came out of order: tests/test_parsers_fuzz.py)
+TIME_MIN = pd.Timestamp("1980-01-06", tz="UTC")
+TIME_MAX = pd.Timestamp("2200-01-01", tz="UTC")
+
+
 def _parse_time(values) -> pd.Series:
+    """ISO 8601 times as datetime64[ns, UTC]; unparsable ones and those outside TIME_MIN ..
+    TIME_MAX are NaT (dropped as malformed)."""
     s = pd.Series(values, dtype=object)
     t = pd.to_datetime(s, errors="coerce", utc=True, format="ISO8601")
-    return t
+    return t.where((t >= TIME_MIN) & (t < TIME_MAX)).astype("datetime64[ns, UTC]")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -205,7 +215,8 @@ def read_track_file(path, coord_sys: str = "wgs84") -> TrackRead:
     screen = screen_lonlat(df["lon"].to_numpy(float), df["lat"].to_numpy(float), coord_sys)
     df = df.assign(lon=screen.lon, lat=screen.lat, swapped_=screen.swapped, off_globe_=screen.off_globe,
                    outside_=screen.outside)
-    drop(df["t"].isna().to_numpy() | screen.missing, "malformed", "unparsable or missing time or coordinates")
+    drop(df["t"].isna().to_numpy() | screen.missing, "malformed",
+         "unparsable, missing or out-of-range time (1980-01-06 to 2199), or unparsable coordinates")
     swapped = df["swapped_"].to_numpy()
     if len(df) and swapped.all():
         lines = ", ".join(df["line"].head(5))

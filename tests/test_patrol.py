@@ -1730,6 +1730,25 @@ def test_csv_bad_rows_counted_and_named(tmp_path):
     assert all(p["file"].endswith("t.csv") for p in r.problems)
 
 
+def test_times_out_of_range_are_malformed_and_the_track_stays_in_order(tmp_path):
+    """Found by tests/test_parsers_fuzz.py: a GPX point in the year 2263 overflowed the
+    nanosecond clock the track is sorted by, and the track came out of order. A time before
+    the GPS epoch (1980-01-06) or from 2200 on is malformed now."""
+    times = ["2263-01-01T00:00:00Z", "2000-01-01T00:00:00Z", "1970-01-01T00:00:00Z",
+             "2026-03-02T01:00:05Z", "2026-03-02T01:00:00Z"]
+    pts = "".join(f'<trkpt lat="35.40" lon="{119.45 + i * 1e-4:.4f}"><time>{t}</time></trkpt>'
+                  for i, t in enumerate(times))
+    gpx = tmp_path / "far.gpx"
+    gpx.write_text('<?xml version="1.0"?><gpx version="1.1" creator="t" '
+                   f'xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>{pts}</trkseg></trk></gpx>')
+    r = read_track_file(gpx)
+    assert r.dropped["malformed"] == 2
+    assert [p["line"] for p in r.problems] == ["track 1 segment 1 point 1", "track 1 segment 1 point 3"]
+    assert "out-of-range time" in r.problems[0]["problem"]
+    assert r.fixes["t"].dt.year.tolist() == [2000, 2026, 2026]
+    assert r.fixes["t"].is_monotonic_increasing and str(r.fixes["t"].dtype) == "datetime64[ns, UTC]"
+
+
 def test_all_swapped_file_refused(tmp_path):
     rows = [f"p1,2026-03-02T01:00:{i * 5:02d}Z,35.40,{119.45 + i * 1e-4:.6f},5" for i in range(5)]
     with pytest.raises(InvalidInput) as exc:
