@@ -614,7 +614,7 @@ def _two_places(stat, first, t, x, y):
     3 8 --tau 30 120 --multipath-s 10 60 --multipath-m 30 150 --outings 300 --seed S``), seeds
     44, 45, 47-50 (3,600 walks, none used in tuning): mean |error| 1.1724 -> 1.1630 %, beyond
     3 %: 192 -> 187; the same walks drawn with the phone's error from a stream of its own,
-    seeds 42-53 (14,400): 1.1338 -> 1.1283 %, 359 -> 345, walks between two stops hidden 908
+    seeds 42-53 (7,200): 1.1338 -> 1.1283 %, 359 -> 345, walks between two stops hidden 908
     -> 596 of 10,420. Tuning cells of the issue notes 0.8787 -> 0.8776 % (125 -> 127 beyond
     3 %), held out 0.7989 -> 0.7986 % (66 -> 65), street simulator seeds 7-23 with the layer
     0.4603 % either way (4 -> 4). Where it breaks: the walk it finds still counts short where

@@ -472,7 +472,7 @@ def _bursts_next_to_a_pair(s, e, dx, dy, mag, x, y, t, key, track, stretch, back
     begun as the first ended. The way into the first and the way out of it (merged with the
     way into the second) paired across the dropout and left 37 m, the second's offset; its
     way back paired with nothing, and the second burst was walked: +6.6 %, now +1.4 %. On the
-    variant's seeds 42-49 (9,600 walks) four others moved, each closer (-2.0 -> -0.0 %,
+    variant's seeds 42-49 (4,800 walks) four others moved, each closer (-2.0 -> -0.0 %,
     -3.8 -> -3.2 %); on the street simulator (seeds 7-23) two, closer."""
     took = np.zeros(len(s), bool)
     a = np.flatnonzero(opens)
