@@ -625,12 +625,11 @@ def _two_places(stat, first, t, x, y):
     its crossing is slower (at 0.7 m/s instead of 1.2 it split a 575 s stop at sigma 8.3 m,
     tau 120 s: street simulator spring-0035, seed 23, +2.98 -> +3.41 %)."""
     n = len(stat)
-    starts, run = _runs(stat, first)
-    rf = np.flatnonzero(starts)
+    run, rf, rl = _run_places(stat, stat, first, x, y)[:3]
     n_runs = len(rf)
-    rl = rf + np.bincount(run[stat], minlength=n_runs) - 1
     # every split: fix i opens the second part
-    i = np.flatnonzero(stat & ~starts)
+    i = np.flatnonzero(stat)
+    i = i[i != rf[run[i]]]
     r = run[i]
     ok = (t[i - 1] - t[rf[r]] >= TWO_PLACES_SIDE_S) & (t[rl[r]] - t[i] >= TWO_PLACES_SIDE_S)
     i, r = i[ok], r[ok]
